@@ -1,0 +1,89 @@
+"""Channel-neutral messages in and out of the conversation engine.
+
+Adapters (``handlers/`` for Telegram) turn updates into :class:`Incoming` and
+send each :class:`Reply`; nothing here knows about aiogram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.models import Account
+
+MAX_CALLBACK_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"button data over {MAX_CALLBACK_BYTES} bytes: {self.data!r}")
+
+
+@dataclass
+class Reply:
+    chat_id: int
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    contact_button: str | None = None  # a reply-keyboard button sharing the user's own contact
+    remove_keyboard: bool = False
+    photo: str | None = None  # file id shown before the text
+    edit_message_id: int | None = None  # replace that message instead of sending a new one
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class Upload:
+    kind: str  # "photo" or "document"
+    file_id: str
+    unique_id: str
+
+
+@dataclass
+class Incoming:
+    user_id: int
+    chat_id: int
+    first_name: str | None = None
+    language_code: str | None = None
+    text: str | None = None
+    contact: Contact | None = None
+    upload: Upload | None = None
+    callback: str | None = None
+    message_id: int | None = None  # the message that carried the pressed button
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply] = field(default_factory=list)
+    notice: str | None = None  # short answer to a button press
+    alert: bool = False
+
+    def extend(self, other: Outcome) -> Outcome:
+        self.replies.extend(other.replies)
+        self.notice = self.notice or other.notice
+        self.alert = self.alert or other.alert
+        return self
+
+
+@dataclass
+class Ctx:
+    """Everything a flow needs for one update: the session is the update's own."""
+
+    session: AsyncSession
+    incoming: Incoming
+    account: Account | None
+
+    def reply(self, text: str, **kwargs: object) -> Reply:
+        return Reply(chat_id=self.incoming.chat_id, text=text, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,183 @@
+"""/start: choose a language, share one's own contact, link to a household by NIK + KK."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from flows import engine
+from flows.engine import FieldError, Form, FormState, Step
+from flows.io import Ctx, Outcome
+from locales import _, lazy_gettext, normalize_locale, use_locale
+from registry.accounts import ensure_account, link_account
+from registry.errors import DomainError
+from registry.nik import InvalidIdentityNumber, mask, parse_nik, validate_kk
+from storage.models import Household, RoleGrant
+
+LANGUAGES = [("id", "🇮🇩 Bahasa Indonesia"), ("en", "🇬🇧 English")]
+
+_NIK_ERRORS = {
+    "not_16_digits": lazy_gettext(
+        "A NIK has exactly 16 digits. Please check it and send it again."
+    ),
+    "unknown_province": lazy_gettext("This NIK does not start with a known province code."),
+    "bad_day": lazy_gettext(
+        "Digits 7-8 of a NIK are the birth day (41-71 for women). These are not."
+    ),
+    "bad_date": lazy_gettext("The birth date inside this NIK does not exist."),
+    "zero_serial": lazy_gettext("The last four digits of a NIK cannot be 0000."),
+    "future_date": lazy_gettext("The birth date inside this NIK is in the future."),
+}
+_KK_ERRORS = {
+    "not_16_digits": lazy_gettext(
+        "A KK number has exactly 16 digits. Please check it and send it again."
+    ),
+    "unknown_province": lazy_gettext("This KK number does not start with a known province code."),
+    "zero_serial": lazy_gettext("The last four digits of a KK number cannot be 0000."),
+}
+
+
+def _parse_nik(text: str) -> str:
+    try:
+        return parse_nik(text).nik
+    except InvalidIdentityNumber as exc:
+        raise FieldError(str(_NIK_ERRORS[exc.code])) from None
+
+
+def _parse_kk(text: str) -> str:
+    try:
+        return validate_kk(text)
+    except InvalidIdentityNumber as exc:
+        raise FieldError(str(_KK_ERRORS.get(exc.code, _KK_ERRORS["not_16_digits"]))) from None
+
+
+async def _set_language(value: Any, state: FormState) -> None:
+    state.account.locale = value
+
+
+async def _own_contact(value: Any, state: FormState) -> None:
+    if value.get("user_id") != state.ctx.incoming.user_id:
+        raise FieldError(
+            _("Please share your own contact with the button below, not someone else's.")
+        )
+
+
+async def _store_phone(value: Any, state: FormState) -> None:
+    state.account.phone = value["phone"]
+
+
+async def _language_choices(_state: FormState) -> list[tuple[str, str]]:
+    return LANGUAGES
+
+
+async def _link(state: FormState) -> Outcome:
+    account = state.account
+    try:
+        household = await link_account(
+            state.session, account, state.answers["nik"], state.answers["kk"]
+        )
+    except DomainError as exc:
+        state.draft.answers = {k: v for k, v in state.answers.items() if k not in ("nik", "kk")}
+        raise FieldError(
+            str(exc) + " " + _("Please check both numbers on your Kartu Keluarga and try again."),
+            step="nik",
+        ) from None
+    head = next((m for m in household.members if m.relationship == "head"), None)
+    text = _(
+        "✅ Your account is linked to household KK {kk} ({head}).\n\n"
+        "Send /lapor to report a change in your household."
+    ).format(kk=mask(household.kk), head=escape(head.name if head else "-"))
+    return Outcome([state.ctx.reply(text, remove_keyboard=True)])
+
+
+LINK_FORM = engine.register(
+    Form(
+        name="link",
+        title=lazy_gettext("Link your account"),
+        review=False,
+        submit=_link,
+        steps=[
+            Step(
+                "language", "choice",
+                prompt=lazy_gettext("Welcome to Lapor Warga! Choose your language."),
+                label=lazy_gettext("Language"),
+                choices=_language_choices,
+                on_answer=_set_language,
+            ),
+            Step(
+                "contact", "contact",
+                prompt=lazy_gettext(
+                    "To make sure reports come from real residents, share your phone number "
+                    "with the “Share my contact” button below."
+                ),
+                label=lazy_gettext("Phone"),
+                check=_own_contact,
+                on_answer=_store_phone,
+            ),
+            Step(
+                "nik", "text",
+                prompt=lazy_gettext("Send your NIK: the 16-digit number on your KTP or Kartu Keluarga."),
+                label=lazy_gettext("NIK"),
+                max_length=40,
+                parse=_parse_nik,
+                show=mask,
+            ),
+            Step(
+                "kk", "text",
+                prompt=lazy_gettext("Send the 16-digit number of your Kartu Keluarga (KK)."),
+                label=lazy_gettext("KK number"),
+                max_length=40,
+                parse=_parse_kk,
+                show=mask,
+            ),
+        ],
+    )
+)  # fmt: skip
+
+
+ROLE_NAMES = {
+    "rt": lazy_gettext("RT head"),
+    "rw": lazy_gettext("RW head"),
+    "lurah": lazy_gettext("Lurah / kepala desa"),
+    "officer": lazy_gettext("Officer"),
+}
+
+
+def _role_line(grant: RoleGrant) -> str:
+    area = grant.region_code
+    if grant.rw is not None:
+        area += f" RW {grant.rw}"
+    if grant.rt is not None:
+        area += f" RT {grant.rt}"
+    return f"• {ROLE_NAMES[grant.role]}: {area}"
+
+
+async def start(ctx: Ctx) -> Outcome:
+    """/start: resume an open form, greet a linked resident or a reviewer, or begin linking."""
+    incoming = ctx.incoming
+    if ctx.account is None:
+        ctx.account = await ensure_account(
+            ctx.session, incoming.user_id, first_name=incoming.first_name
+        )
+    account = ctx.account
+    if account.locale is None:
+        account.locale = normalize_locale(incoming.language_code)
+    with use_locale(account.locale):
+        draft = await engine.current_draft(ctx)
+        if draft is not None:
+            return await engine.resume(ctx, draft)
+        if account.household_id is not None:
+            household = await ctx.session.get(Household, account.household_id)
+            text = _(
+                "Welcome back! Your account is linked to household KK {kk}.\n\n"
+                "/lapor – report a change\n/status – your reports"
+            ).format(kk=mask(household.kk) if household else "-")
+            return Outcome([ctx.reply(text)])
+        if account.roles:
+            lines = [_("Welcome! You review reports as:"), *map(_role_line, account.roles), ""]
+            lines.append(_("/antrian shows what waits for your decision."))
+            return Outcome([ctx.reply("\n".join(lines))])
+        return await engine.start(ctx, LINK_FORM)
+
+
+__all__ = ["LINK_FORM", "start"]

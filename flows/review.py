@@ -1,0 +1,258 @@
+"""What reviewers see and press: report cards, decisions, rejections, the queue."""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+
+from flows import engine
+from flows.engine import Form, FormState, Step
+from flows.io import Button, Ctx, Outcome, Reply
+from locales import _, format_date, lazy_gettext, use_locale
+from registry import workflow
+from registry.errors import DomainError
+from registry.nik import mask
+from registry.regions import region_path
+from storage.models import Account, Report
+
+KIND_TITLES = {"birth": lazy_gettext("Birth")}
+SEX_LABELS = {"M": lazy_gettext("Male"), "F": lazy_gettext("Female")}
+STATE_LABELS = {
+    workflow.SUBMITTED: lazy_gettext("Submitted"),
+    workflow.AWAITING_RT: lazy_gettext("Waiting for the RT head"),
+    workflow.AWAITING_KELURAHAN: lazy_gettext("Waiting for the kelurahan/desa"),
+    workflow.AWAITING_OFFICER: lazy_gettext("Waiting for an officer"),
+    workflow.APPROVED: lazy_gettext("Approved"),
+    workflow.APPLIED: lazy_gettext("Approved and entered in the registry"),
+    workflow.REJECTED: lazy_gettext("Rejected"),
+}
+TIER_NAMES = {
+    workflow.AWAITING_RT: lazy_gettext("the RT head"),
+    workflow.AWAITING_KELURAHAN: lazy_gettext("the kelurahan/desa"),
+    workflow.AWAITING_OFFICER: lazy_gettext("an officer"),
+}
+APPROVE_LABELS = {
+    workflow.AWAITING_RT: lazy_gettext("✅ Confirm"),
+    workflow.AWAITING_KELURAHAN: lazy_gettext("✅ Verify"),
+    workflow.AWAITING_OFFICER: lazy_gettext("✅ Approve"),
+}
+DONE_LABELS = {
+    workflow.AWAITING_RT: lazy_gettext("✅ You confirmed this report."),
+    workflow.AWAITING_KELURAHAN: lazy_gettext("✅ You verified this report."),
+    workflow.AWAITING_OFFICER: lazy_gettext(
+        "✅ You approved this report; it is now in the registry."
+    ),
+}
+
+
+def kind_title(kind: str) -> str:
+    return str(KIND_TITLES.get(kind, kind))
+
+
+async def render_card(ctx: Ctx, report: Report) -> str:
+    household = report.household
+    path = await region_path(ctx.session, household.region_code)
+    place = ", ".join(escape(r.name) for r in reversed(path[1:]))
+    payload = report.payload
+    lines = [
+        f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>",
+        _("Household: KK {kk}").format(kk=mask(household.kk)),
+        _("Address: {address}, RT {rt} / RW {rw}").format(
+            address=escape(household.address), rt=household.rt, rw=household.rw
+        ),
+        place,
+        "",
+    ]
+    if report.kind == "birth":
+        lines += [
+            _("Baby's name: {name}").format(name=escape(payload["name"])),
+            _("Sex: {sex}").format(sex=SEX_LABELS[payload["sex"]]),
+            _("Date of birth: {date}").format(
+                date=format_date(date.fromisoformat(payload["birth_date"]))
+            ),
+            _("Mother: {name}").format(name=escape(payload["mother_name"])),
+        ]
+        if report.attachments:
+            lines.append(_("Birth certificate: photo attached"))
+    lines += [
+        "",
+        _("Submitted: {date}").format(date=format_date(report.created_at)),
+        _("Status: {state}").format(state=STATE_LABELS[report.state]),
+    ]
+    return "\n".join(lines)
+
+
+def _decision_buttons(report: Report) -> list[list[Button]]:
+    base = f"rv:{report.id}:{report.version}"
+    return [
+        [
+            Button(str(APPROVE_LABELS[report.state]), f"{base}:y"),
+            Button(_("❌ Reject"), f"{base}:n"),
+        ]
+    ]
+
+
+async def card_for_reviewer(ctx: Ctx, report: Report, chat_id: int) -> list[Reply]:
+    replies = [
+        Reply(
+            chat_id=chat_id,
+            text=_("Attachment of {number}").format(number=report.number),
+            photo=a.file_id,
+        )
+        for a in report.attachments
+        if a.kind == "photo"
+    ]
+    text = await render_card(ctx, report) + "\n\n" + _("Is this true? Please decide.")
+    replies.append(Reply(chat_id=chat_id, text=text, buttons=_decision_buttons(report)))
+    return replies
+
+
+async def notify_current_tier(ctx: Ctx, report: Report) -> list[Reply]:
+    """A message with decision buttons to every reviewer of the report's current tier."""
+    replies: list[Reply] = []
+    for account in await workflow.reviewers_for(ctx.session, report):
+        with use_locale(account.locale):
+            replies.append(
+                Reply(chat_id=account.telegram_id, text=_("📥 A new report waits for your review."))
+            )
+            replies.extend(await card_for_reviewer(ctx, report, account.telegram_id))
+    return replies
+
+
+def reporter_update(report: Report, note: str | None = None) -> list[Reply]:
+    """Tell the reporter, in their language, where the report stands now."""
+    reporter: Account | None = report.reporter
+    if reporter is None:
+        return []
+    with use_locale(reporter.locale):
+        messages = {
+            workflow.AWAITING_RT: _(
+                "📨 Report {number} was sent. It now waits for your RT head to confirm it."
+            ),
+            workflow.AWAITING_KELURAHAN: _(
+                "👍 Report {number} was confirmed by your RT head. It now waits for the kelurahan/desa."
+            ),
+            workflow.AWAITING_OFFICER: _(
+                "👍 Report {number} was verified by the kelurahan/desa. It now waits for an officer."
+            ),
+            workflow.APPLIED: _("🎉 Report {number} was approved and is now in the registry."),
+            workflow.REJECTED: _("❌ Report {number} was rejected by {tier}. Reason: {reason}"),
+        }
+        template = messages.get(report.state, _("Report {number}: {state}"))
+        rejected_at = report.events[-1].from_state if report.events else None
+        text = template.format(
+            number=f"<code>{report.number}</code>",
+            tier=TIER_NAMES.get(rejected_at or "", "-"),
+            reason=escape(note or "-"),
+            state=STATE_LABELS[report.state],
+        )
+        if report.state == workflow.APPLIED and report.kind == "birth":
+            text += " " + _("{name} is now a member of your household.").format(
+                name=escape(report.payload["name"])
+            )
+        return [Reply(chat_id=reporter.telegram_id, text=text)]
+
+
+async def on_decision(ctx: Ctx, data: str) -> Outcome:
+    """``rv:<report id>:<version>:<y|n>`` pressed on a report card."""
+    try:
+        _prefix, report_id, version, verdict = data.split(":")
+        report_id_int, version_int = int(report_id), int(version)
+    except ValueError:
+        return Outcome(notice=_("This button has expired."))
+    if ctx.account is None:
+        return Outcome(notice=_("This button has expired."))
+    try:
+        report = await workflow.get_report(ctx.session, report_id_int)
+        if verdict == "n":
+            workflow.check_can_decide(ctx.account, report, version_int)
+            return await engine.start(
+                ctx,
+                REJECT_FORM,
+                {"report_id": report.id, "version": version_int, "number": report.number},
+            )
+        tier = report.state
+        decision = await workflow.decide(
+            ctx.session, report, ctx.account, approve=True, expected_version=version_int
+        )
+    except DomainError as exc:
+        return Outcome(notice=str(exc), alert=True)
+    card = await render_card(ctx, decision.report)
+    outcome = Outcome(
+        [
+            ctx.reply(
+                card + "\n\n" + str(DONE_LABELS[tier]), edit_message_id=ctx.incoming.message_id
+            )
+        ],
+        notice=str(DONE_LABELS[tier]),
+    )
+    outcome.replies += reporter_update(decision.report)
+    outcome.replies += await notify_current_tier(ctx, decision.report)
+    return outcome
+
+
+async def _reject(state: FormState) -> Outcome:
+    context = state.draft.context
+    report = await workflow.get_report(state.session, int(context["report_id"]))
+    await workflow.decide(
+        state.session, report, state.account, approve=False,
+        note=state.answers["reason"], expected_version=int(context["version"]),
+    )  # fmt: skip
+    text = _("Report {number} was rejected. The reporter has been told the reason.").format(
+        number=f"<code>{report.number}</code>"
+    )
+    return Outcome([state.ctx.reply(text), *reporter_update(report, state.answers["reason"])])
+
+
+def _reject_prompt(state: FormState) -> str:
+    return _("Why do you reject report {number}? The reporter will read your reason.").format(
+        number=f"<code>{state.draft.context['number']}</code>"
+    )
+
+
+REJECT_FORM = engine.register(
+    Form(
+        name="reject",
+        title=lazy_gettext("Reject a report"),
+        review=False,
+        submit=_reject,
+        steps=[
+            Step(
+                "reason",
+                "text",
+                prompt=_reject_prompt,
+                label=lazy_gettext("Reason"),
+                max_length=500,
+            ),
+        ],
+    )
+)
+
+
+async def queue(ctx: Ctx) -> Outcome:
+    """/antrian: what waits for this reviewer."""
+    if ctx.account is None or not ctx.account.roles:
+        return Outcome([ctx.reply(_("You have no reviewer role."))])
+    reports = await workflow.queue_for(ctx.session, ctx.account)
+    if not reports:
+        return Outcome([ctx.reply(_("Nothing is waiting for you. 👌"))])
+    lines = [_("<b>Waiting for your decision: {n}</b>").format(n=len(reports))]
+    buttons = []
+    for report in reports[:20]:
+        label = f"{report.number} · {kind_title(report.kind)}"
+        lines.append(f"• {label} · {format_date(report.created_at)}")
+        buttons.append([Button(label, f"rq:{report.id}")])
+    return Outcome([ctx.reply("\n".join(lines), buttons=buttons)])
+
+
+async def open_from_queue(ctx: Ctx, data: str) -> Outcome:
+    """``rq:<report id>``: show one queued report with its decision buttons."""
+    try:
+        report = await workflow.get_report(ctx.session, int(data.split(":")[1]))
+        if ctx.account is None:
+            raise DomainError(_("This button has expired."))
+        workflow.check_can_decide(ctx.account, report)
+    except (DomainError, ValueError, IndexError) as exc:
+        message = str(exc) if isinstance(exc, DomainError) else _("This button has expired.")
+        return Outcome(notice=message, alert=True)
+    return Outcome(await card_for_reviewer(ctx, report, ctx.incoming.chat_id))

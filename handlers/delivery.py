@@ -1,0 +1,128 @@
+"""Turning the engine's outcome into Bot API calls, after the update's commit."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    User,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.io import Contact, Ctx, Incoming, Outcome, Reply, Upload
+from storage.models import Account
+
+log = logging.getLogger(__name__)
+
+
+def incoming_from_message(message: Message) -> Incoming:
+    user = message.from_user
+    assert user is not None
+    upload = None
+    if message.photo:
+        biggest = message.photo[-1]
+        upload = Upload("photo", biggest.file_id, biggest.file_unique_id)
+    elif message.document:
+        upload = Upload("document", message.document.file_id, message.document.file_unique_id)
+    contact = None
+    if message.contact:
+        contact = Contact(message.contact.phone_number, message.contact.user_id)
+    return Incoming(
+        user_id=user.id,
+        chat_id=message.chat.id,
+        first_name=user.first_name,
+        language_code=user.language_code,
+        text=message.text or message.caption,
+        contact=contact,
+        upload=upload,
+    )
+
+
+def incoming_from_callback(query: CallbackQuery) -> Incoming:
+    user: User = query.from_user
+    message = query.message
+    chat_id = message.chat.id if message is not None else user.id
+    return Incoming(
+        user_id=user.id,
+        chat_id=chat_id,
+        first_name=user.first_name,
+        language_code=user.language_code,
+        callback=query.data,
+        message_id=message.message_id if message is not None else None,
+    )
+
+
+def make_ctx(session: AsyncSession, incoming: Incoming, account: Account | None) -> Ctx:
+    return Ctx(session=session, incoming=incoming, account=account)
+
+
+def _markup(
+    reply: Reply,
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if reply.contact_button:
+        return ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=reply.contact_button, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text=b.text, callback_data=b.data) for b in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
+    return None
+
+
+async def send(bot: Bot, reply: Reply) -> None:
+    markup = _markup(reply)
+    if reply.photo:
+        await bot.send_photo(reply.chat_id, reply.photo, caption=reply.text)
+        return
+    if reply.edit_message_id is not None and not isinstance(
+        markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
+    ):
+        await bot.edit_message_text(
+            text=reply.text,
+            chat_id=reply.chat_id,
+            message_id=reply.edit_message_id,
+            reply_markup=markup,
+        )
+        return
+    if reply.contact_button and reply.buttons:
+        # A message carries one keyboard: the contact button goes below, the inline row above.
+        await bot.send_message(
+            reply.chat_id, reply.text, reply_markup=_markup(Reply(0, "", buttons=reply.buttons))
+        )
+        await bot.send_message(reply.chat_id, "👇", reply_markup=markup)
+        return
+    await bot.send_message(reply.chat_id, reply.text, reply_markup=markup)
+
+
+async def commit_and_send(
+    bot: Bot, session: AsyncSession, outcome: Outcome, query: CallbackQuery | None = None
+) -> None:
+    """Commit the update's work, then answer: nothing is shown that was not saved."""
+    await session.commit()
+    if query is not None:
+        await query.answer(outcome.notice, show_alert=outcome.alert)
+    for reply in outcome.replies:
+        try:
+            await send(bot, reply)
+        except TelegramAPIError as exc:
+            # One unreachable reviewer must not stop the others from hearing of the report.
+            log.warning(
+                "could not deliver a message to chat %s: %s", reply.chat_id, exc.__class__.__name__
+            )

@@ -1,0 +1,95 @@
+"""aiogram routers: each handler turns an update into one flow call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows import app
+from flows.io import Ctx, Outcome
+from handlers.delivery import (
+    commit_and_send,
+    incoming_from_callback,
+    incoming_from_message,
+    make_ctx,
+)
+from locales import _
+from storage.models import Account
+
+log = logging.getLogger(__name__)
+
+Flow = Callable[[Ctx], Awaitable[Outcome]]
+
+COMMANDS: dict[str, Flow] = {
+    "lapor": app.report_menu,
+    "status": app.status,
+    "antrian": app.review_queue,
+    "batal": app.cancel,
+}
+
+
+async def _run(
+    flow: Flow, message: Message, bot: Bot, session: AsyncSession, account: Account | None
+) -> None:
+    ctx = make_ctx(session, incoming_from_message(message), account)
+    await commit_and_send(bot, session, await flow(ctx))
+
+
+def _command_handler(flow: Flow) -> Callable[..., Awaitable[None]]:
+    async def handler(
+        message: Message, bot: Bot, session: AsyncSession, account: Account | None
+    ) -> None:
+        await _run(flow, message, bot, session, account)
+
+    return handler
+
+
+async def on_message(
+    message: Message, bot: Bot, session: AsyncSession, account: Account | None
+) -> None:
+    await _run(app.message, message, bot, session, account)
+
+
+async def on_button(
+    query: CallbackQuery, bot: Bot, session: AsyncSession, account: Account | None
+) -> None:
+    ctx = make_ctx(session, incoming_from_callback(query), account)
+    await commit_and_send(bot, session, await app.button(ctx, query.data or ""), query)
+
+
+async def on_error(event: ErrorEvent, bot: Bot) -> bool:
+    log.error(
+        "update %s failed: %s", event.update.update_id, event.exception.__class__.__name__,
+        exc_info=event.exception,
+    )  # fmt: skip
+    chat = None
+    if event.update.message is not None:
+        chat = event.update.message.chat.id
+    elif event.update.callback_query is not None:
+        chat = event.update.callback_query.from_user.id
+    if chat is not None:
+        try:
+            await bot.send_message(
+                chat, _("Sorry, something went wrong. Nothing was lost; please try again.")
+            )
+        except Exception:
+            log.warning("could not tell chat %s about the failure", chat)
+    return True
+
+
+def create_router() -> Router:
+    """A fresh router with every handler (one per dispatcher)."""
+    router = Router(name="lapor-warga")
+    private = F.chat.type == "private"
+    router.message.register(_command_handler(app.start), CommandStart(), private)
+    for name, flow in COMMANDS.items():
+        router.message.register(_command_handler(flow), Command(name), private)
+    router.message.register(on_message, private)
+    router.callback_query.register(on_button, F.data)
+    router.errors.register(on_error)
+    return router

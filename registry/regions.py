@@ -1,0 +1,123 @@
+"""Kemendagri region codes: import and lookup."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.errors import ImportRejected, RowError
+from storage.models import Region
+
+BUNDLED_REGIONS_CSV = Path(__file__).resolve().parent / "data" / "kode_wilayah_2025.csv"
+
+_CODE_RE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
+LEVEL_NAMES = {1: "provinsi", 2: "kabupaten/kota", 3: "kecamatan", 4: "desa/kelurahan"}
+VILLAGE_LEVEL = 4
+_BATCH = 5000
+
+
+def region_level(code: str) -> int | None:
+    """1 for ``16``, 2 for ``16.71``, 3 for ``16.71.01``, 4 for ``16.71.01.1001``; else None."""
+    if not _CODE_RE.match(code):
+        return None
+    return code.count(".") + 1
+
+
+def parent_of(code: str) -> str | None:
+    return code.rsplit(".", 1)[0] if "." in code else None
+
+
+@dataclass
+class RegionImportResult:
+    added: int
+    renamed: int
+    unchanged: int
+
+
+def _read(path: Path) -> Iterator[tuple[int, str, str]]:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None or [h.strip().lower() for h in header] != ["kode", "nama"]:
+            raise ImportRejected([RowError(1, "header must be exactly: kode,nama")])
+        for row in reader:
+            if not row or not any(cell.strip() for cell in row):
+                continue
+            if len(row) != 2:
+                yield reader.line_num, "", f"expected 2 columns, found {len(row)}"
+                continue
+            yield reader.line_num, row[0].strip(), row[1].strip()
+
+
+async def import_regions(session: AsyncSession, path: Path) -> RegionImportResult:
+    """Insert new regions and rename changed ones; nothing is written if a row is bad.
+
+    Every code must have the dotted Kemendagri shape and its parent must be in the
+    file or already in the database.
+    """
+    errors: list[RowError] = []
+    rows: dict[str, str] = {}
+    for line, code, name in _read(path):
+        if not code:
+            errors.append(RowError(line, name))  # the column-count message
+        elif region_level(code) is None:
+            errors.append(RowError(line, f"region code {code!r} is not of the form 16.71.01.1001"))
+        elif not name:
+            errors.append(RowError(line, f"region {code} has no name"))
+        elif code in rows:
+            errors.append(RowError(line, f"region code {code} appears twice"))
+        else:
+            rows[code] = name
+
+    existing: dict[str, str] = {
+        code: name for code, name in (await session.execute(select(Region.code, Region.name))).all()
+    }
+    if not errors:
+        line_of = {code: i + 2 for i, code in enumerate(rows)}
+        for code in rows:
+            parent = parent_of(code)
+            if parent is not None and parent not in rows and parent not in existing:
+                errors.append(
+                    RowError(line_of[code], f"parent region {parent} of {code} is unknown")
+                )
+    if errors:
+        errors.sort(key=lambda e: e.line)
+        raise ImportRejected(errors)
+
+    new = [
+        {"code": c, "name": n, "level": region_level(c), "parent_code": parent_of(c)}
+        for c, n in rows.items()
+        if c not in existing
+    ]
+    renamed = [
+        {"code": c, "name": n} for c, n in rows.items() if c in existing and existing[c] != n
+    ]
+    for start in range(0, len(new), _BATCH):
+        await session.execute(Region.__table__.insert(), new[start : start + _BATCH])
+    for item in renamed:
+        region = await session.get(Region, item["code"])
+        assert region is not None
+        region.name = item["name"]
+    await session.flush()
+    return RegionImportResult(
+        added=len(new), renamed=len(renamed), unchanged=len(rows) - len(new) - len(renamed)
+    )
+
+
+async def get_region(session: AsyncSession, code: str) -> Region | None:
+    return await session.get(Region, code)
+
+
+async def region_path(session: AsyncSession, code: str) -> list[Region]:
+    """The region and its ancestors, province first."""
+    codes = [code]
+    while (parent := parent_of(codes[-1])) is not None:
+        codes.append(parent)
+    found = (await session.execute(select(Region).where(Region.code.in_(codes)))).scalars().all()
+    return sorted(found, key=lambda r: r.level)

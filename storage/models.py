@@ -1,0 +1,219 @@
+"""SQLAlchemy 2 models of the registry, accounts, reports and conversations.
+
+Timestamps are naive UTC (``utcnow``) on every backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    orm,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
+
+
+class Region(Base):
+    """Kemendagri region: provinsi (level 1) down to desa/kelurahan (level 4)."""
+
+    __tablename__ = "regions"
+
+    code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[int] = mapped_column(SmallInteger)
+    parent_code: Mapped[str | None] = mapped_column(String(13), index=True)
+
+
+class Household(Base):
+    __tablename__ = "households"
+    __table_args__ = (
+        CheckConstraint("desil IS NULL OR (desil BETWEEN 1 AND 10)", name="desil_range"),
+        Index("ix_households_area", "region_code", "rw", "rt"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kk: Mapped[str] = mapped_column(String(16), unique=True)
+    address: Mapped[str] = mapped_column(String(500))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    rw: Mapped[int] = mapped_column(SmallInteger)
+    rt: Mapped[int] = mapped_column(SmallInteger)
+    desil: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    region: Mapped[Region] = relationship(lazy="joined")
+    members: Mapped[list[Member]] = relationship(
+        back_populates="household", order_by="Member.id", lazy="selectin"
+    )
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("sex IN ('M', 'F')", name="sex_code"),
+        CheckConstraint("status IN ('alive', 'deceased', 'moved')", name="status_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    nik: Mapped[str | None] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    relationship: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default="alive")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    # ``relationship`` is a column here, so the ORM function is spelled in full.
+    household: Mapped[Household] = orm.relationship(back_populates="members")
+
+
+class Account(Base):
+    """A Telegram user of the bot: resident, reviewer or both."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(5))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    linked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    roles: Mapped[list[RoleGrant]] = relationship(
+        back_populates="account",
+        lazy="selectin",
+        primaryjoin="and_(RoleGrant.account_id == Account.id, RoleGrant.revoked_at.is_(None))",
+        viewonly=True,
+    )
+
+
+class RoleGrant(Base):
+    __tablename__ = "role_grants"
+    __table_args__ = (
+        CheckConstraint("role IN ('rt', 'rw', 'lurah', 'officer')", name="role_code"),
+        Index("ix_role_grants_scope", "role", "region_code", "rw", "rt"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    rw: Mapped[int | None] = mapped_column(SmallInteger)
+    rt: Mapped[int | None] = mapped_column(SmallInteger)
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    account: Mapped[Account] = relationship(back_populates="roles")
+
+
+class Draft(Base):
+    """The one open conversation of an account: a form being filled in."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
+    flow: Mapped[str] = mapped_column(String(32))
+    step: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rev: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_state_household", "state", "household_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    reporter_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    household: Mapped[Household] = relationship(lazy="joined")
+    reporter: Mapped[Account | None] = relationship(lazy="joined")
+    events: Mapped[list[ReportEvent]] = relationship(order_by="ReportEvent.id", lazy="selectin")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", lazy="selectin")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ReportEvent(Base):
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str] = mapped_column(String(255))
+    file_unique_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RegistryRevision(Base):
+    """One applied change to a household: before/after, who approved, which report."""
+
+    __tablename__ = "registry_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    approved_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,158 @@
+"""One birth report from resident to registry, through the real aiogram stack.
+
+Scripted people talk to the bot over HTTP through the fake Bot API server; the
+assertions are on what each of them receives and on the registry.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from registry.accounts import grant_role
+from registry.households import household_by_kk, import_households
+from storage.models import RegistryRevision, Report
+from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
+
+RT_ID, LURAH_ID, OFFICER_ID, SARI_ID = 7001, 7002, 7003, 1001
+
+
+async def seed(running, tmp_path) -> None:
+    async with running.session() as session:
+        await import_households(session, write_csv(tmp_path / "reg.csv", registry_rows(FAMILIES)))
+        await grant_role(session, RT_ID, "rt", VILLAGE, rw=2, rt=3)
+        await grant_role(session, LURAH_ID, "lurah", VILLAGE)
+        await grant_role(session, OFFICER_ID, "officer", "16.71")
+        await session.commit()
+
+
+async def link(person, *, language_button: str, nik: str, kk: str) -> None:
+    await person.send_text("/start")
+    await person.press(language_button)
+    await person.expect("📱")
+    await person.send_contact("+6281234567890")
+    await person.expect("NIK")
+    await person.send_text(nik)
+    await person.expect("KK")
+    await person.send_text(kk)
+
+
+def ago(days: int) -> date:
+    return date.today() - timedelta(days=days)
+
+
+async def test_birth_report_travels_from_resident_to_registry(
+    running_bot, fake_api, tmp_path
+) -> None:
+    await seed(running_bot, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code="en")
+    rt = fake_api.user(RT_ID, "Pak RT", language_code="en")
+    lurah = fake_api.user(LURAH_ID, "Bu Lurah", language_code="en")
+    officer = fake_api.user(OFFICER_ID, "Petugas Dinsos", language_code="en")
+    for reviewer in (rt, lurah, officer):
+        await reviewer.send_text("/start")
+        welcome = await reviewer.expect("You review reports as")
+        assert VILLAGE in welcome.plain_text or "16.71" in welcome.plain_text
+
+    # 1. Linking: language, own contact only, NIK + KK.
+    await sari.send_text("/start")
+    prompt = await sari.expect("Choose your language")
+    assert prompt.buttons()[:2] == ["🇮🇩 Bahasa Indonesia", "🇬🇧 English"]
+    await sari.press("🇬🇧 English")
+    contact_prompt = await sari.expect("Share my contact")
+    assert contact_prompt.reply_buttons()[0]["request_contact"] is True
+    await sari.send_contact("+6281298765432", user_id=4242)  # someone else's contact
+    await sari.expect("your own contact")
+    await sari.send_contact("+6281234567890")
+    await sari.expect("Send your NIK")
+    await sari.send_text("1671019999990001")
+    await sari.expect("birth day")
+    await sari.send_text(SARI.person("Sari Wulandari").nik)
+    await sari.expect("Kartu Keluarga (KK)")
+    await sari.send_text(SARI.kk)
+    linked = await sari.expect("is linked to household")
+    assert "167101**********" in linked.plain_text
+    assert SARI.kk not in linked.plain_text  # shown masked
+
+    # 2. The birth form.
+    await sari.send_text("/lapor")
+    await sari.expect("What do you want to report?")
+    await sari.press("Birth")
+    await sari.expect("baby's full name")
+    await sari.send_text("Putri <b>Ayu</b> & Co")  # echoed back escaped, or Telegram refuses it
+    await sari.expect("boy or a girl")
+    await sari.press("Girl")
+    await sari.expect("When was the baby born")
+    await sari.send_text("31/02/2026")
+    await sari.expect("could not read that date")
+    await sari.send_text((date.today() + timedelta(days=2)).strftime("%d/%m/%Y"))
+    await sari.expect("cannot be in the future")
+    born = ago(3)
+    await sari.send_text(born.strftime("%d/%m/%Y"))
+    mother_prompt = await sari.expect("Who is the mother?")
+    assert "Sari Wulandari" in mother_prompt.buttons()
+    assert "Budi Santoso" not in mother_prompt.buttons()
+    await sari.press("Sari Wulandari")
+    await sari.expect("birth certificate")
+    await sari.send_photo()
+    review = await sari.expect("check your report")
+    assert "Putri <b>Ayu</b> & Co" in review.plain_text
+    assert "Girl" in review.plain_text and "Sari Wulandari" in review.plain_text
+    assert f"{born:%B} {born.day}, {born.year}" in review.plain_text  # Babel, English
+    await sari.press("✅ Submit")
+    sent = await sari.expect("tracking number")
+    report_number = f"LW-{date.today().year}-000001"
+    assert report_number in sent.plain_text
+    assert sum(1 for m in sari.user_messages) <= 30
+
+    # 3. The RT head confirms.
+    await rt.expect("A new report waits for your review")
+    photo = await rt.next_message()  # the birth certificate
+    assert photo.photo_file_id is not None and "LW-" in photo.plain_text
+    card = await rt.expect("Is this true?")
+    assert "Putri <b>Ayu</b> & Co" in card.plain_text and "RT 3 / RW 2" in card.plain_text
+    assert "Tiga-puluh-lima Ilir" in card.plain_text
+    await rt.press("✅ Confirm", card)
+    await sari.expect("confirmed by your RT head")
+    assert "You confirmed this report" in card.plain_text  # the card was edited in place
+
+    # 4. The lurah verifies, then the officer approves.
+    await lurah.expect("A new report waits")
+    await lurah.press("✅ Verify", await lurah.expect("Is this true?"))
+    await sari.expect("verified by the kelurahan/desa")
+    await officer.expect("A new report waits")
+    officer_card = await officer.expect("Is this true?")
+    # A double tap: both presses reach the bot before the card is edited.
+    first = await officer.press("✅ Approve", officer_card)
+    second = await officer.press("✅ Approve", officer_card)
+    done = await sari.expect("approved and is now in the registry")
+    assert "Putri <b>Ayu</b> & Co is now a member of your household" in done.plain_text
+
+    # 5. The registry: a new member and a revision naming report and approver.
+    async with running_bot.session() as session:
+        household = await household_by_kk(session, SARI.kk)
+        baby = household.members[-1]
+        assert (baby.name, baby.sex, baby.birth_date, baby.relationship, baby.nik) == (
+            "Putri <b>Ayu</b> & Co", "F", born, "child", None,
+        )  # fmt: skip
+        report = (await session.execute(select(Report))).scalar_one()
+        assert report.state == "applied"
+        assert [e.to_state for e in report.events] == [
+            "submitted", "awaiting_rt", "awaiting_kelurahan", "awaiting_officer", "approved", "applied",
+        ]  # fmt: skip
+        revision = (await session.execute(select(RegistryRevision))).scalar_one()
+        assert revision.report_id == report.id and revision.member_id == baby.id
+        assert revision.before is None and revision.after["name"] == baby.name
+        assert revision.approved_by_account_id == report.events[-1].actor_account_id
+
+        assert len(household.members) == 4  # the double tap applied the birth once
+    answers = {
+        (await officer.wait_callback_answer(first)).get("text"),
+        (await officer.wait_callback_answer(second)).get("text"),
+    }
+    assert answers == {
+        "✅ You approved this report; it is now in the registry.",
+        "This report was already decided.",
+    }
+    await sari.expect_no_message()
