@@ -101,8 +101,7 @@ async def import_households(session: AsyncSession, path: Path) -> tuple[int, int
             problems, parsed, nik = _check_row(
                 dict(zip(IMPORT_HEADER, (c.strip() for c in row), strict=True)), villages
             )
-            if parsed is not None:
-                nik = parsed["member"]["nik"]
+            if nik is not None:
                 if nik in nik_lines:
                     problems.append(
                         _("NIK {nik} already appears on line {line}").format(
@@ -111,6 +110,7 @@ async def import_households(session: AsyncSession, path: Path) -> tuple[int, int
                     )
                 else:
                     nik_lines[nik] = line
+            if parsed is not None and not problems:
                 group = households.get(parsed["kk"])
                 if group is None:
                     group = households[parsed["kk"]] = _HouseholdRows(line, parsed["household"])

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install everything the tests need, then run every check:
+#   ruff (lint + format), catalog check, the whole pytest suite on SQLite,
+#   and the whole suite again on a throwaway PostgreSQL 15 cluster in a temp dir.
+# Extra arguments go to pytest (e.g. scripts/test.sh -k birth).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+echo "== ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+
+echo "== tests on SQLite"
+.venv/bin/python -m pytest "$@"
+
+echo "== tests on PostgreSQL"
+if [ ! -x "$PG_BIN/initdb" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
+  else
+    echo "PostgreSQL 15 server binaries not found in $PG_BIN (install postgresql-15)" >&2
+    exit 1
+  fi
+fi
+
+pgdir=$(mktemp -d /tmp/lapor-warga-pg.XXXXXX)
+chmod 755 "$pgdir"
+as_pg=()
+if [ "$(id -u)" = 0 ]; then
+  # initdb refuses to run as root: run the cluster as the postgres system user.
+  id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+  chown postgres "$pgdir"
+  as_pg=(runuser -u postgres --)
+fi
+port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+cleanup() {
+  "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap cleanup EXIT
+
+"${as_pg[@]}" "$PG_BIN/initdb" -D "$pgdir/data" -U postgres -A trust --no-locale -E UTF8 --no-sync >/dev/null
+"${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -o \
+  "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  start >/dev/null
+
+LW_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:$port/postgres" \
+  .venv/bin/python -m pytest "$@"
