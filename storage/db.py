@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -18,6 +19,11 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# aiosqlite logs every statement with its parameters at DEBUG: NIKs and KKs would
+# reach the log. SQLAlchemy's own echo is off and hide_parameters keeps them out
+# of error messages.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def create_engine(url: str, **kwargs: object) -> AsyncEngine:

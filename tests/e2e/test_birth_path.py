@@ -29,8 +29,9 @@ async def seed(running, tmp_path) -> None:
 
 async def link(person, *, language_button: str, nik: str, kk: str) -> None:
     await person.send_text("/start")
-    await person.press(language_button)
-    await person.expect("📱")
+    await person.press(language_button, await person.next_message())
+    contact_prompt = await person.next_message()
+    assert contact_prompt.reply_buttons()[0]["request_contact"] is True
     await person.send_contact("+6281234567890")
     await person.expect("NIK")
     await person.send_text(nik)

@@ -1,0 +1,125 @@
+"""Rejections, the reviewer's queue, /status, Indonesian by default, and a restart mid-form."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from storage.models import Draft, Report
+from tests.e2e.test_birth_path import LURAH_ID, RT_ID, SARI_ID, link, seed
+from tests.factories import SARI
+
+
+async def file_birth(person, name: str, born: date) -> str:
+    """Indonesian birth form, happy path; returns the tracking number."""
+    await person.send_text("/lapor")
+    await person.press("Kelahiran", await person.next_message())
+    await person.next_message()
+    await person.send_text(name)
+    await person.press("Laki-laki", await person.next_message())
+    await person.next_message()
+    await person.send_text(f"{born.day} {INDONESIAN_MONTHS[born.month - 1]} {born.year}")
+    await person.press("Sari Wulandari", await person.next_message())
+    await person.press("Lewati »", await person.next_message())
+    review = await person.expect("periksa laporan Anda")
+    assert INDONESIAN_MONTHS[born.month - 1] in review.plain_text  # dates in Bahasa Indonesia
+    await person.press("✅ Kirim")
+    sent = await person.expect("LW-")
+    return next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
+
+
+INDONESIAN_MONTHS = [
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+]  # fmt: skip
+
+
+async def test_rejection_reaches_the_resident_in_indonesian(
+    running_bot, fake_api, tmp_path, caplog
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await seed(running_bot, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code=None)  # no hint: Indonesian
+    rt = fake_api.user(RT_ID, "Pak RT", language_code="id")
+    await link(sari, language_button="🇮🇩 Bahasa Indonesia", nik=SARI.people[1].nik, kk=SARI.kk)
+    linked = await sari.expect("KK 167101**********")
+    assert "/lapor" in linked.plain_text
+
+    number = await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=10))
+    await rt.expect("laporan baru")
+    card = await rt.expect(number)
+    await rt.press("❌ Tolak", card)
+    await rt.expect("Mengapa")
+    await rt.send_text("Bayi ini <sudah> dilaporkan & tercatat")
+    await rt.expect("ditolak")
+    told = await sari.expect("ditolak oleh Ketua RT")
+    assert "Bayi ini <sudah> dilaporkan & tercatat" in told.plain_text
+    await rt.press("✅ Konfirmasi", card, stale=True)  # the old card after the rejection
+    assert (await rt.wait_callback_answer())["text"] == "Laporan ini sudah diputuskan."
+
+    await sari.send_text("/status")
+    status = await sari.expect(number)
+    assert "Ditolak" in status.plain_text
+    async with running_bot.session() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+        assert report.state == "rejected"
+        assert report.events[-1].note == "Bayi ini <sudah> dilaporkan & tercatat"
+    # Personal data never reaches the logs.
+    for person in SARI.people:
+        assert person.nik not in caplog.text
+    assert SARI.kk not in caplog.text
+
+
+async def test_reviewer_queue_and_strict_tier_order(running_bot, fake_api, tmp_path) -> None:
+    await seed(running_bot, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code="id")
+    lurah = fake_api.user(LURAH_ID, "Bu Lurah", language_code="id")
+    rt = fake_api.user(RT_ID, "Pak RT", language_code="id")
+    await link(sari, language_button="🇮🇩 Bahasa Indonesia", nik=SARI.people[1].nik, kk=SARI.kk)
+    await sari.expect("KK 167101**********")
+    number = await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=1))
+
+    await lurah.send_text("/antrian")
+    await lurah.expect("Tidak ada")  # waiting for the RT first: not in the lurah's queue
+    await rt.send_text("/antrian")
+    queue = await rt.expect("Menunggu keputusan Anda: 1")
+    await rt.press(f"{number} · Kelahiran", queue)
+    card = await rt.expect("Apakah ini benar?")
+    await rt.press("✅ Konfirmasi", card)
+    await sari.expect("dikonfirmasi Ketua RT")
+    await lurah.send_text("/antrian")
+    await lurah.expect(number)
+    await sari.send_text("/antrian")
+    await sari.expect("Anda tidak memiliki peran pemeriksa.")
+
+
+async def test_a_restart_in_the_middle_of_a_form_loses_nothing(
+    running_bot, fake_api, tmp_path
+) -> None:
+    await seed(running_bot, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code="id")
+    await link(sari, language_button="🇮🇩 Bahasa Indonesia", nik=SARI.people[1].nik, kk=SARI.kk)
+    await sari.expect("KK 167101**********")
+    await sari.send_text("/lapor")
+    await sari.press("Kelahiran", await sari.next_message())
+    await sari.next_message()
+    await sari.send_text("Citra Maharani")
+    await sari.expect("laki-laki atau perempuan")
+    stale = sari.messages[-1]
+
+    await running_bot.restart()
+
+    await sari.send_text("/start")
+    resumed = await sari.expect("laki-laki atau perempuan")
+    await sari.press("Perempuan", stale)  # a button from before the restart still works
+    await sari.expect("lahir")
+    await sari.press("« Kembali")
+    await sari.expect("laki-laki atau perempuan")
+    await sari.press("Perempuan", resumed, stale=True)  # pressed again on an older copy
+    assert (await sari.wait_callback_answer())["text"] == "Tombol ini sudah tidak berlaku."
+    async with running_bot.session() as session:
+        draft = (await session.execute(select(Draft))).scalar_one()
+        assert draft.step == "sex" and draft.answers["name"] == "Citra Maharani"
+        assert draft.answers["sex"] == "F"
