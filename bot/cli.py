@@ -20,7 +20,9 @@ from storage import db
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
-NO_TOKEN = """\
+
+def no_token_help() -> str:
+    return _("""\
 BOT_TOKEN is not set, so the bot cannot start.
 
   1. Ask @BotFather on Telegram for a bot token (/newbot).
@@ -29,7 +31,7 @@ BOT_TOKEN is not set, so the bot cannot start.
   4. Start again: lapor-warga run
 
 To try the bot without Telegram, point TELEGRAM_API_BASE at a self-hosted or fake
-Bot API server; the end-to-end tests do exactly that (see README.md)."""
+Bot API server; the end-to-end tests do exactly that (see README.md).""")
 
 
 class CliError(Exception):
@@ -227,7 +229,7 @@ async def _roles_grant(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     if settings.bot_token is None:
-        print(NO_TOKEN, file=sys.stderr)
+        print(no_token_help(), file=sys.stderr)
         return EXIT_CONFIG
     from aiogram.utils.token import TokenValidationError, validate_token
 

@@ -18,7 +18,8 @@ def _all_month_names() -> dict[str, int]:
     names: dict[str, int] = {}
     for locale in SUPPORTED_LOCALES:
         names.update(month_names(locale))
-    names.update({"agust": 8, "nopember": 11, "pebruari": 2})  # common spellings
+    # Spellings and abbreviations people use that CLDR does not list.
+    names.update({"agt": 8, "agust": 8, "nopember": 11, "nop": 11, "pebruari": 2, "peb": 2})
     return names
 
 

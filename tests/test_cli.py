@@ -1,0 +1,171 @@
+"""The command line as an operator uses it: exit codes and one clear line on errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import PG_ADMIN_URL, shared_regions_csv
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a person runs it (no inherited settings)."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("BOT_TOKEN", "DATABASE_URL", "DEFAULT_LOCALE")
+    }
+    clean.update(env or {})
+    clean["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_run_without_a_token_explains_what_to_set(tmp_path: Path) -> None:
+    result = run_cli("run", env={"DEFAULT_LOCALE": "en"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "BOT_TOKEN is not set" in result.stderr
+    assert "@BotFather" in result.stderr and "TELEGRAM_API_BASE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL: unsupported database 'mysql'"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL: not a database URL"),
+        ({"DEFAULT_LOCALE": "fr"}, "DEFAULT_LOCALE:"),
+        (
+            {"TELEGRAM_API_BASE": "localhost:8081"},
+            "TELEGRAM_API_BASE: must start with http:// or https://",
+        ),
+        ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN: not a Telegram bot token"),
+    ],
+)
+def test_malformed_settings_give_one_line_and_exit_2(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
+def test_settings_are_read_from_dot_env(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "DATABASE_URL=sqlite:///./elsewhere/db.sqlite3\nDEFAULT_LOCALE=en\n"
+    )
+    result = run_cli("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Database schema is up to date."
+    assert (tmp_path / "elsewhere" / "db.sqlite3").is_file()
+
+
+def test_default_database_is_a_sqlite_file_under_data(tmp_path: Path) -> None:
+    result = run_cli("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Skema database sudah terbaru."
+    assert (tmp_path / "data" / "lapor-warga.sqlite3").is_file()
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("run", "db", "regions", "registry", "roles"):
+        assert command in result.stdout
+
+
+def test_full_official_region_list_imports(empty_database_url: str, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_database_url)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    if PG_ADMIN_URL:
+        assert main(["regions", "import"]) == 2  # PostgreSQL is never migrated implicitly
+        assert "lapor-warga db upgrade" in capsys.readouterr().err
+        assert main(["db", "upgrade"]) == 0
+    assert main(["regions", "import", str(shared_regions_csv())]) == 0
+    assert "Regions: 91599 added, 0 renamed, 0 unchanged." in capsys.readouterr().out
+    assert main(["regions", "import"]) == 0  # the bundled copy is the same list
+    assert "Regions: 0 added, 0 renamed, 91599 unchanged." in capsys.readouterr().out
+
+
+def test_bad_region_file_names_each_line_and_writes_nothing(
+    database_url, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    bad = tmp_path / "regions.csv"
+    bad.write_text(
+        "kode,nama\n99,Provinsi Baru\n99.01,Kabupaten Baru\n99.02.01,Kecamatan Yatim\n9X,Salah\n"
+    )
+    assert main(["regions", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"{bad}:4: parent region 99.02 of 99.02.01 is unknown" not in err
+    )  # shape errors come first
+    assert f"{bad}:5: region code '9X' is not of the form 16.71.01.1001" in err
+    bad.write_text("kode,nama\n99,Provinsi Baru\n99.02.01,Kecamatan Yatim\n")
+    assert main(["regions", "import", str(bad)]) == 1
+    assert f"{bad}:3: parent region 99.02 of 99.02.01 is unknown" in capsys.readouterr().err
+    assert main(["regions", "import", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_roles_grant_checks_region_and_scope(database_url, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    ok = ["roles", "grant", "--telegram-id", "5001", "--role", "rt", "--region", "16.71.01.1001"]
+    assert main([*ok, "--rw", "2", "--rt", "3"]) == 0
+    assert (
+        "Granted rt for 16.71.01.1001 RW 2 RT 3 to Telegram user 5001." in capsys.readouterr().out
+    )
+    assert main(ok) == 2
+    assert "role rt needs --rw" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "roles",
+                "grant",
+                "--telegram-id",
+                "5002",
+                "--role",
+                "lurah",
+                "--region",
+                "16.99.99.9999",
+            ]
+        )
+        == 2
+    )
+    assert "region 16.99.99.9999 is not in the database" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "roles",
+                "grant",
+                "--telegram-id",
+                "5003",
+                "--role",
+                "officer",
+                "--region",
+                "16.71.01.1001",
+            ]
+        )
+        == 2
+    )
+    assert "kabupaten/kota or kecamatan" in capsys.readouterr().err
+    assert (
+        main(["roles", "grant", "--telegram-id", "5003", "--role", "officer", "--region", "16.71"])
+        == 0
+    )
