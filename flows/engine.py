@@ -18,7 +18,8 @@ from html import escape
 from typing import Any, Literal
 
 from babel.support import LazyProxy
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.io import Button, Ctx, Outcome, Reply
 from flows.parsing import parse_date
@@ -285,8 +286,37 @@ async def _with_prompt(state: FormState, outcome: Outcome) -> Outcome:
     return outcome
 
 
+async def claim(ctx: Ctx, draft: Draft) -> bool:
+    """Take the draft for this update by bumping its revision, unless another update
+    (a double tap, a second message) changed it since it was read."""
+    result = await ctx.session.execute(
+        update(Draft)
+        .where(Draft.id == draft.id, Draft.rev == draft.rev)
+        .values(rev=Draft.rev + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    set_committed_value(draft, "rev", draft.rev + 1)
+    return True
+
+
+async def _reload(ctx: Ctx) -> Draft | None:
+    assert ctx.account is not None
+    stmt = select(Draft).where(Draft.account_id == ctx.account.id)
+    return (
+        await ctx.session.execute(stmt.execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+
+
 async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
     """Typed text, a shared contact or an upload, for the draft's current step."""
+    if not await claim(ctx, draft):
+        # Another message of this person was handled meanwhile: answer the form as it is now.
+        reloaded = await _reload(ctx)
+        if reloaded is None or not await claim(ctx, reloaded):
+            return Outcome([ctx.reply(_("Please send that again."))])
+        draft = reloaded
     form = form_named(draft.flow)
     if form is None:
         await discard_draft(ctx)
@@ -363,6 +393,8 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
     parts = data.split(":")
     form = form_named(draft.flow) if draft is not None else None
     if draft is None or form is None or len(parts) < 3 or parts[1] != str(draft.rev):
+        return Outcome(notice=_("This button has expired."))
+    if not await claim(ctx, draft):  # a double tap: the first press won
         return Outcome(notice=_("This button has expired."))
     state = FormState(ctx, form, draft)
     op, arg = parts[2], (parts[3] if len(parts) > 3 else None)

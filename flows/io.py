@@ -34,7 +34,8 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     contact_button: str | None = None  # a reply-keyboard button sharing the user's own contact
     remove_keyboard: bool = False
-    photo: str | None = None  # file id shown before the text
+    photo: str | None = None  # a photo's file id: sent as a photo with the text as caption
+    document: str | None = None  # a document's file id: sent as a document with the text as caption
     edit_message_id: int | None = None  # replace that message instead of sending a new one
 
 

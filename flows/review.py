@@ -73,7 +73,7 @@ async def render_card(ctx: Ctx, report: Report) -> str:
             _("Mother: {name}").format(name=escape(payload["mother_name"])),
         ]
         if report.attachments:
-            lines.append(_("Birth certificate: photo attached"))
+            lines.append(_("Birth certificate: attached"))
     lines += [
         "",
         _("Submitted: {date}").format(date=format_date(report.created_at)),
@@ -93,14 +93,12 @@ def _decision_buttons(report: Report) -> list[list[Button]]:
 
 
 async def card_for_reviewer(ctx: Ctx, report: Report, chat_id: int) -> list[Reply]:
+    caption = _("Attachment of {number}").format(number=report.number)
     replies = [
-        Reply(
-            chat_id=chat_id,
-            text=_("Attachment of {number}").format(number=report.number),
-            photo=a.file_id,
-        )
-        for a in report.attachments
+        Reply(chat_id=chat_id, text=caption, photo=a.file_id)
         if a.kind == "photo"
+        else Reply(chat_id=chat_id, text=caption, document=a.file_id)
+        for a in report.attachments
     ]
     text = await render_card(ctx, report) + "\n\n" + _("Is this true? Please decide.")
     replies.append(Reply(chat_id=chat_id, text=text, buttons=_decision_buttons(report)))

@@ -91,6 +91,9 @@ async def send(bot: Bot, reply: Reply) -> None:
     if reply.photo:
         await bot.send_photo(reply.chat_id, reply.photo, caption=reply.text)
         return
+    if reply.document:
+        await bot.send_document(reply.chat_id, reply.document, caption=reply.text)
+        return
     if reply.edit_message_id is not None and not isinstance(
         markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
     ):

@@ -123,3 +123,51 @@ async def test_a_restart_in_the_middle_of_a_form_loses_nothing(
         draft = (await session.execute(select(Draft))).scalar_one()
         assert draft.step == "sex" and draft.answers["name"] == "Citra Maharani"
         assert draft.answers["sex"] == "F"
+
+
+async def test_edit_at_review_long_input_and_double_submit(running_bot, fake_api, tmp_path) -> None:
+    await seed(running_bot, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code="en")
+    rt = fake_api.user(RT_ID, "Pak RT", language_code="en")
+    await link(sari, language_button="🇬🇧 English", nik=SARI.people[1].nik, kk=SARI.kk)
+    await sari.expect("is linked")
+    await sari.send_text("/lapor")
+    await sari.press("Birth", await sari.next_message())
+    await sari.next_message()
+    await sari.send_text("x" * 10_000)
+    await sari.expect("at most 100 characters")
+    await sari.send_photo()
+    await sari.expect("Please answer with a text message")
+    await sari.send_text("Gilang Ramadhan")
+    await sari.press("Boy", await sari.next_message())
+    await sari.next_message()
+    first_date = date.today() - timedelta(days=5)
+    await sari.send_text(first_date.isoformat())
+    await sari.press("Sari Wulandari", await sari.next_message())
+    await sari.press("Skip »", await sari.next_message())
+    review = await sari.expect("check your report")
+    assert "(skipped)" in review.plain_text
+
+    # Edit the date from the review screen, then come back to it.
+    await sari.press("✏️ Edit", review)
+    await sari.press("Date of birth", await sari.expect("Which answer"))
+    await sari.expect("When was the baby born")
+    corrected = date.today() - timedelta(days=4)
+    await sari.send_text(corrected.strftime("%d-%m-%Y"))
+    review = await sari.expect("check your report")
+    assert f"{corrected:%B} {corrected.day}, {corrected.year}" in review.plain_text
+    assert "Gilang Ramadhan" in review.plain_text and "Sari Wulandari" in review.plain_text
+
+    # Two taps on Submit before the bot answers: one report.
+    first = await sari.press("✅ Submit", review)
+    second = await sari.press("✅ Submit", review)
+    await sari.expect("tracking number")
+    answers = [(await sari.wait_callback_answer(q)).get("text") for q in (first, second)]
+    assert answers.count("This button has expired.") == 1
+    await rt.expect("Apakah ini benar?")  # the RT head never chose: Indonesian
+    await rt.expect_no_message()  # one report, one card
+    async with running_bot.session() as session:
+        reports = (await session.execute(select(Report))).scalars().all()
+        assert len(reports) == 1
+        assert reports[0].payload["birth_date"] == corrected.isoformat()
+        assert (await session.execute(select(Draft))).first() is None
