@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.io import Button, Ctx, Outcome, Reply
 from flows.parsing import parse_date
-from locales import _, format_date, lazy_gettext, use_locale
+from locales import _, current_locale, format_date, use_locale
 from storage.models import Draft
 
 Kind = Literal["text", "choice", "date", "upload", "contact"]
@@ -260,7 +260,9 @@ async def _advance(state: FormState) -> Outcome:
         await _move(state, REVIEW_STEP)
     else:
         await _move(state, form.steps[form.index(draft.step) + 1].name)
-    with use_locale(state.account.locale if state.account else None):
+    # A step may have just set the language (the link form's first step).
+    chosen = state.account.locale if state.account is not None else None
+    with use_locale(chosen or current_locale()):
         return Outcome([await _prompt(state)])
 
 
@@ -469,7 +471,6 @@ __all__ = [
     "current_draft",
     "discard_draft",
     "form_named",
-    "lazy_gettext",
     "on_callback",
     "on_message",
     "register",

@@ -191,11 +191,14 @@ async def on_decision(ctx: Ctx, data: str) -> Outcome:
 
 async def _reject(state: FormState) -> Outcome:
     context = state.draft.context
-    report = await workflow.get_report(state.session, int(context["report_id"]))
-    await workflow.decide(
-        state.session, report, state.account, approve=False,
-        note=state.answers["reason"], expected_version=int(context["version"]),
-    )  # fmt: skip
+    try:
+        report = await workflow.get_report(state.session, int(context["report_id"]))
+        await workflow.decide(
+            state.session, report, state.account, approve=False,
+            note=state.answers["reason"], expected_version=int(context["version"]),
+        )  # fmt: skip
+    except DomainError as exc:  # decided by someone else while the reason was typed
+        return Outcome([state.ctx.reply(str(exc))])
     text = _("Report {number} was rejected. The reporter has been told the reason.").format(
         number=f"<code>{report.number}</code>"
     )

@@ -61,6 +61,15 @@ async def _prepare(url: str, regions_csv: Path) -> None:
         await engine.dispose()
 
 
+def _throwaway_pg_database(template: str | None = None) -> Iterator[str]:
+    """Create a database (from ``template`` if given), yield its URL, drop it."""
+    name = f"lw_test_{uuid.uuid4().hex[:12]}"
+    suffix = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"{suffix}'))
+    yield _sqla_url(name)
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def regions_subset_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("regions") / "regions16.csv"
@@ -94,10 +103,7 @@ def template_database(
 def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
     """A fresh migrated database holding the province-16 region codes."""
     if PG_ADMIN_URL:
-        name = f"lw_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-        yield _sqla_url(name)
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        yield from _throwaway_pg_database(template=template_database)
     else:
         path = tmp_path / "lapor-warga.sqlite3"
         shutil.copyfile(template_database, path)
@@ -108,10 +114,7 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A database with no schema at all."""
     if PG_ADMIN_URL:
-        name = f"lw_empty_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        yield _sqla_url(name)
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        yield from _throwaway_pg_database()
     else:
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
 

@@ -171,3 +171,33 @@ async def test_edit_at_review_long_input_and_double_submit(running_bot, fake_api
         assert len(reports) == 1
         assert reports[0].payload["birth_date"] == corrected.isoformat()
         assert (await session.execute(select(Draft))).first() is None
+
+
+async def test_a_rejection_reason_typed_after_another_rt_head_confirmed(
+    running_bot, fake_api, tmp_path
+) -> None:
+    from registry.accounts import grant_role
+    from tests.factories import VILLAGE
+
+    await seed(running_bot, tmp_path)
+    async with running_bot.session() as session:
+        await grant_role(session, 7010, "rt", VILLAGE, rw=2, rt=3)  # a second head for the same RT
+        await session.commit()
+    sari = fake_api.user(SARI_ID, "Sari", language_code="id")
+    rt = fake_api.user(RT_ID, "Pak RT", language_code="id")
+    deputy = fake_api.user(7010, "Bu Wakil RT", language_code="id")
+    await link(sari, language_button="🇮🇩 Bahasa Indonesia", nik=SARI.people[1].nik, kk=SARI.kk)
+    await sari.expect("KK 167101**********")
+    await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=2))
+
+    await rt.press("❌ Tolak", await rt.expect("Apakah ini benar?"))
+    await rt.expect("Mengapa")
+    await deputy.press("✅ Konfirmasi", await deputy.expect("Apakah ini benar?"))
+    await sari.expect("dikonfirmasi Ketua RT")
+    await rt.send_text("Tidak tinggal di sini")
+    await rt.expect("Laporan ini sudah diputuskan.")
+    await sari.expect_no_message()
+    async with running_bot.session() as session:
+        report = (await session.execute(select(Report))).scalar_one()
+        assert report.state == "awaiting_kelurahan"
+        assert (await session.execute(select(Draft))).first() is None
