@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import _
+from locales import _, lazy_gettext
 from registry.errors import ImportRejected, RowError
 from registry.nik import InvalidIdentityNumber, mask, normalize_digits, parse_nik, validate_kk
 from registry.regions import VILLAGE_LEVEL
@@ -50,8 +50,19 @@ def _int_in(value: str, low: int, high: int) -> int | None:
     return number if low <= number <= high else None
 
 
+_NUMBER_PROBLEMS = {
+    "not_16_digits": lazy_gettext("it must be 16 digits"),
+    "unknown_province": lazy_gettext("unknown province code"),
+    "bad_day": lazy_gettext("the day must be 01-31, or 41-71 for women"),
+    "bad_date": lazy_gettext("the date inside it does not exist"),
+    "future_date": lazy_gettext("the date inside it is in the future"),
+    "zero_serial": lazy_gettext("the serial number cannot be 0000"),
+}
+
+
 def _nik_error(exc: InvalidIdentityNumber, label: str) -> str:
-    return _("{label} is not valid: {reason}").format(label=label, reason=str(exc))
+    reason = _NUMBER_PROBLEMS.get(exc.code, _NUMBER_PROBLEMS["not_16_digits"])
+    return _("{label} is not valid: {reason}").format(label=label, reason=reason)
 
 
 async def import_households(session: AsyncSession, path: Path) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from locales import _
 from registry.errors import ImportRejected, RowError
 from storage.models import Region
 
@@ -45,46 +46,80 @@ def _read(path: Path) -> Iterator[tuple[int, str, str]]:
         reader = csv.reader(fh)
         header = next(reader, None)
         if header is None or [h.strip().lower() for h in header] != ["kode", "nama"]:
-            raise ImportRejected([RowError(1, "header must be exactly: kode,nama")])
+            raise ImportRejected(
+                [RowError(1, _("header must be exactly: {header}").format(header="kode,nama"))]
+            )
         for row in reader:
             if not row or not any(cell.strip() for cell in row):
                 continue
             if len(row) != 2:
-                yield reader.line_num, "", f"expected 2 columns, found {len(row)}"
+                yield (
+                    reader.line_num,
+                    "",
+                    _("expected {n} columns, found {m}").format(n=2, m=len(row)),
+                )
                 continue
             yield reader.line_num, row[0].strip(), row[1].strip()
 
 
-async def import_regions(session: AsyncSession, path: Path) -> RegionImportResult:
+def _within(code: str, area: str) -> bool:
+    """``code`` is ``area``, one of its ancestors, or inside it."""
+    return area == code or area.startswith(code + ".") or code.startswith(area + ".")
+
+
+async def import_regions(
+    session: AsyncSession, path: Path, *, within: str | None = None
+) -> RegionImportResult:
     """Insert new regions and rename changed ones; nothing is written if a row is bad.
 
     Every code must have the dotted Kemendagri shape and its parent must be in the
-    file or already in the database.
+    file or already in the database. ``within`` (e.g. ``"16.71"``) imports only that
+    area and its ancestors.
     """
     errors: list[RowError] = []
     rows: dict[str, str] = {}
+    line_of: dict[str, int] = {}
     for line, code, name in _read(path):
+        if within is not None and code and not _within(code, within):
+            continue
         if not code:
             errors.append(RowError(line, name))  # the column-count message
         elif region_level(code) is None:
-            errors.append(RowError(line, f"region code {code!r} is not of the form 16.71.01.1001"))
+            errors.append(
+                RowError(
+                    line,
+                    _("region code '{code}' is not of the form 16.71.01.1001").format(code=code),
+                )
+            )
         elif not name:
-            errors.append(RowError(line, f"region {code} has no name"))
+            errors.append(RowError(line, _("region {code} has no name").format(code=code)))
         elif code in rows:
-            errors.append(RowError(line, f"region code {code} appears twice"))
+            errors.append(
+                RowError(
+                    line,
+                    _("region code {code} already appears on line {line}").format(
+                        code=code, line=line_of[code]
+                    ),
+                )
+            )
         else:
             rows[code] = name
+            line_of[code] = line
 
     existing: dict[str, str] = {
         code: name for code, name in (await session.execute(select(Region.code, Region.name))).all()
     }
     if not errors:
-        line_of = {code: i + 2 for i, code in enumerate(rows)}
         for code in rows:
             parent = parent_of(code)
             if parent is not None and parent not in rows and parent not in existing:
                 errors.append(
-                    RowError(line_of[code], f"parent region {parent} of {code} is unknown")
+                    RowError(
+                        line_of[code],
+                        _("parent region {parent} of {code} is unknown").format(
+                            parent=parent, code=code
+                        ),
+                    )
                 )
     if errors:
         errors.sort(key=lambda e: e.line)

@@ -144,7 +144,7 @@ def _default_locale() -> Iterator[None]:
 
 @pytest.fixture
 async def fake_api() -> AsyncIterator[object]:
-    from tests.fake_bot_api import FakeBotAPI
+    from bot.sandbox.fake_api import FakeBotAPI
 
     api = FakeBotAPI()
     await api.start()

@@ -9,9 +9,9 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.factory import create_bot, create_dispatcher, set_commands
+from bot.sandbox.fake_api import FakeBotAPI
 from bot.settings import load_settings
 from storage import db
-from tests.fake_bot_api import FakeBotAPI
 
 
 class RunningBot:

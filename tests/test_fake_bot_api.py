@@ -38,7 +38,7 @@ from aiogram.types import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fake_bot_api import (
+from bot.sandbox.fake_api import (
     NOT_MODIFIED,
     QUERY_TOO_OLD,
     SAMPLE_PNG,
@@ -298,14 +298,6 @@ async def test_next_message_timeout_lists_chat(api: FakeBotAPI, bot: Bot) -> Non
     await bot.send_message(USER_ID, "keempat")
     with pytest.raises(AssertionError, match="keempat"):
         await dewi.expect_no_message(within=0.1)
-
-
-async def test_wait_idle(api: FakeBotAPI, polling: Dispatcher) -> None:
-    eka = api.user(USER_ID, "Eka")
-    for i in range(3):
-        await eka.send_text(f"pesan {i}")
-    await api.wait_idle(timeout=3)
-    assert [m.text for m in eka.messages] == ["pesan 0", "pesan 1", "pesan 2"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""A local fake of the Telegram Bot API for end-to-end tests.
+"""A local server speaking the Telegram Bot API, for end-to-end tests and the sandbox.
 
-Self-contained: only ``aiohttp`` and the standard library are used (no pytest), so the
-module can later be moved into the package and used as a sandbox.
+Self-contained: only ``aiohttp`` and the standard library are used (no pytest, no
+aiogram), so ``lapor-warga sandbox`` runs the real bot against it.
 
 The real aiogram ``Bot`` talks to it over HTTP::
 
@@ -795,6 +795,10 @@ class Person:
 
     # ---- observing the bot -----------------------------------------------------------------
 
+    def chat(self) -> list[Message]:
+        """Every message of the chat, both directions, in order (edits applied in place)."""
+        return [self._store[key] for key in sorted(self._store)]
+
     def transcript(self) -> str:
         """Everything in the chat so far (both directions), one line per message."""
         if not self._store:
@@ -1050,8 +1054,6 @@ class FakeBotAPI:
         self._failures: dict[str, list[tuple[int, str, int | None]]] = {}
         self._changed = asyncio.Event()
         self._closing = False
-        self._in_flight = 0
-        self._last_activity = 0.0
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         self._methods: dict[str, tuple[str, _Handler]] = {}
@@ -1084,7 +1086,6 @@ class FakeBotAPI:
         self._runner = runner
         bound_port = runner.addresses[0][1]
         self._base_url = f"http://{host}:{bound_port}"
-        self._last_activity = asyncio.get_running_loop().time()
 
     async def stop(self) -> None:
         if self._runner is None:
@@ -1175,44 +1176,9 @@ class FakeBotAPI:
         """Wait until the bot has called getUpdates at least once."""
         await self.wait_for(lambda: self.calls("getUpdates"), timeout, "the bot to poll")
 
-    async def wait_idle(self, timeout: float = 5.0, quiet: float = 0.1) -> None:  # noqa: ASYNC109
-        """Wait until every queued update was fetched by the bot, no API call is in flight
-        and nothing happened for ``quiet`` seconds (handlers that only touch the database
-        are invisible to the fake, hence the quiet period). Needs a polling bot."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            now = loop.time()
-            undelivered = sum(1 for u in self._pending if u["update_id"] > self._delivered_upto)
-            busy = self._in_flight > 0 or undelivered > 0
-            idle_for = now - self._last_activity
-            if not busy and idle_for >= quiet:
-                return
-            remaining = deadline - now
-            if remaining <= 0:
-                raise AssertionError(
-                    f"bot not idle after {timeout}s: {self._in_flight} API calls in flight, "
-                    f"{undelivered} updates not fetched yet"
-                )
-            wait = remaining if busy else min(remaining, quiet - idle_for)
-            event = self._changed
-            try:
-                async with asyncio.timeout(wait):
-                    await event.wait()
-            except TimeoutError:
-                pass
-
-    # ---- internals: waiting & state --------------------------------------------------------
-
     def _notify(self) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
-
-    def _touch(self) -> None:
-        try:
-            self._last_activity = asyncio.get_running_loop().time()
-        except RuntimeError:
-            self._last_activity = time.monotonic()
 
     async def _wait_until(self, predicate: Callable[[], Any], timeout: float) -> bool:  # noqa: ASYNC109
         loop = asyncio.get_running_loop()
@@ -1234,7 +1200,6 @@ class FakeBotAPI:
         update = {"update_id": next(self._update_ids), **payload}
         self.updates.append(update)
         self._pending.append(update)
-        self._touch()
         self._notify()
         return update
 
@@ -1625,9 +1590,6 @@ class FakeBotAPI:
             return self._error(name, status, description, retry_after)
 
         polling = name == "getUpdates"
-        if not polling:
-            self._in_flight += 1
-            self._touch()
         try:
             result = await entry[1](params)
         except TelegramError as exc:
@@ -1639,8 +1601,6 @@ class FakeBotAPI:
             return self._error(name, 500, f"Internal Server Error: {type(exc).__name__}: {exc}")
         finally:
             if not polling:
-                self._in_flight -= 1
-                self._touch()
                 self._notify()
         return web.json_response({"ok": True, "result": result})
 
@@ -1734,7 +1694,6 @@ class FakeBotAPI:
         batch = self._deliverable()[:limit]
         if batch:
             self._delivered_upto = max(self._delivered_upto, batch[-1]["update_id"])
-            self._touch()
             self._notify()
         return batch
 
