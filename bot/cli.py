@@ -30,8 +30,7 @@ BOT_TOKEN is not set, so the bot cannot start.
   3. Load the registry: lapor-warga regions import; lapor-warga registry import FILE.csv
   4. Start again: lapor-warga run
 
-To try the bot without Telegram, point TELEGRAM_API_BASE at a self-hosted or fake
-Bot API server; the end-to-end tests do exactly that (see README.md).""")
+To try the bot without a token or Telegram, run: lapor-warga sandbox""")
 
 
 class CliError(Exception):
@@ -50,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="run the bot (long polling); needs BOT_TOKEN")
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="try the bot without a token: a local Bot API server, the real bot, a demo "
+        "registry and a page with four phones, all on 127.0.0.1",
+    )
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        default=8080,
+        help="port of the page (default: 8080; 0 picks a free one)",
+    )
 
     db_parser = sub.add_parser("db", help="database schema")
     db_sub = db_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -253,8 +264,26 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox.app import serve
+
+    if not 0 <= args.port <= 65535:
+        raise CliError(_("--port must be between 0 and 65535"), EXIT_CONFIG)
+    try:
+        await serve(args.port, settings.default_locale)
+    except OSError as exc:
+        raise CliError(
+            _("Cannot listen on 127.0.0.1:{port} ({error}); try --port 0.").format(
+                port=args.port, error=exc.strerror or exc.__class__.__name__
+            ),
+            EXIT_CONFIG,
+        ) from None
+    return EXIT_OK
+
+
 COMMANDS: dict[tuple[str, str | None], Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
     ("run", None): _run,
+    ("sandbox", None): _sandbox,
     ("db", "upgrade"): _db_upgrade,
     ("regions", "import"): _regions_import,
     ("registry", "import"): _registry_import,

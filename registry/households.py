@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -66,21 +67,11 @@ def _nik_error(exc: InvalidIdentityNumber, label: str) -> str:
 
 
 async def import_households(session: AsyncSession, path: Path) -> tuple[int, int]:
-    """Import one row per member; return (households, members) added.
+    """Import a CSV with one row per member; return (households, members) added.
 
     Every bad row is collected with its line number and reason, and nothing is
     written unless all rows are valid (``ImportRejected``).
     """
-    errors: list[RowError] = []
-    households: dict[str, _HouseholdRows] = {}
-    nik_lines: dict[str, int] = {}
-    tainted: set[str] = set()  # KKs with a bad row: their head count is not known
-    villages = set(
-        (await session.execute(select(Region.code).where(Region.level == VILLAGE_LEVEL)))
-        .scalars()
-        .all()
-    )
-
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = [h.strip().lower() for h in next(reader, [])]
@@ -95,48 +86,62 @@ async def import_households(session: AsyncSession, path: Path) -> tuple[int, int
                     )
                 ]
             )
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(IMPORT_HEADER):
-                errors.append(
-                    RowError(
-                        line,
-                        _("expected {n} columns, found {m}").format(
-                            n=len(IMPORT_HEADER), m=len(row)
-                        ),
+        return await import_household_rows(session, ((reader.line_num, row) for row in reader))
+
+
+async def import_household_rows(
+    session: AsyncSession, rows: Iterable[tuple[int, list[str]]]
+) -> tuple[int, int]:
+    """Import (line number, row) pairs in ``IMPORT_HEADER`` order; all or nothing."""
+    errors: list[RowError] = []
+    households: dict[str, _HouseholdRows] = {}
+    nik_lines: dict[str, int] = {}
+    tainted: set[str] = set()  # KKs with a bad row: their head count is not known
+    villages = set(
+        (await session.execute(select(Region.code).where(Region.level == VILLAGE_LEVEL)))
+        .scalars()
+        .all()
+    )
+
+    for line, row in rows:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(IMPORT_HEADER):
+            errors.append(
+                RowError(
+                    line,
+                    _("expected {n} columns, found {m}").format(n=len(IMPORT_HEADER), m=len(row)),
+                )
+            )
+            continue
+        problems, parsed, nik = _check_row(
+            dict(zip(IMPORT_HEADER, (c.strip() for c in row), strict=True)), villages
+        )
+        if nik is not None:
+            if nik in nik_lines:
+                problems.append(
+                    _("NIK {nik} already appears on line {line}").format(
+                        nik=mask(nik), line=nik_lines[nik]
                     )
                 )
-                continue
-            problems, parsed, nik = _check_row(
-                dict(zip(IMPORT_HEADER, (c.strip() for c in row), strict=True)), villages
-            )
-            if nik is not None:
-                if nik in nik_lines:
-                    problems.append(
-                        _("NIK {nik} already appears on line {line}").format(
-                            nik=mask(nik), line=nik_lines[nik]
-                        )
-                    )
-                else:
-                    nik_lines[nik] = line
-            if parsed is not None and not problems:
-                group = households.get(parsed["kk"])
-                if group is None:
-                    group = households[parsed["kk"]] = _HouseholdRows(line, parsed["household"])
-                elif group.values != parsed["household"]:
-                    problems.append(
-                        _(
-                            "household {kk}: region, RW, RT, address or desil differ from line {line}"
-                        ).format(kk=mask(parsed["kk"]), line=group.first_line)
-                    )
-                if parsed["member"]["relationship"] == "head":
-                    group.heads.append(line)
-                group.members.append(parsed["member"])
-            if problems:
-                tainted.add(normalize_digits(row[0]))
-            errors.extend(RowError(line, p) for p in problems)
+            else:
+                nik_lines[nik] = line
+        if parsed is not None and not problems:
+            group = households.get(parsed["kk"])
+            if group is None:
+                group = households[parsed["kk"]] = _HouseholdRows(line, parsed["household"])
+            elif group.values != parsed["household"]:
+                problems.append(
+                    _(
+                        "household {kk}: region, RW, RT, address or desil differ from line {line}"
+                    ).format(kk=mask(parsed["kk"]), line=group.first_line)
+                )
+            if parsed["member"]["relationship"] == "head":
+                group.heads.append(line)
+            group.members.append(parsed["member"])
+        if problems:
+            tainted.add(normalize_digits(row[0]))
+        errors.extend(RowError(line, p) for p in problems)
 
     for kk, group in households.items():
         if not group.heads and kk not in tainted:

@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
 # Install everything the tests need, then run every check:
-#   ruff (lint + format), catalog check, the whole pytest suite on SQLite,
-#   and the whole suite again on a throwaway PostgreSQL 15 cluster in a temp dir.
+#   ruff (lint + format), the whole pytest suite on SQLite, and the whole suite
+#   again on a throwaway PostgreSQL 15 cluster in a temp dir. The sandbox's browser
+#   test needs Debian's chromium and chromium-driver: installed here when missing.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k birth).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    echo "missing system packages: $* (install them with apt-get as root)" >&2
+    exit 1
+  fi
+}
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+[ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt_install "${missing[@]}"
+fi
 
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
@@ -22,14 +41,6 @@ echo "== tests on SQLite"
 .venv/bin/python -m pytest "$@"
 
 echo "== tests on PostgreSQL"
-if [ ! -x "$PG_BIN/initdb" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null
-  else
-    echo "PostgreSQL 15 server binaries not found in $PG_BIN (install postgresql-15)" >&2
-    exit 1
-  fi
-fi
 
 pgdir=$(mktemp -d /tmp/lapor-warga-pg.XXXXXX)
 chmod 755 "$pgdir"

@@ -40,7 +40,7 @@ def test_run_without_a_token_explains_what_to_set(tmp_path: Path) -> None:
     result = run_cli("run", env={"DEFAULT_LOCALE": "en"}, cwd=tmp_path)
     assert result.returncode == 2
     assert "BOT_TOKEN is not set" in result.stderr
-    assert "@BotFather" in result.stderr and "TELEGRAM_API_BASE" in result.stderr
+    assert "@BotFather" in result.stderr and "lapor-warga sandbox" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,73 @@
+"""The sandbox page's server side: rendering chat text and refusing bad requests."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from bot.sandbox.app import Sandbox, entities_to_html
+
+
+def test_entities_become_tags_and_text_is_escaped() -> None:
+    text = "📥 Bayi <b>&\nNama: Putri"
+    # 📥 is two UTF-16 units: "Bayi" starts at offset 3.
+    entities = [
+        {"type": "bold", "offset": 3, "length": 4},
+        {"type": "code", "offset": 19, "length": 5},
+    ]
+    assert (
+        entities_to_html(text, entities)
+        == "📥 <b>Bayi</b> &lt;b&gt;&amp;<br>Nama: <code>Putri</code>"
+    )
+
+
+def test_nested_entities_close_in_order() -> None:
+    html = entities_to_html(
+        "abcdef",
+        [{"type": "bold", "offset": 0, "length": 6}, {"type": "italic", "offset": 2, "length": 2}],
+    )
+    assert html == "<b>ab<i>cd</i>ef</b>"
+    assert (
+        entities_to_html(
+            "x", [{"type": "text_link", "offset": 0, "length": 1, "url": "javascript:alert(1)"}]
+        )
+        == "x"
+    )
+
+
+@pytest.fixture
+async def sandbox():
+    box = Sandbox(port=0, locale="en")
+    await box.start()
+    yield box
+    await box.stop()
+
+
+async def test_page_and_api_refuse_what_they_cannot_do(sandbox) -> None:
+    async with aiohttp.ClientSession(sandbox.url) as http:
+        async with http.get("/?lang=id") as response:
+            assert response.status == 200
+            assert "<title>Sandbox Lapor Warga</title>" in await response.text()
+        async with http.post("/api/phone/nobody/text", json={"text": "hi"}) as response:
+            assert response.status == 404
+        async with http.post("/api/phone/resident/text", json={"text": "   "}) as response:
+            assert response.status == 400
+        async with http.post(
+            "/api/phone/resident/press", json={"message_id": 99, "text": "Nope"}
+        ) as response:
+            assert response.status == 409
+            assert "no message" in (await response.json())["error"]
+        async with http.post("/api/phone/resident/text", json={"text": "/start"}) as response:
+            assert response.status == 200
+        resident = sandbox.phones["resident"]
+        prompt = await resident.next_message()
+        # The page was opened in Indonesian, so the phones report Telegram language "id".
+        assert "Pilih bahasa Anda" in prompt.plain_text
+        async with http.get("/api/state") as response:
+            state = await response.json()
+        messages = state["phones"]["resident"]["messages"]
+        assert [m["mine"] for m in messages] == [True, False]
+        assert messages[1]["buttons"][0] == ["🇮🇩 Bahasa Indonesia"]
+        assert state["registry"]["kk"] == "167101**********"
+        async with http.get("/api/file/unknown") as response:
+            assert response.status == 404
