@@ -7,24 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from registry.demo import DemoMember as Person
 from registry.households import IMPORT_HEADER
-from registry.nik import make_nik
 
 VILLAGE = "16.71.01.1001"  # Tiga-puluh-lima Ilir, Ilir Barat Dua, Kota Palembang
-VILLAGE_REGION6 = "167101"
-
-
-@dataclass
-class Person:
-    name: str
-    sex: str
-    birth_date: date
-    relationship: str
-    serial: int
-
-    @property
-    def nik(self) -> str:
-        return make_nik(VILLAGE_REGION6, self.birth_date, self.sex, self.serial)
 
 
 @dataclass
