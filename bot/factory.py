@@ -41,7 +41,9 @@ def command_menu() -> list[BotCommand]:
         BotCommand(command="lapor", description=_("Report a change in your household")),
         BotCommand(command="status", description=_("Your reports and their state")),
         BotCommand(command="antrian", description=_("Reports waiting for your review")),
+        BotCommand(command="lanjut", description=_("Continue the form you started")),
         BotCommand(command="batal", description=_("Cancel the form you are filling in")),
+        BotCommand(command="bahasa", description=_("Change the language")),
     ]
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flows import engine, onboarding, reports, review
-from flows.io import Ctx, Outcome
-from locales import _
+from flows.io import Button, Ctx, Outcome
+from locales import SUPPORTED_LOCALES, _, use_locale
+from registry.accounts import ensure_account
 
 
 async def start(ctx: Ctx) -> Outcome:
@@ -23,6 +24,36 @@ async def review_queue(ctx: Ctx) -> Outcome:
     return await review.queue(ctx)
 
 
+async def resume(ctx: Ctx) -> Outcome:
+    """/lanjut: show the open form's current question again."""
+    draft = await engine.current_draft(ctx)
+    if draft is None:
+        return Outcome(
+            [ctx.reply(_("You have no unfinished form. Send /lapor to report a change."))]
+        )
+    return await engine.resume(ctx, draft)
+
+
+async def language_menu(ctx: Ctx) -> Outcome:
+    """/bahasa: choose the language of the conversation."""
+    buttons = [[Button(label, f"lang:{code}")] for code, label in onboarding.LANGUAGES]
+    return Outcome([ctx.reply(_("Choose your language."), buttons=buttons)])
+
+
+async def choose_language(ctx: Ctx, data: str) -> Outcome:
+    locale = data.partition(":")[2]
+    if locale not in SUPPORTED_LOCALES:
+        return Outcome(notice=_("This button has expired."))
+    if ctx.account is None:
+        ctx.account = await ensure_account(
+            ctx.session, ctx.incoming.user_id, first_name=ctx.incoming.first_name
+        )
+    ctx.account.locale = locale
+    with use_locale(locale):
+        text = _("From now on I will write to you in English.")
+        return Outcome([ctx.reply(text)], notice=text)
+
+
 async def cancel(ctx: Ctx) -> Outcome:
     if await engine.discard_draft(ctx):
         return Outcome([ctx.reply(_("Cancelled. Nothing was sent."), remove_keyboard=True)])
@@ -38,6 +69,7 @@ async def message(ctx: Ctx) -> Outcome:
 
 
 _CALLBACKS = {
+    "lang": choose_language,
     "lapor": reports.choose,
     "rv": review.on_decision,
     "rq": review.open_from_queue,

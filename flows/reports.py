@@ -17,7 +17,7 @@ from flows.review import (
     notify_current_tier,
     reporter_update,
 )
-from locales import _, format_date, lazy_gettext
+from locales import _, format_date, format_datetime, lazy_gettext
 from registry import workflow
 from storage.models import Household, Member
 
@@ -175,9 +175,12 @@ async def choose(ctx: Ctx, data: str) -> Outcome:
 
 
 async def status(ctx: Ctx) -> Outcome:
-    """/status: the resident's reports with tracking number and state."""
+    """/status: the resident's reports; /status NUMBER: one report's history."""
+    number = (ctx.incoming.text or "").partition(" ")[2].strip().upper()
     if ctx.account is None:
         return Outcome([ctx.reply(_("You have not sent any report yet."))])
+    if number:
+        return await _history(ctx, number)
     reports = await workflow.reports_of(ctx.session, ctx.account)
     if not reports:
         return Outcome([ctx.reply(_("You have not sent any report yet."))])
@@ -187,6 +190,27 @@ async def status(ctx: Ctx) -> Outcome:
             f"• <code>{report.number}</code> · {escape(kind_title(report.kind))} · "
             f"{STATE_LABELS[report.state]} · {format_date(report.created_at)}"
         )
+    lines += ["", _("Send /status followed by a number to see its history.")]
+    return Outcome([ctx.reply("\n".join(lines))])
+
+
+async def _history(ctx: Ctx, number: str) -> Outcome:
+    assert ctx.account is not None
+    report = await workflow.report_by_number(ctx.session, number)
+    if report is None or report.reporter_account_id != ctx.account.id:
+        return Outcome(
+            [
+                ctx.reply(
+                    _("None of your reports has the number {number}.").format(number=escape(number))
+                )
+            ]
+        )
+    lines = [f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>"]
+    for event in report.events:
+        line = f"• {format_datetime(event.created_at, 'short')} · {STATE_LABELS[event.to_state]}"
+        if event.note:
+            line += " · " + escape(event.note)
+        lines.append(line)
     return Outcome([ctx.reply("\n".join(lines))])
 
 

@@ -30,6 +30,8 @@ COMMANDS: dict[str, Flow] = {
     "status": app.status,
     "antrian": app.review_queue,
     "batal": app.cancel,
+    "lanjut": app.resume,
+    "bahasa": app.language_menu,
 }
 
 

@@ -108,6 +108,12 @@ async def get_report(session: AsyncSession, report_id: int) -> Report:
     return report
 
 
+async def report_by_number(session: AsyncSession, number: str) -> Report | None:
+    return (
+        await session.execute(select(Report).where(Report.number == number))
+    ).scalar_one_or_none()
+
+
 def tier_grant(account: Account, report: Report) -> RoleGrant | None:
     """The account's grant that lets it decide the report's current tier, if any."""
     role = TIER_ROLE.get(report.state)

@@ -201,3 +201,29 @@ async def test_a_rejection_reason_typed_after_another_rt_head_confirmed(
         report = (await session.execute(select(Report))).scalar_one()
         assert report.state == "awaiting_kelurahan"
         assert (await session.execute(select(Draft))).first() is None
+
+
+async def test_language_switch_resume_and_report_history(running_bot, fake_api, tmp_path) -> None:
+    await seed(running_bot, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code="id")
+    await link(sari, language_button="🇮🇩 Bahasa Indonesia", nik=SARI.people[1].nik, kk=SARI.kk)
+    await sari.expect("KK 167101**********")
+    number = await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=2))
+
+    await sari.send_text("/bahasa")
+    await sari.press("🇬🇧 English", await sari.expect("Pilih bahasa Anda."))
+    await sari.expect("From now on I will write to you in English.")
+    await sari.send_text("/lanjut")
+    await sari.expect("You have no unfinished form.")
+    await sari.send_text("/lapor")
+    await sari.press("Birth", await sari.next_message())
+    await sari.expect("baby's full name")
+    await sari.send_text("/lanjut")
+    await sari.expect("baby's full name")
+
+    await sari.send_text(f"/status {number.lower()}")
+    history = await sari.expect(number)
+    assert "Submitted" in history.plain_text and "Waiting for the RT head" in history.plain_text
+    await sari.send_text("/status LW-1999-000042")
+    await sari.expect("None of your reports has the number LW-1999-000042.")
+    assert fake_api.commands[("default", "en")][-1]["command"] == "bahasa"
