@@ -113,7 +113,7 @@ async def _open_database(settings: Settings) -> AsyncEngine:
     except CliError:
         await engine.dispose()
         raise
-    except (OSError, Exception) as exc:  # connection refused, bad credentials, ...
+    except Exception as exc:  # connection refused, bad credentials, ...
         await engine.dispose()
         raise CliError(
             _("Cannot open the database: {error}").format(error=exc.__class__.__name__), EXIT_CONFIG
@@ -214,7 +214,7 @@ async def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _roles_grant(settings: Settings, args: argparse.Namespace) -> int:
-    from registry.accounts import grant_role
+    from registry.accounts import grant_area, grant_role
 
     async def work(session: AsyncSession) -> int:
         try:
@@ -223,14 +223,9 @@ async def _roles_grant(settings: Settings, args: argparse.Namespace) -> int:
             )
         except DomainError as exc:
             raise CliError(str(exc), EXIT_CONFIG) from None
-        area = grant.region_code
-        if grant.rw is not None:
-            area += f" RW {grant.rw}"
-        if grant.rt is not None:
-            area += f" RT {grant.rt}"
         print(
             _("Granted {role} for {area} to Telegram user {id}.").format(
-                role=grant.role, area=area, id=args.telegram_id
+                role=grant.role, area=grant_area(grant), id=args.telegram_id
             )
         )
         return EXIT_OK

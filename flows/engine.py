@@ -119,12 +119,14 @@ def form_named(name: str) -> Form | None:
     return _FORMS.get(name)
 
 
-async def current_draft(ctx: Ctx) -> Draft | None:
+async def current_draft(ctx: Ctx, *, fresh: bool = False) -> Draft | None:
+    """The account's open draft; ``fresh`` re-reads it over what the session holds."""
     if ctx.account is None:
         return None
-    return (
-        await ctx.session.execute(select(Draft).where(Draft.account_id == ctx.account.id))
-    ).scalar_one_or_none()
+    stmt = select(Draft).where(Draft.account_id == ctx.account.id)
+    if fresh:
+        stmt = stmt.execution_options(populate_existing=True)
+    return (await ctx.session.execute(stmt)).scalar_one_or_none()
 
 
 async def discard_draft(ctx: Ctx) -> bool:
@@ -303,19 +305,11 @@ async def claim(ctx: Ctx, draft: Draft) -> bool:
     return True
 
 
-async def _reload(ctx: Ctx) -> Draft | None:
-    assert ctx.account is not None
-    stmt = select(Draft).where(Draft.account_id == ctx.account.id)
-    return (
-        await ctx.session.execute(stmt.execution_options(populate_existing=True))
-    ).scalar_one_or_none()
-
-
 async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
     """Typed text, a shared contact or an upload, for the draft's current step."""
     if not await claim(ctx, draft):
         # Another message of this person was handled meanwhile: answer the form as it is now.
-        reloaded = await _reload(ctx)
+        reloaded = await current_draft(ctx, fresh=True)
         if reloaded is None or not await claim(ctx, reloaded):
             return Outcome([ctx.reply(_("Please send that again."))])
         draft = reloaded

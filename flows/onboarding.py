@@ -9,7 +9,7 @@ from flows import engine
 from flows.engine import FieldError, Form, FormState, Step
 from flows.io import Ctx, Outcome
 from locales import _, lazy_gettext, normalize_locale, use_locale
-from registry.accounts import ensure_account, link_account
+from registry.accounts import ensure_account, grant_area, link_account
 from registry.errors import DomainError
 from registry.nik import InvalidIdentityNumber, mask, parse_nik, validate_kk
 from storage.models import Household, RoleGrant
@@ -144,12 +144,7 @@ ROLE_NAMES = {
 
 
 def _role_line(grant: RoleGrant) -> str:
-    area = grant.region_code
-    if grant.rw is not None:
-        area += f" RW {grant.rw}"
-    if grant.rt is not None:
-        area += f" RT {grant.rt}"
-    return f"• {ROLE_NAMES[grant.role]}: {area}"
+    return f"• {ROLE_NAMES[grant.role]}: {grant_area(grant)}"
 
 
 async def start(ctx: Ctx) -> Outcome:

@@ -18,8 +18,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.io import Contact, Ctx, Incoming, Outcome, Reply, Upload
-from storage.models import Account
+from flows.io import Contact, Incoming, Outcome, Reply, Upload
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +58,6 @@ def incoming_from_callback(query: CallbackQuery) -> Incoming:
         callback=query.data,
         message_id=message.message_id if message is not None else None,
     )
-
-
-def make_ctx(session: AsyncSession, incoming: Incoming, account: Account | None) -> Ctx:
-    return Ctx(session=session, incoming=incoming, account=account)
 
 
 def _markup(

@@ -16,7 +16,6 @@ from handlers.delivery import (
     commit_and_send,
     incoming_from_callback,
     incoming_from_message,
-    make_ctx,
 )
 from locales import _
 from storage.models import Account
@@ -38,7 +37,7 @@ COMMANDS: dict[str, Flow] = {
 async def _run(
     flow: Flow, message: Message, bot: Bot, session: AsyncSession, account: Account | None
 ) -> None:
-    ctx = make_ctx(session, incoming_from_message(message), account)
+    ctx = Ctx(session, incoming_from_message(message), account)
     await commit_and_send(bot, session, await flow(ctx))
 
 
@@ -60,7 +59,7 @@ async def on_message(
 async def on_button(
     query: CallbackQuery, bot: Bot, session: AsyncSession, account: Account | None
 ) -> None:
-    ctx = make_ctx(session, incoming_from_callback(query), account)
+    ctx = Ctx(session, incoming_from_callback(query), account)
     await commit_and_send(bot, session, await app.button(ctx, query.data or ""), query)
 
 

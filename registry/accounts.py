@@ -88,6 +88,16 @@ async def grant_role(
     return grant
 
 
+def grant_area(grant: RoleGrant) -> str:
+    """``16.71.01.1001 RW 2 RT 3``: where a role grant applies."""
+    area = grant.region_code
+    if grant.rw is not None:
+        area += f" RW {grant.rw}"
+    if grant.rt is not None:
+        area += f" RT {grant.rt}"
+    return area
+
+
 def grant_covers(grant: RoleGrant, household: Household) -> bool:
     """Whether a role grant's area contains the household."""
     if grant.role == "officer":
