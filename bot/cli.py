@@ -250,7 +250,7 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     engine = await _open_database(settings)
     bot = create_bot(settings)
     try:
-        dp = create_dispatcher(db.make_sessionmaker(engine))
+        dp = create_dispatcher(db.make_sessionmaker(engine), settings)
         await set_commands(bot, settings.default_locale)
         await dp.start_polling(bot)
     finally:

@@ -10,6 +10,7 @@ from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.housekeeping import DraftSweeper
 from bot.settings import Settings
 from handlers.middlewares import DbSessionMiddleware
 from handlers.routers import create_router
@@ -26,12 +27,15 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_dispatcher(sessionmaker: async_sessionmaker[AsyncSession]) -> Dispatcher:
+def create_dispatcher(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+) -> Dispatcher:
     dp = Dispatcher()
     middleware = DbSessionMiddleware(sessionmaker)
     dp.message.outer_middleware(middleware)
     dp.callback_query.outer_middleware(middleware)
     dp.include_router(create_router())
+    DraftSweeper(sessionmaker, settings).attach(dp)
     return dp
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
     telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
     default_locale: Literal["id", "en"] = "id"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # An unfinished form is reminded about once, then deleted (seconds or ISO 8601, e.g. P1D).
+    draft_remind_after: timedelta = timedelta(days=1)
+    draft_expire_after: timedelta = timedelta(days=7)
+    sweep_interval: float = Field(default=60.0, gt=0, description="seconds between draft sweeps")
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -62,6 +67,29 @@ class Settings(BaseSettings):
                 f"unsupported database {url.drivername!r} (use sqlite+aiosqlite or postgresql+asyncpg)"
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("draft_remind_after", "draft_expire_after", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """``3600`` in the environment means seconds, like the ISO 8601 ``PT1H``."""
+        if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+            return float(value)
+        return value
+
+    @field_validator("draft_remind_after", "draft_expire_after")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("draft_expire_after")
+    @classmethod
+    def _after_the_reminder(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        remind = info.data.get("draft_remind_after")
+        if remind is not None and value <= remind:
+            raise ValueError("must be longer than DRAFT_REMIND_AFTER")
+        return value
 
     @field_validator("telegram_api_base")
     @classmethod

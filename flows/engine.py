@@ -1,12 +1,16 @@
 """A small form engine: forms are data, drafts live in the database.
 
-A :class:`Form` is a list of :class:`Step` s.  The engine keeps the answers in
-the account's :class:`~storage.models.Draft`, prompts for the next step, checks
-every answer (re-prompting with a specific message and keeping earlier
-answers), offers Back / Skip / Cancel, and ends in a review screen where any
-answer can be edited before Submit.  Buttons carry the draft's revision, so a
-button from an earlier message or a double tap is answered "expired" instead of
-changing the form.
+A :class:`Form` is a list of :class:`Step` s and :class:`Group` s (a group is asked
+again for every item, such as each member of a new household).  The engine keeps
+the answers in the account's :class:`~storage.models.Draft`, prompts for the next
+visible step (steps may depend on earlier answers through ``when``), checks every
+answer (re-prompting with a specific message and keeping earlier answers), offers
+Back / Skip / Cancel, and ends in a review screen where any answer can be edited
+before Submit.  Buttons carry the draft's revision, so a button from an earlier
+message or a double tap is answered "expired" instead of changing the form.
+
+Nothing here knows about Telegram: :class:`~flows.io.Incoming` comes in,
+:class:`~flows.io.Outcome` goes out.
 """
 
 from __future__ import annotations
@@ -21,26 +25,36 @@ from babel.support import LazyProxy
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from flows import fields
+from flows.errors import FieldError
 from flows.io import Button, Ctx, Outcome, Reply
 from flows.parsing import parse_date
-from locales import _, current_locale, format_date, use_locale
+from locales import _, current_locale, format_date, format_number, lazy_gettext, use_locale
+from registry.nik import mask
+from registry.regions import search_regions
 from storage.models import Draft
 
-Kind = Literal["text", "choice", "date", "upload", "contact"]
+Kind = Literal[
+    "text", "number", "date", "choice", "multi", "region", "nik", "kk", "phone",
+    "upload", "location", "contact",
+]  # fmt: skip
 Choices = Callable[["FormState"], Awaitable[list[tuple[str, str]]]]
 Check = Callable[[Any, "FormState"], Awaitable[None]]
+Answers = dict[str, Any]
 
 PREFIX = "f"  # callback data: f:<rev>:<op>[:<arg>]
 MAX_PROMPT = 500
+LABELS = "_labels"  # answers[LABELS][step][value]: labels of choices computed from the registry
 
+YES, NO = "yes", "no"
+YES_NO = [(YES, lazy_gettext("Yes")), (NO, lazy_gettext("No"))]
 
-class FieldError(Exception):
-    """An answer was refused; the message is shown to the person."""
-
-    def __init__(self, message: str, *, step: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.step = step
+_TYPED = {
+    "nik": fields.nik,
+    "kk": fields.kk,
+    "phone": fields.phone,
+}
+_TYPED_SHOW = {"nik": mask, "kk": mask}
 
 
 @dataclass
@@ -51,33 +65,135 @@ class Step:
     label: Any  # shown on the review screen
     optional: bool = False
     max_length: int = 100
-    choices: Choices | None = None
+    options: Sequence[tuple[str, Any]] = ()  # fixed choices: (value, lazy label)
+    choices: Choices | None = None  # choices computed from the registry (labels remembered)
     parse: Callable[[str], Any] | None = None  # text -> stored value, raising FieldError
     check: Check | None = None
     on_answer: Callable[[Any, FormState], Awaitable[None]] | None = None
     show: Callable[[Any], str] | None = None  # stored value -> text for the review screen
+    when: Callable[[Answers], bool] | None = None  # asked only when this holds
+    minimum: int | None = None  # number
+    maximum: int | None = None  # number
+    min_choices: int = 1  # multi
+    region_level: int = 4  # region: desa/kelurahan
+    free_text: bool = False  # region: an answer outside the region list is allowed
+    group: str | None = None  # set by the engine for the steps of a Group
 
     async def render_prompt(self, state: FormState) -> str:
         if isinstance(self.prompt, str | LazyProxy):
             return str(self.prompt)
         return self.prompt(state)
 
+    def visible(self, answers: Answers) -> bool:
+        return self.when is None or self.when(answers)
+
+    async def options_for(self, state: FormState) -> list[tuple[str, str]]:
+        if self.choices is not None:
+            return await self.choices(state)
+        return [(value, str(label)) for value, label in self.options]
+
+
+@dataclass
+class Group:
+    """Steps asked once per item ("every member"), then "add another?"."""
+
+    name: str
+    label: Any
+    steps: list[Step]
+    more_prompt: Any  # "Add another member?"
+    describe: Callable[[Answers], str]  # one item on the review screen (escaped HTML)
+    item_label: Any  # "Member" -> "Member 2" in the step header
+    when: Callable[[Answers], bool] | None = None
+
+    def visible(self, answers: Answers) -> bool:
+        return self.when is None or self.when(answers)
+
+    @property
+    def more_step(self) -> str:
+        return f"{self.name}__more"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a report type asks for as proof: ``missing`` says what happens without it.
+
+    ``none``: fine; ``warn``: allowed, with a warning on the review screen; ``block``:
+    the report cannot be sent without it.  A form without ``evidence`` takes no files."""
+
+    prompt: Any
+    label: Any
+    missing: Literal["none", "warn", "block"] = "none"
+
+
+EVIDENCE_STEP = "evidence"
+
 
 @dataclass
 class Form:
     name: str
     title: Any
-    steps: list[Step]
+    steps: list[Step | Group]
     submit: Callable[[FormState], Awaitable[Outcome]]
     review: bool = True
     # Cross-field checks run before submit: raise FieldError(step=...) to send the person back.
     validate: Callable[[FormState], Awaitable[None]] | None = None
+    evidence: Evidence | None = None
+    # Whether a filed report hides who filed it and their household (from reviewers too).
+    anonymous: Callable[[Answers], bool] | None = None
+    flat: list[Step] = field(init=False)
+    groups: dict[str, Group] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.evidence is not None:
+            self.steps.append(
+                Step(
+                    EVIDENCE_STEP, "upload",
+                    prompt=self.evidence.prompt, label=self.evidence.label,
+                    optional=self.evidence.missing != "block",
+                )
+            )  # fmt: skip
+        self.flat, self.groups = [], {}
+        for entry in self.steps:
+            if isinstance(entry, Group):
+                self.groups[entry.name] = entry
+                for sub in entry.steps:
+                    sub.group = entry.name
+                    self.flat.append(sub)
+                self.flat.append(
+                    Step(
+                        entry.more_step, "choice", prompt=entry.more_prompt, label=entry.label,
+                        options=YES_NO, group=entry.name,
+                    )
+                )  # fmt: skip
+            else:
+                self.flat.append(entry)
+        names = [s.name for s in self.flat] + list(self.groups)
+        assert len(names) == len(set(names)), f"form {self.name}: duplicate step names"
+        assert all(len(n) <= 32 for n in names), f"form {self.name}: step name over 32"
 
     def step(self, name: str) -> Step:
-        return next(s for s in self.steps if s.name == name)
+        return next(s for s in self.flat if s.name == name)
 
     def index(self, name: str) -> int:
-        return next(i for i, s in enumerate(self.steps) if s.name == name)
+        return next(i for i, s in enumerate(self.flat) if s.name == name)
+
+    def entry_visible(self, step: Step, answers: Answers) -> bool:
+        if step.group is not None and not self.groups[step.group].visible(answers):
+            return False
+        return step.visible(answers)
+
+    def visible_entries(self, answers: Answers) -> list[Step | Group]:
+        return [e for e in self.steps if e.visible(answers)]
+
+    def payload(self, answers: Answers) -> Answers:
+        """The answers of the visible steps and groups, with the labels they need."""
+        out: Answers = {}
+        for entry in self.visible_entries(answers):
+            if entry.name in answers:
+                out[entry.name] = answers[entry.name]
+        if answers.get(LABELS):
+            out[LABELS] = answers[LABELS]
+        return out
 
 
 @dataclass
@@ -88,7 +204,7 @@ class FormState:
     notes: list[str] = field(default_factory=list)
 
     @property
-    def answers(self) -> dict[str, Any]:
+    def answers(self) -> Answers:
         return self.draft.answers
 
     @property
@@ -102,6 +218,12 @@ class FormState:
     def answer_date(self, name: str) -> date | None:
         value = self.answers.get(name)
         return date.fromisoformat(value) if value else None
+
+    def set_answers(self, **values: Any) -> None:
+        self.draft.answers = {**self.answers, **values}
+
+    def set_context(self, **values: Any) -> None:
+        self.draft.context = {**self.draft.context, **values}
 
 
 REVIEW_STEP = "__review__"
@@ -140,8 +262,9 @@ async def start(ctx: Ctx, form: Form, context: dict[str, Any] | None = None) -> 
     """Begin ``form`` for the account, replacing any other draft it had."""
     assert ctx.account is not None
     await discard_draft(ctx)
+    first = next(s for s in form.flat if form.entry_visible(s, {}))
     draft = Draft(
-        account_id=ctx.account.id, flow=form.name, step=form.steps[0].name, answers={},
+        account_id=ctx.account.id, flow=form.name, step=first.name, answers={},
         context=dict(context or {}), rev=1,
     )  # fmt: skip
     ctx.session.add(draft)
@@ -159,19 +282,45 @@ async def resume(ctx: Ctx, draft: Draft) -> Outcome:
     return Outcome([await _prompt(FormState(ctx, form, draft))])
 
 
+# ---- rendering ------------------------------------------------------------------------------
+
+
 def _data(state: FormState, op: str, arg: object = None) -> str:
     base = f"{PREFIX}:{state.draft.rev}:{op}"
     return base if arg is None else f"{base}:{arg}"
 
 
+def _previous(state: FormState, name: str) -> Step | None:
+    """The visible step before ``name`` (or before the review when ``name`` is not a step)."""
+    form = state.form
+    index = form.index(name) if name not in (REVIEW_STEP, EDIT_STEP) else len(form.flat)
+    for step in reversed(form.flat[:index]):
+        if form.entry_visible(step, state.answers):
+            return step
+    return None
+
+
 def _nav_row(state: FormState, step: Step) -> list[Button]:
     row: list[Button] = []
-    if state.form.index(step.name) > 0:
+    if _previous(state, step.name) is not None:
         row.append(Button(_("« Back"), _data(state, "b")))
     if step.optional:
         row.append(Button(_("Skip »"), _data(state, "k")))
     row.append(Button(_("✖ Cancel"), _data(state, "x")))
     return row
+
+
+def _header(state: FormState, step: Step) -> str:
+    form, answers = state.form, state.answers
+    entries = form.visible_entries(answers)
+    owner = form.groups.get(step.group) if step.group else step
+    position = next((i for i, e in enumerate(entries) if e is owner), 0) + 1
+    head = f"<b>{escape(str(form.title))}</b> ({position}/{len(entries)})"
+    if step.group is not None:
+        group = form.groups[step.group]
+        number = len(answers.get(group.name) or []) + (0 if step.name == group.more_step else 1)
+        head += f" · {escape(str(group.item_label))} {number}"
+    return head
 
 
 async def _prompt(state: FormState) -> Reply:
@@ -181,58 +330,126 @@ async def _prompt(state: FormState) -> Reply:
     if draft.step == EDIT_STEP:
         return _edit_menu(state)
     step = state.form.step(draft.step)
-    position = state.form.index(step.name) + 1
-    head = f"<b>{escape(str(state.form.title))}</b> ({position}/{len(state.form.steps)})"
-    lines = [*state.notes, head, await step.render_prompt(state)]
-    if step.optional:
-        lines.append(_("<i>Optional: press Skip if you have none.</i>"))
-    text = "\n".join(lines)
+    lines = [*state.notes, _header(state, step), await step.render_prompt(state), *hints(step)]
     buttons: list[list[Button]] = []
     if step.kind == "choice":
-        assert step.choices is not None
-        options = await step.choices(state)
+        options = await step.options_for(state)
         buttons.extend(
             [Button(label, _data(state, "v", i))] for i, (_v, label) in enumerate(options)
         )
+    elif step.kind == "multi":
+        chosen = set(state.answers.get(step.name) or [])
+        for i, (value, label) in enumerate(await step.options_for(state)):
+            mark = "✅" if value in chosen else "▫️"
+            buttons.append([Button(f"{mark} {label}", _data(state, "t", i))])
+        buttons.append([Button(_("✔ Done"), _data(state, "d"))])
+    elif step.kind == "region":
+        matches = draft.context.get("matches") or []
+        buttons.extend(
+            [Button(_clip(label), _data(state, "v", i))] for i, (_code, label) in enumerate(matches)
+        )
+        query = draft.context.get("query")
+        if step.free_text and query:
+            buttons.append(
+                [
+                    Button(
+                        _("✍️ Use “{text}” as written").format(text=_clip(query, 30)),
+                        _data(state, "w"),
+                    )
+                ]
+            )
+    buttons.append(_nav_row(state, step))
+    text = "\n".join(lines)
     if step.kind == "contact":
         # A message carries one keyboard: here the reply keyboard with the contact button.
         text += "\n" + _("(Send /batal to stop.)")
         return state.ctx.reply(text, contact_button=_("📱 Share my contact"))
-    buttons.append(_nav_row(state, step))
+    if step.kind == "location":
+        return state.ctx.reply(text, buttons=buttons, location_button=_("📍 Send my location"))
     return state.ctx.reply(text, buttons=buttons)
 
 
-async def display(state: FormState, step: Step) -> str:
-    value = state.answers.get(step.name)
+def hints(step: Step) -> list[str]:
+    """How to answer, below the question."""
+    out = []
+    if step.kind == "date":
+        out.append(_("<i>For example 21/01/2026 or 21 Januari 2026.</i>"))
+    if step.kind == "multi":
+        out.append(_("<i>Tap to select, then press Done.</i>"))
+    if step.optional:
+        out.append(_("<i>Optional: press Skip if you have none.</i>"))
+    return out
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def display(step: Step, value: Any, answers: Answers) -> str:
+    """An answer as escaped HTML for the review screen and the reviewers' card."""
     if value is None:
         return _("(skipped)")
     if step.show is not None:
         return step.show(value)
-    if step.kind == "choice" and step.choices is not None:
-        labels = dict(await step.choices(state))
-        return escape(labels.get(value, str(value)))
+    remembered = (answers.get(LABELS) or {}).get(step.name) or {}
+    fixed = {v: str(label) for v, label in step.options}
+    if step.kind == "choice":
+        return escape(remembered.get(value) or fixed.get(value) or str(value))
+    if step.kind == "multi":
+        if not value:
+            return _("(none)")
+        return ", ".join(escape(remembered.get(v) or fixed.get(v) or str(v)) for v in value)
     if step.kind == "date":
         return format_date(date.fromisoformat(value))
+    if step.kind == "number":
+        return format_number(value)
     if step.kind == "upload":
-        return _("photo attached") if value.get("kind") == "photo" else _("document attached")
+        photos = sum(1 for item in value if item.get("kind") == "photo")
+        documents = len(value) - photos
+        parts = []
+        if photos:
+            parts.append(_("{n} photo(s)").format(n=format_number(photos)))
+        if documents:
+            parts.append(_("{n} document(s)").format(n=format_number(documents)))
+        return "📎 " + ", ".join(parts)
+    if step.kind == "location":
+        return f"📍 {value['latitude']:.5f}, {value['longitude']:.5f}"
+    if step.kind == "region":
+        return escape(value.get("name") or value.get("text") or "")
+    if step.kind in _TYPED_SHOW:
+        return _TYPED_SHOW[step.kind](value)
     return escape(str(value))
 
 
-async def summary_lines(state: FormState) -> list[str]:
+def summary_lines(form: Form, answers: Answers) -> list[str]:
+    """``• Label: answer`` for every visible step and group (group items indented)."""
     lines = []
-    for step in state.form.steps:
-        lines.append(f"• {escape(str(step.label))}: {await display(state, step)}")
+    for entry in form.visible_entries(answers):
+        if isinstance(entry, Group):
+            items = answers.get(entry.name) or []
+            lines.append(f"• {escape(str(entry.label))}: {format_number(len(items))}")
+            lines.extend(f"   {i}. {entry.describe(item)}" for i, item in enumerate(items, 1))
+        else:
+            lines.append(
+                f"• {escape(str(entry.label))}: {display(entry, answers.get(entry.name), answers)}"
+            )
     return lines
 
 
 async def _review_screen(state: FormState) -> Reply:
+    form = state.form
     lines = [
         *state.notes,
-        _("<b>{title}: check your report</b>").format(title=escape(str(state.form.title))),
-        *await summary_lines(state),
-        "",
-        _("Is everything right? Press Submit to send it."),
+        _("<b>{title}: check your report</b>").format(title=escape(str(form.title))),
+        *summary_lines(form, state.answers),
     ]
+    if (
+        form.evidence is not None
+        and form.evidence.missing == "warn"
+        and not state.answers.get(EVIDENCE_STEP)
+    ):
+        lines += ["", _("⚠️ Without a document the review may take longer or be refused.")]
+    lines += ["", _("Is everything right? Press Submit to send it.")]
     buttons = [
         [Button(_("✅ Submit"), _data(state, "s"))],
         [Button(_("✏️ Edit"), _data(state, "e")), Button(_("✖ Cancel"), _data(state, "x"))],
@@ -241,31 +458,88 @@ async def _review_screen(state: FormState) -> Reply:
 
 
 def _edit_menu(state: FormState) -> Reply:
-    buttons = [[Button(str(s.label), _data(state, "E", i))] for i, s in enumerate(state.form.steps)]
+    entries = state.form.steps
+    buttons = [
+        [Button(str(e.label), _data(state, "E", i))]
+        for i, e in enumerate(entries)
+        if e.visible(state.answers)
+    ]
     buttons.append([Button(_("« Back to review"), _data(state, "r"))])
     return state.ctx.reply(_("Which answer do you want to change?"), buttons=buttons)
 
 
+# ---- moving through the form ------------------------------------------------------------
+
+
 async def _move(state: FormState, step: str) -> None:
+    if step != state.draft.step:
+        state.set_context(matches=None, query=None)
     state.draft.step = step
     state.draft.rev += 1
     await state.session.flush()
 
 
+def _next_visible(state: FormState, after: int, *, unanswered: bool = False) -> Step | None:
+    """The next step to ask; when editing, only one an edit has just made visible."""
+    form, answers = state.form, state.answers
+    for step in form.flat[after + 1 :]:
+        if not form.entry_visible(step, answers):
+            continue
+        if unanswered and (step.group or step.name) in answers:
+            continue
+        return step
+    return None
+
+
 async def _advance(state: FormState) -> Outcome:
-    """Go to the review (when editing or at the end) or to the next step."""
+    """Go to the next visible step, around a group again, or to the review."""
     form, draft = state.form, state.draft
-    if draft.context.get("editing") or form.index(draft.step) == len(form.steps) - 1:
-        draft.context = {**draft.context, "editing": False}
+    step = form.step(draft.step)
+    target: Step | None
+    editing = bool(draft.context.get("editing"))
+    if step.group is not None and step.name == form.groups[step.group].more_step:
+        group = form.groups[step.group]
+        inner = {s.name for s in group.steps} | {step.name}
+        item = {s.name: state.answers.get(s.name) for s in group.steps}
+        again = state.answers.get(step.name) == YES
+        rest = {k: v for k, v in state.answers.items() if k not in inner}
+        draft.answers = {**rest, group.name: [*(rest.get(group.name) or []), item]}
+        if again:
+            await _move(state, group.steps[0].name)
+            return await _prompt_outcome(state)
+        target = _next_visible(state, form.index(step.name), unanswered=editing)
+    else:
+        inside = step.group is not None
+        target = _next_visible(state, form.index(step.name), unanswered=editing and not inside)
+    if target is None:
+        state.set_context(editing=False)
         if not form.review:
             return await _submit(state)
         await _move(state, REVIEW_STEP)
     else:
-        await _move(state, form.steps[form.index(draft.step) + 1].name)
+        await _move(state, target.name)
+    return await _prompt_outcome(state)
+
+
+async def _prompt_outcome(state: FormState) -> Outcome:
     # A step may have just set the language (the link form's first step).
     chosen = state.account.locale if state.account is not None else None
     with use_locale(chosen or current_locale()):
         return Outcome([await _prompt(state)])
+
+
+async def _back(state: FormState) -> Outcome:
+    previous = _previous(state, state.draft.step)
+    if previous is None:
+        return Outcome([await _prompt(state)])
+    if previous.group is not None and previous.name == state.form.groups[previous.group].more_step:
+        # Back into a finished group item: it becomes the current item again.
+        group = state.form.groups[previous.group]
+        items = list(state.answers.get(group.name) or [])
+        if items:
+            state.set_answers(**{group.name: items[:-1], **items[-1]})
+    await _move(state, previous.name)
+    return Outcome([await _prompt(state)])
 
 
 async def _accept(state: FormState, step: Step, value: Any) -> Outcome:
@@ -274,7 +548,7 @@ async def _accept(state: FormState, step: Step, value: Any) -> Outcome:
             await step.check(value, state)
     except FieldError as exc:
         return _refuse(state, exc.message)
-    state.draft.answers = {**state.answers, step.name: value}
+    state.set_answers(**{step.name: value})
     if step.on_answer is not None:
         await step.on_answer(value, state)
     return await _advance(state)
@@ -290,23 +564,34 @@ async def _with_prompt(state: FormState, outcome: Outcome) -> Outcome:
     return outcome
 
 
+async def _accept_or_reprompt(state: FormState, step: Step, value: Any) -> Outcome:
+    outcome = await _accept(state, step, value)
+    if not outcome.replies:  # refused by the step's check: ask again
+        return await _with_prompt(state, outcome)
+    return outcome
+
+
 async def claim(ctx: Ctx, draft: Draft) -> bool:
     """Take the draft for this update by bumping its revision, unless another update
     (a double tap, a second message) changed it since it was read."""
     result = await ctx.session.execute(
         update(Draft)
         .where(Draft.id == draft.id, Draft.rev == draft.rev)
-        .values(rev=Draft.rev + 1)
+        .values(rev=Draft.rev + 1, reminded_at=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         return False
     set_committed_value(draft, "rev", draft.rev + 1)
+    set_committed_value(draft, "reminded_at", None)
     return True
 
 
+# ---- input ----------------------------------------------------------------------------------
+
+
 async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
-    """Typed text, a shared contact or an upload, for the draft's current step."""
+    """Typed text, a shared contact, a location or uploads, for the draft's current step."""
     if not await claim(ctx, draft):
         # Another message of this person was handled meanwhile: answer the form as it is now.
         reloaded = await current_draft(ctx, fresh=True)
@@ -321,67 +606,108 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
     if draft.step in (REVIEW_STEP, EDIT_STEP):
         return await _with_prompt(state, _refuse(state, _("Please use the buttons below.")))
     step = form.step(draft.step)
-    incoming = ctx.incoming
+    try:
+        value = await _read(state, step)
+    except FieldError as exc:
+        return await _with_prompt(state, _refuse(state, exc.message))
+    if value is _SHOWN:  # a region search: the matches are now on the prompt
+        return Outcome([await _prompt(state)])
+    return await _accept_or_reprompt(state, step, value)
+
+
+_SHOWN = object()
+
+
+async def _read(state: FormState, step: Step) -> Any:
+    """The value of an incoming message for ``step``, or FieldError saying what is wrong."""
+    incoming = state.ctx.incoming
     if step.kind == "contact":
         if incoming.contact is None:
-            return await _with_prompt(
-                state, _refuse(state, _("Please press the “Share my contact” button below."))
-            )
-        return await _accept_or_reprompt(
-            state, step, {"phone": incoming.contact.phone, "user_id": incoming.contact.user_id}
-        )
+            raise FieldError(_("Please press the “Share my contact” button below."))
+        return {"phone": incoming.contact.phone, "user_id": incoming.contact.user_id}
     if step.kind == "upload":
-        if incoming.upload is None:
-            message = (
+        if not incoming.uploads:
+            raise FieldError(
                 _("Please send a photo, or press Skip.")
                 if step.optional
                 else _("Please send a photo.")
             )
-            return await _with_prompt(state, _refuse(state, message))
-        up = incoming.upload
-        return await _accept_or_reprompt(
-            state, step, {"kind": up.kind, "file_id": up.file_id, "unique_id": up.unique_id}
+        return [
+            {"kind": u.kind, "file_id": u.file_id, "unique_id": u.unique_id}
+            for u in incoming.uploads
+        ]
+    if incoming.uploads:
+        if state.form.evidence is None:
+            raise FieldError(_("This report takes no photos or documents. Please answer in words."))
+        raise FieldError(
+            _("Not yet: I will ask for photos at the end. Please answer this question first.")
         )
+    if step.kind == "location":
+        if incoming.location is None:
+            raise FieldError(
+                _("Please press “Send my location” below, or Skip.")
+                if step.optional
+                else _("Please press “Send my location” below.")
+            )
+        latitude, longitude = incoming.location
+        return {"latitude": latitude, "longitude": longitude}
     text = (incoming.text or "").strip()
     if not text:
-        return await _with_prompt(state, _refuse(state, _("Please answer with a text message.")))
-    if step.kind == "choice":
-        assert step.choices is not None
-        for value, label in await step.choices(state):
-            if text.casefold() == label.casefold():
-                return await _accept_or_reprompt(state, step, value)
-        return await _with_prompt(state, _refuse(state, _("Please choose one of the buttons.")))
+        raise FieldError(_("Please answer with a text message."))
+    if step.kind in ("choice", "multi"):
+        if step.kind == "choice":
+            for value, label in await step.options_for(state):
+                if text.casefold() == label.casefold():
+                    await _remember_label(state, step, [value])
+                    return value
+        raise FieldError(_("Please choose one of the buttons."))
     if len(text) > step.max_length:
-        return await _with_prompt(
-            state,
-            _refuse(
-                state, _("That is too long: at most {n} characters.").format(n=step.max_length)
-            ),
-        )
+        raise FieldError(_("That is too long: at most {n} characters.").format(n=step.max_length))
     if step.kind == "date":
         parsed = parse_date(text)
         if parsed is None:
-            return await _with_prompt(
-                state,
-                _refuse(
-                    state,
-                    _("I could not read that date. Write it like 21/01/2026 or 21 Januari 2026."),
-                ),
+            raise FieldError(
+                _("I could not read that date. Write it like 21/01/2026 or 21 Januari 2026.")
             )
-        value: Any = parsed.isoformat()
-    else:
-        try:
-            value = step.parse(text) if step.parse is not None else text
-        except FieldError as exc:
-            return await _with_prompt(state, _refuse(state, exc.message))
-    return await _accept_or_reprompt(state, step, value)
+        return parsed.isoformat()
+    if step.kind == "number":
+        return fields.number(text, step.minimum, step.maximum)
+    if step.kind == "region":
+        return await _search(state, step, text)
+    if step.kind in _TYPED:
+        return _TYPED[step.kind](text)
+    return step.parse(text) if step.parse is not None else text
 
 
-async def _accept_or_reprompt(state: FormState, step: Step, value: Any) -> Outcome:
-    outcome = await _accept(state, step, value)
-    if not outcome.replies:  # refused by the step's check: ask again
-        return await _with_prompt(state, outcome)
-    return outcome
+async def _search(state: FormState, step: Step, text: str) -> Any:
+    matches = await search_regions(state.session, text, level=step.region_level)
+    state.set_context(matches=[[m.code, m.label] for m in matches], query=text)
+    if not matches:
+        if step.free_text:
+            state.notes.append(
+                _(
+                    "⚠️ No desa/kelurahan is called “{text}”. Try another spelling, or use it as written."
+                ).format(text=escape(text))
+            )
+        else:
+            state.notes.append(
+                _("⚠️ No desa/kelurahan is called “{text}”. Try another spelling.").format(
+                    text=escape(text)
+                )
+            )
+        return _SHOWN
+    state.notes.append(_("Choose the right one below, or type another name."))
+    return _SHOWN
+
+
+async def _remember_label(state: FormState, step: Step, values: list[str]) -> None:
+    """Keep the labels of registry-computed choices, for the review and the reviewers."""
+    if step.choices is None:
+        return
+    labels = dict(await step.options_for(state))
+    remembered = dict(state.answers.get(LABELS) or {})
+    remembered[step.name] = {**(remembered.get(step.name) or {}), **{v: labels[v] for v in values}}
+    state.set_answers(**{LABELS: remembered})
 
 
 async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
@@ -394,80 +720,135 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
         return Outcome(notice=_("This button has expired."))
     state = FormState(ctx, form, draft)
     op, arg = parts[2], (parts[3] if len(parts) > 3 else None)
+    index = int(arg) if arg is not None and arg.isdigit() else None
     if op == "x":
         await discard_draft(ctx)
         return Outcome([ctx.reply(_("Cancelled. Nothing was sent."), remove_keyboard=True)])
     if op == "b":
-        index = (
-            form.index(draft.step)
-            if draft.step not in (REVIEW_STEP, EDIT_STEP)
-            else len(form.steps)
-        )
-        await _move(state, form.steps[max(index - 1, 0)].name)
-        return Outcome([await _prompt(state)])
+        return await _back(state)
     if op == "e":
         await _move(state, EDIT_STEP)
         return Outcome([await _prompt(state)])
     if op == "r":
         await _move(state, REVIEW_STEP)
         return Outcome([await _prompt(state)])
-    if op == "E" and arg is not None and arg.isdigit() and int(arg) < len(form.steps):
-        draft.context = {**draft.context, "editing": True}
-        await _move(state, form.steps[int(arg)].name)
-        return Outcome([await _prompt(state)])
+    if op == "E" and index is not None and index < len(form.steps):
+        return await _edit(state, form.steps[index])
     if op == "s" and draft.step == REVIEW_STEP:
         return await _submit(state)
     if draft.step in (REVIEW_STEP, EDIT_STEP):
         return Outcome(notice=_("This button has expired."))
     step = form.step(draft.step)
     if op == "k" and step.optional:
-        state.draft.answers = {**state.answers, step.name: None}
+        state.set_answers(**{step.name: None})
         return await _advance(state)
-    if op == "v" and step.kind == "choice" and arg is not None and arg.isdigit():
-        assert step.choices is not None
-        options = await step.choices(state)
-        if int(arg) < len(options):
-            return await _accept_or_reprompt(state, step, options[int(arg)][0])
+    if op == "v" and index is not None:
+        if step.kind == "choice":
+            options = await step.options_for(state)
+            if index < len(options):
+                await _remember_label(state, step, [options[index][0]])
+                return await _accept_or_reprompt(state, step, options[index][0])
+        if step.kind == "region":
+            matches = draft.context.get("matches") or []
+            if index < len(matches):
+                code, label = matches[index]
+                return await _accept_or_reprompt(state, step, {"code": code, "name": label})
+    if op == "w" and step.kind == "region" and step.free_text and draft.context.get("query"):
+        return await _accept_or_reprompt(state, step, {"text": draft.context["query"]})
+    if op == "t" and step.kind == "multi" and index is not None:
+        return await _toggle(state, step, index)
+    if op == "d" and step.kind == "multi":
+        chosen = state.answers.get(step.name) or []
+        if len(chosen) < step.min_choices:
+            message = _("Please select at least one.")
+            return await _with_prompt(state, _refuse(state, message))
+        return await _accept_or_reprompt(state, step, chosen)
     return Outcome(notice=_("This button has expired."))
+
+
+async def _toggle(state: FormState, step: Step, index: int) -> Outcome:
+    options = await step.options_for(state)
+    if index >= len(options):
+        return Outcome(notice=_("This button has expired."))
+    value = options[index][0]
+    chosen = list(state.answers.get(step.name) or [])
+    chosen = [v for v in chosen if v != value] if value in chosen else [*chosen, value]
+    # Keep the order of the options, whatever the order of the taps.
+    order = [v for v, _label in options]
+    state.set_answers(**{step.name: sorted(chosen, key=order.index)})
+    await _remember_label(state, step, [value])
+    await state.session.flush()
+    reply = await _prompt(state)
+    reply.edit_message_id = state.ctx.incoming.message_id
+    return Outcome([reply])
+
+
+async def _edit(state: FormState, entry: Step | Group) -> Outcome:
+    if not entry.visible(state.answers):
+        return Outcome(notice=_("This button has expired."))
+    state.set_context(editing=True)
+    if isinstance(entry, Group):
+        # A list is entered again from its first item.
+        state.set_answers(**{entry.name: []})
+        await _move(state, entry.steps[0].name)
+    else:
+        await _move(state, entry.name)
+    return Outcome([await _prompt(state)])
+
+
+def _check_complete(state: FormState) -> None:
+    """Every visible required question has an answer (an edit may have opened new ones)."""
+    answers = state.answers
+    for entry in state.form.visible_entries(answers):
+        if isinstance(entry, Group):
+            if not answers.get(entry.name):
+                raise FieldError(_("Please answer this question."), step=entry.steps[0].name)
+        elif not entry.optional and answers.get(entry.name) is None:
+            raise FieldError(_("Please answer this question."), step=entry.name)
 
 
 async def _submit(state: FormState) -> Outcome:
     try:
+        _check_complete(state)
         if state.form.validate is not None:
             await state.form.validate(state)
+        if state.form.evidence is not None and state.form.evidence.missing == "block":
+            if not state.answers.get(EVIDENCE_STEP):
+                raise FieldError(
+                    _("This report needs a photo of the document."), step=EVIDENCE_STEP
+                )
         outcome = await state.form.submit(state)
     except FieldError as exc:
         if exc.step is not None:
-            state.draft.context = {**state.draft.context, "editing": False}
+            state.set_context(editing=False)
             await _move(state, exc.step)
         return await _with_prompt(state, _refuse(state, exc.message))
     await discard_draft(state.ctx)
     return outcome
 
 
-def choice_list(pairs: Sequence[tuple[str, Any]]) -> Choices:
-    """Choices from fixed (value, lazy label) pairs, rendered in the current locale."""
-
-    async def _choices(_state: FormState) -> list[tuple[str, str]]:
-        return [(value, str(label)) for value, label in pairs]
-
-    return _choices
-
-
 __all__ = [
     "EDIT_STEP",
+    "EVIDENCE_STEP",
+    "LABELS",
+    "NO",
     "REVIEW_STEP",
+    "YES",
+    "YES_NO",
+    "Evidence",
     "FieldError",
     "Form",
     "FormState",
+    "Group",
     "Step",
-    "choice_list",
     "current_draft",
     "discard_draft",
+    "display",
     "form_named",
     "on_callback",
     "on_message",
     "register",
     "resume",
     "start",
+    "summary_lines",
 ]

@@ -33,6 +33,7 @@ class Reply:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
     contact_button: str | None = None  # a reply-keyboard button sharing the user's own contact
+    location_button: str | None = None  # a reply-keyboard button sending the user's location
     remove_keyboard: bool = False
     photo: str | None = None  # a photo's file id: sent as a photo with the text as caption
     document: str | None = None  # a document's file id: sent as a document with the text as caption
@@ -60,7 +61,8 @@ class Incoming:
     language_code: str | None = None
     text: str | None = None
     contact: Contact | None = None
-    upload: Upload | None = None
+    uploads: list[Upload] = field(default_factory=list)  # one message, or a whole album
+    location: tuple[float, float] | None = None  # latitude, longitude
     callback: str | None = None
     message_id: int | None = None  # the message that carried the pressed button
 

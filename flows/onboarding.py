@@ -11,44 +11,10 @@ from flows.io import Ctx, Outcome
 from locales import _, lazy_gettext, normalize_locale, use_locale
 from registry.accounts import ensure_account, grant_area, link_account
 from registry.errors import DomainError
-from registry.nik import InvalidIdentityNumber, mask, parse_nik, validate_kk
+from registry.nik import mask
 from storage.models import Household, RoleGrant
 
 LANGUAGES = [("id", "🇮🇩 Bahasa Indonesia"), ("en", "🇬🇧 English")]
-
-_NIK_ERRORS = {
-    "not_16_digits": lazy_gettext(
-        "A NIK has exactly 16 digits. Please check it and send it again."
-    ),
-    "unknown_province": lazy_gettext("This NIK does not start with a known province code."),
-    "bad_day": lazy_gettext(
-        "Digits 7-8 of a NIK are the birth day (41-71 for women). These are not."
-    ),
-    "bad_date": lazy_gettext("The birth date inside this NIK does not exist."),
-    "zero_serial": lazy_gettext("The last four digits of a NIK cannot be 0000."),
-    "future_date": lazy_gettext("The birth date inside this NIK is in the future."),
-}
-_KK_ERRORS = {
-    "not_16_digits": lazy_gettext(
-        "A KK number has exactly 16 digits. Please check it and send it again."
-    ),
-    "unknown_province": lazy_gettext("This KK number does not start with a known province code."),
-    "zero_serial": lazy_gettext("The last four digits of a KK number cannot be 0000."),
-}
-
-
-def _parse_nik(text: str) -> str:
-    try:
-        return parse_nik(text).nik
-    except InvalidIdentityNumber as exc:
-        raise FieldError(str(_NIK_ERRORS[exc.code])) from None
-
-
-def _parse_kk(text: str) -> str:
-    try:
-        return validate_kk(text)
-    except InvalidIdentityNumber as exc:
-        raise FieldError(str(_KK_ERRORS.get(exc.code, _KK_ERRORS["not_16_digits"]))) from None
 
 
 async def _set_language(value: Any, state: FormState) -> None:
@@ -64,10 +30,6 @@ async def _own_contact(value: Any, state: FormState) -> None:
 
 async def _store_phone(value: Any, state: FormState) -> None:
     state.account.phone = value["phone"]
-
-
-async def _language_choices(_state: FormState) -> list[tuple[str, str]]:
-    return LANGUAGES
 
 
 async def _link(state: FormState) -> Outcome:
@@ -101,7 +63,7 @@ LINK_FORM = engine.register(
                 "language", "choice",
                 prompt=lazy_gettext("Welcome to Lapor Warga! Choose your language."),
                 label=lazy_gettext("Language"),
-                choices=_language_choices,
+                options=LANGUAGES,
                 on_answer=_set_language,
             ),
             Step(
@@ -115,20 +77,16 @@ LINK_FORM = engine.register(
                 on_answer=_store_phone,
             ),
             Step(
-                "nik", "text",
+                "nik", "nik",
                 prompt=lazy_gettext("Send your NIK: the 16-digit number on your KTP or Kartu Keluarga."),
                 label=lazy_gettext("NIK"),
                 max_length=40,
-                parse=_parse_nik,
-                show=mask,
             ),
             Step(
-                "kk", "text",
+                "kk", "kk",
                 prompt=lazy_gettext("Send the 16-digit number of your Kartu Keluarga (KK)."),
                 label=lazy_gettext("KK number"),
                 max_length=40,
-                parse=_parse_kk,
-                show=mask,
             ),
         ],
     )

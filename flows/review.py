@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from html import escape
 
 from flows import engine
@@ -15,8 +14,6 @@ from registry.nik import mask
 from registry.regions import region_path
 from storage.models import Account, Report
 
-KIND_TITLES = {"birth": lazy_gettext("Birth")}
-SEX_LABELS = {"M": lazy_gettext("Male"), "F": lazy_gettext("Female")}
 STATE_LABELS = {
     workflow.SUBMITTED: lazy_gettext("Submitted"),
     workflow.AWAITING_RT: lazy_gettext("Waiting for the RT head"),
@@ -46,34 +43,37 @@ DONE_LABELS = {
 
 
 def kind_title(kind: str) -> str:
-    return str(KIND_TITLES.get(kind, kind))
+    form = engine.form_named(kind)
+    return str(form.title) if form is not None else kind
 
 
 async def render_card(ctx: Ctx, report: Report) -> str:
-    household = report.household
-    path = await region_path(ctx.session, household.region_code)
-    place = ", ".join(escape(r.name) for r in reversed(path[1:]))
+    """The report as reviewers see it: where, what was answered, what is attached."""
+    form = engine.form_named(report.kind)
     payload = report.payload
-    lines = [
-        f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>",
-        _("Household: KK {kk}").format(kk=mask(household.kk)),
-        _("Address: {address}, RT {rt} / RW {rw}").format(
-            address=escape(household.address), rt=household.rt, rw=household.rw
-        ),
-        place,
-        "",
-    ]
-    if report.kind == "birth":
+    anonymous = form is not None and form.anonymous is not None and form.anonymous(payload)
+    path = await region_path(ctx.session, report.region_code)
+    place = ", ".join(escape(r.name) for r in reversed(path[1:]))
+    lines = [f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>"]
+    household = report.household
+    if household is not None:
         lines += [
-            _("Baby's name: {name}").format(name=escape(payload["name"])),
-            _("Sex: {sex}").format(sex=SEX_LABELS[payload["sex"]]),
-            _("Date of birth: {date}").format(
-                date=format_date(date.fromisoformat(payload["birth_date"]))
+            _("Household: KK {kk}").format(kk=mask(household.kk) if household.kk else "-"),
+            _("Address: {address}, RT {rt} / RW {rw}").format(
+                address=escape(household.address), rt=household.rt, rw=household.rw
             ),
-            _("Mother: {name}").format(name=escape(payload["mother_name"])),
         ]
-        if report.attachments:
-            lines.append(_("Birth certificate: attached"))
+    elif anonymous:
+        lines.append(_("Household: not identified in the registry"))
+    else:
+        lines.append(_("Household: not in the registry yet"))
+    if household is None or household.rt != report.rt or household.rw != report.rw:
+        lines.append(_("Area: RT {rt} / RW {rw}").format(rt=report.rt, rw=report.rw))
+    lines += [place, ""]
+    if form is not None:
+        lines += engine.summary_lines(form, payload)
+    if anonymous:
+        lines.append(_("<i>Filed by a resident of this area; who filed it is not shown.</i>"))
     lines += [
         "",
         _("Submitted: {date}").format(date=format_date(report.created_at)),
@@ -148,6 +148,8 @@ def reporter_update(report: Report, note: str | None = None) -> list[Reply]:
             text += " " + _("{name} is now a member of your household.").format(
                 name=escape(report.payload["name"])
             )
+        if report.state == workflow.APPLIED and report.kind == "dispute":
+            text += " " + _("The officers will take it into account at the next desil review.")
         return [Reply(chat_id=reporter.telegram_id, text=text)]
 
 

@@ -23,26 +23,36 @@ from flows.io import Contact, Incoming, Outcome, Reply, Upload
 log = logging.getLogger(__name__)
 
 
-def incoming_from_message(message: Message) -> Incoming:
-    user = message.from_user
-    assert user is not None
-    upload = None
+def _upload(message: Message) -> Upload | None:
     if message.photo:
         biggest = message.photo[-1]
-        upload = Upload("photo", biggest.file_id, biggest.file_unique_id)
-    elif message.document:
-        upload = Upload("document", message.document.file_id, message.document.file_unique_id)
+        return Upload("photo", biggest.file_id, biggest.file_unique_id)
+    if message.document:
+        return Upload("document", message.document.file_id, message.document.file_unique_id)
+    return None
+
+
+def incoming_from_message(message: Message, album: list[Message] | None = None) -> Incoming:
+    """One message, or the messages of one album (several photos sent together)."""
+    user = message.from_user
+    assert user is not None
+    parts = album or [message]
+    uploads = [u for u in map(_upload, parts) if u is not None]
     contact = None
     if message.contact:
         contact = Contact(message.contact.phone_number, message.contact.user_id)
+    location = None
+    if message.location:
+        location = (message.location.latitude, message.location.longitude)
     return Incoming(
         user_id=user.id,
         chat_id=message.chat.id,
         first_name=user.first_name,
         language_code=user.language_code,
-        text=message.text or message.caption,
+        text=message.text or next((m.caption for m in parts if m.caption), None),
         contact=contact,
-        upload=upload,
+        uploads=uploads,
+        location=location,
     )
 
 
@@ -66,6 +76,12 @@ def _markup(
     if reply.contact_button:
         return ReplyKeyboardMarkup(
             keyboard=[[KeyboardButton(text=reply.contact_button, request_contact=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+    if reply.location_button:
+        return ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=reply.location_button, request_location=True)]],
             resize_keyboard=True,
             one_time_keyboard=True,
         )
@@ -99,7 +115,7 @@ async def send(bot: Bot, reply: Reply) -> None:
             reply_markup=markup,
         )
         return
-    if reply.contact_button and reply.buttons:
+    if (reply.contact_button or reply.location_button) and reply.buttons:
         # A message carries one keyboard: the contact button goes below, the inline row above.
         await bot.send_message(
             reply.chat_id, reply.text, reply_markup=_markup(Reply(0, "", buttons=reply.buttons))

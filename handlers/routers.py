@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import app
 from flows.io import Ctx, Outcome
+from handlers.albums import AlbumMiddleware
 from handlers.delivery import (
     commit_and_send,
     incoming_from_callback,
@@ -51,9 +52,14 @@ def _command_handler(flow: Flow) -> Callable[..., Awaitable[None]]:
 
 
 async def on_message(
-    message: Message, bot: Bot, session: AsyncSession, account: Account | None
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    account: Account | None,
+    album: list[Message] | None = None,
 ) -> None:
-    await _run(app.message, message, bot, session, account)
+    ctx = Ctx(session, incoming_from_message(message, album), account)
+    await commit_and_send(bot, session, await app.message(ctx))
 
 
 async def on_button(
@@ -90,6 +96,7 @@ def create_router() -> Router:
     router.message.register(_command_handler(app.start), CommandStart(), private)
     for name, flow in COMMANDS.items():
         router.message.register(_command_handler(flow), Command(name), private)
+    router.message.middleware(AlbumMiddleware())
     router.message.register(on_message, private)
     router.callback_query.register(on_button, F.data)
     router.errors.register(on_error)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,14 +101,29 @@ def grant_area(grant: RoleGrant) -> str:
     return area
 
 
-def grant_covers(grant: RoleGrant, household: Household) -> bool:
-    """Whether a role grant's area contains the household."""
+class Area(Protocol):
+    region_code: str
+    rw: int
+    rt: int
+
+
+@dataclass(frozen=True)
+class ReviewArea:
+    """A neighbourhood (desa/kelurahan, RW, RT) where a report without a household is reviewed."""
+
+    region_code: str
+    rw: int
+    rt: int
+
+
+def grant_covers(grant: RoleGrant, area: Area) -> bool:
+    """Whether a role grant's area contains a household or a report's area."""
     if grant.role == "officer":
-        return household.region_code.startswith(grant.region_code + ".")
-    if grant.region_code != household.region_code:
+        return area.region_code.startswith(grant.region_code + ".")
+    if grant.region_code != area.region_code:
         return False
     if grant.role == "lurah":
         return True
-    if grant.rw != household.rw:
+    if grant.rw != area.rw:
         return False
-    return grant.role == "rw" or grant.rt == household.rt
+    return grant.role == "rw" or grant.rt == area.rt

@@ -300,6 +300,8 @@ def member_snapshot(member: Member) -> dict[str, Any]:
         "birth_date": member.birth_date.isoformat(),
         "relationship": member.relationship,
         "status": member.status,
+        "household_id": member.household_id,
+        "details": dict(member.details or {}),
     }
 
 
@@ -313,5 +315,6 @@ def household_snapshot(household: Household) -> dict[str, Any]:
         "rw": household.rw,
         "rt": household.rt,
         "desil": household.desil,
+        "details": dict(household.details or {}),
         "members": [member_snapshot(m) for m in household.members],
     }

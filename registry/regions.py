@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import _
@@ -156,3 +156,54 @@ async def region_path(session: AsyncSession, code: str) -> list[Region]:
         codes.append(parent)
     found = (await session.execute(select(Region).where(Region.code.in_(codes)))).scalars().all()
     return sorted(found, key=lambda r: r.level)
+
+
+@dataclass(frozen=True)
+class RegionMatch:
+    code: str
+    label: str  # "Tiga-puluh-lima Ilir, Ilir Barat Dua, Kota Palembang"
+
+
+async def search_regions(
+    session: AsyncSession, query: str, *, level: int = 4, limit: int = 8
+) -> list[RegionMatch]:
+    """Regions of ``level`` whose name contains every word of ``query`` (case and hyphens
+    ignored), names starting with the query first; each labelled with its parents."""
+    words = [w for w in query.casefold().replace("-", " ").split() if w]
+    if not words:
+        return []
+    normalized = func.lower(func.replace(Region.name, "-", " "))
+    stmt = select(Region).where(Region.level == level)
+    for word in words:
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(normalized.like(f"%{escaped}%", escape="\\"))
+    starts = case((normalized.like(f"{words[0]}%"), 0), else_=1)
+    found = (
+        (await session.execute(stmt.order_by(starts, Region.name, Region.code).limit(limit)))
+        .scalars()
+        .all()
+    )
+    parents = {
+        code
+        for region in found
+        for code in _ancestors(region.code)
+        if (region_level(code) or 0) >= max(level - 2, 1)
+    }
+    rows = await session.execute(select(Region.code, Region.name).where(Region.code.in_(parents)))
+    names = {code: name for code, name in rows}
+    return [
+        RegionMatch(
+            region.code,
+            ", ".join([region.name, *(names[c] for c in _ancestors(region.code) if c in names)]),
+        )
+        for region in found
+    ]
+
+
+def _ancestors(code: str) -> list[str]:
+    """Parent codes, nearest first."""
+    out = []
+    while (parent := parent_of(code)) is not None:
+        out.append(parent)
+        code = parent
+    return out

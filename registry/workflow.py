@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from locales import _
-from registry.accounts import grant_covers
+from registry.accounts import Area, grant_covers
 from registry.apply import apply_report
-from registry.errors import AlreadyDecided, IllegalTransition, NotAllowed, NotFound
+from registry.errors import AlreadyDecided, DomainError, IllegalTransition, NotAllowed, NotFound
 from storage.models import Account, Attachment, Household, Report, ReportEvent, RoleGrant
 
 SUBMITTED = "submitted"
@@ -68,16 +68,25 @@ async def submit_report(
     session: AsyncSession,
     *,
     kind: str,
-    household: Household,
+    household: Household | None,
     reporter: Account,
     payload: dict[str, Any],
     attachments: list[dict[str, str]] | None = None,
+    area: Area | None = None,
 ) -> Report:
-    """File a report and put it in the RT head's queue; returns it with its tracking number."""
+    """File a report and put it in the RT head's queue; returns it with its tracking number.
+
+    The report is reviewed in ``area`` (region, RW, RT), by default the household's."""
+    where = area or household
+    if where is None:
+        raise IllegalTransition(_("A report needs a household or an area."))
     report = Report(
         kind=kind,
         state=SUBMITTED,
-        household_id=household.id,
+        household_id=household.id if household is not None else None,
+        region_code=where.region_code,
+        rw=where.rw,
+        rt=where.rt,
         reporter_account_id=reporter.id,
         payload=payload,
     )
@@ -119,9 +128,7 @@ def tier_grant(account: Account, report: Report) -> RoleGrant | None:
     role = TIER_ROLE.get(report.state)
     if role is None:
         return None
-    return next(
-        (g for g in account.roles if g.role == role and grant_covers(g, report.household)), None
-    )
+    return next((g for g in account.roles if g.role == role and grant_covers(g, report)), None)
 
 
 def check_can_decide(
@@ -167,17 +174,22 @@ async def decide(
         # Another reviewer's decision was committed first (version column): undo ours.
         await session.rollback()
         raise AlreadyDecided(_("This report was already decided.")) from None
+    except DomainError:
+        # The registry no longer allows the change (e.g. the member left meanwhile):
+        # nothing of this decision is kept.
+        await session.rollback()
+        raise
     return Decision(report, from_state, report.state)
 
 
 def _area_clause(grant: RoleGrant) -> Any:
     if grant.role == "officer":
-        return Household.region_code.like(grant.region_code + ".%")
-    clause = Household.region_code == grant.region_code
+        return Report.region_code.like(grant.region_code + ".%")
+    clause = Report.region_code == grant.region_code
     if grant.role in ("rt", "rw"):
-        clause = and_(clause, Household.rw == grant.rw)
+        clause = and_(clause, Report.rw == grant.rw)
     if grant.role == "rt":
-        clause = and_(clause, Household.rt == grant.rt)
+        clause = and_(clause, Report.rt == grant.rt)
     return clause
 
 
@@ -191,13 +203,7 @@ async def queue_for(session: AsyncSession, account: Account, limit: int = 50) ->
     ]
     if not clauses:
         return []
-    stmt = (
-        select(Report)
-        .join(Household, Report.household_id == Household.id)
-        .where(or_(*clauses))
-        .order_by(Report.id)
-        .limit(limit)
-    )
+    stmt = select(Report).where(or_(*clauses)).order_by(Report.id).limit(limit)
     return list((await session.execute(stmt)).scalars().unique().all())
 
 
@@ -215,7 +221,7 @@ async def reviewers_for(session: AsyncSession, report: Report) -> list[Account]:
         .scalars()
         .all()
     )
-    ids = {g.account_id for g in grants if grant_covers(g, report.household)}
+    ids = {g.account_id for g in grants if grant_covers(g, report)}
     if not ids:
         return []
     accounts = (

@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES = ROOT / "locales"
 POT = LOCALES / "messages.pot"
-KEYWORDS = ["-k", "_", "-k", "lazy_gettext"]
+KEYWORDS = ["-k", "_", "-k", "lazy_gettext", "-k", "_l"]
 
 
 def _po(locale: str) -> Path:

@@ -69,9 +69,28 @@ def _current_heads(connection: Connection) -> set[str]:
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` on the engine's database."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_upgrade, revision)
+    """Apply migrations up to ``revision`` on the engine's database.
+
+    On SQLite, Alembic's batch mode rebuilds a table to alter a column; with foreign
+    keys enforced, dropping the old copy of a referenced table would fail. As SQLite's
+    documentation prescribes for such changes, enforcement is off while migrating
+    and the foreign keys are checked before the migration is committed."""
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, revision)
+        return
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await conn.run_sync(_upgrade, revision)
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                await conn.rollback()
+                raise RuntimeError(f"migration left {len(broken)} broken foreign keys")
+            await conn.commit()
+        finally:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await conn.commit()
 
 
 async def is_up_to_date(engine: AsyncEngine) -> bool:

@@ -62,12 +62,14 @@ class Household(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kk: Mapped[str] = mapped_column(String(16), unique=True)
+    kk: Mapped[str | None] = mapped_column(String(16), unique=True)  # unknown for some new ones
     address: Mapped[str] = mapped_column(String(500))
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     rw: Mapped[int] = mapped_column(SmallInteger)
     rt: Mapped[int] = mapped_column(SmallInteger)
     desil: Mapped[int | None] = mapped_column(SmallInteger)
+    # Housing (floor, wall, roof, water, ..., assets) and location, keyed as in registry.attributes.
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -92,6 +94,8 @@ class Member(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     relationship: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(10), default="alive")
+    # Education, work, disability, illness, marital status, death/move facts (registry.attributes).
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     # ``relationship`` is a column here, so the ORM function is spelled in full.
@@ -154,24 +158,34 @@ class Draft(Base):
     rev: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Report(Base):
+    """A reported change. ``household_id`` is the household it is about (none yet for a
+    household missing from the registry); region/RW/RT is where it is reviewed."""
+
     __tablename__ = "reports"
-    __table_args__ = (Index("ix_reports_state_household", "state", "household_id"),)
+    __table_args__ = (
+        Index("ix_reports_state_household", "state", "household_id"),
+        Index("ix_reports_state_area", "state", "region_code", "rw", "rt"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str | None] = mapped_column(String(20), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(32))
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    rw: Mapped[int] = mapped_column(SmallInteger)
+    rt: Mapped[int] = mapped_column(SmallInteger)
     reporter_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    household: Mapped[Household] = relationship(lazy="joined")
+    household: Mapped[Household | None] = relationship(lazy="joined")
     reporter: Mapped[Account | None] = relationship(lazy="joined")
     events: Mapped[list[ReportEvent]] = relationship(order_by="ReportEvent.id", lazy="selectin")
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", lazy="selectin")
@@ -217,3 +231,21 @@ class RegistryRevision(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class HouseholdFlag(Base):
+    """A dispute recorded for the officer's desil review (the registry rows stay as they are).
+
+    ``household_id`` is empty when the disputed household could not be identified; the
+    report then describes it in words."""
+
+    __tablename__ = "household_flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    kind: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)

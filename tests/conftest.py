@@ -160,3 +160,15 @@ async def running_bot(fake_api, database_url: str) -> AsyncIterator[object]:
     await running.start()
     yield running
     await running.stop()
+
+
+# User actions of each report type's happy path (tests/e2e/test_report_types.py).
+ACTION_COUNTS: dict[str, int] = {}
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if not ACTION_COUNTS:
+        return
+    terminalreporter.section("user actions per happy path (/lapor to Submit)")
+    for kind, count in sorted(ACTION_COUNTS.items()):
+        terminalreporter.write_line(f"{kind:<15} {count:>3}")

@@ -10,10 +10,13 @@ from bot.settings import load_settings
 class RunningBot(BotRunner):
     """A :class:`BotRunner` pointed at the fake server, started once it polls."""
 
-    def __init__(self, api: FakeBotAPI, database_url: str) -> None:
+    def __init__(self, api: FakeBotAPI, database_url: str, **settings: object) -> None:
         super().__init__(
             load_settings(
-                bot_token=api.token, database_url=database_url, telegram_api_base=api.base_url
+                bot_token=api.token,
+                database_url=database_url,
+                telegram_api_base=api.base_url,
+                **settings,
             )
         )
         self.api = api

@@ -54,6 +54,12 @@ def test_run_without_a_token_explains_what_to_set(tmp_path: Path) -> None:
             "TELEGRAM_API_BASE: must start with http:// or https://",
         ),
         ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN: not a Telegram bot token"),
+        ({"DRAFT_REMIND_AFTER": "0"}, "DRAFT_REMIND_AFTER: must be longer than zero"),
+        (
+            {"DRAFT_REMIND_AFTER": "P7D", "DRAFT_EXPIRE_AFTER": "86400"},
+            "DRAFT_EXPIRE_AFTER: must be longer than DRAFT_REMIND_AFTER",
+        ),
+        ({"SWEEP_INTERVAL": "-1"}, "SWEEP_INTERVAL:"),
     ],
 )
 def test_malformed_settings_give_one_line_and_exit_2(

@@ -16,7 +16,7 @@ from locales import SUPPORTED_LOCALES, format_date, use_locale
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = ("bot", "handlers", "flows", "registry", "storage", "locales")
-KEYWORDS = {"_": None, "lazy_gettext": None}
+KEYWORDS = {"_": None, "lazy_gettext": None, "_l": None}
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 TAG = re.compile(r"</?[a-z]+>")
 
@@ -70,10 +70,12 @@ def test_every_static_prompt_is_short(locale: str) -> None:
 
     with use_locale(locale):
         for form in engine._FORMS.values():
-            for step in form.steps:
+            for step in form.flat:
                 assert isinstance(step, Step)
                 if not callable(step.prompt) or hasattr(step.prompt, "value"):
-                    assert len(str(step.prompt)) < engine.MAX_PROMPT, (form.name, step.name)
+                    hints = " ".join(engine.hints(step))
+                    text = f"{form.title} (10/10) {step.prompt} {hints}"
+                    assert len(text) < engine.MAX_PROMPT, (form.name, step.name)
 
 
 def test_dates_are_written_in_the_users_language() -> None:

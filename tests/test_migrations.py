@@ -47,3 +47,45 @@ def _downgrade(connection) -> None:
     cfg = db.alembic_config()
     cfg.attributes["connection"] = connection
     command.downgrade(cfg, "base")
+
+
+def _upgrade_to(connection, revision: str) -> None:
+    from alembic import command
+
+    cfg = db.alembic_config()
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, revision)
+
+
+async def test_0002_gives_existing_reports_their_households_area(empty_database_url: str) -> None:
+    from sqlalchemy import text
+
+    engine = db.create_engine(empty_database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: _upgrade_to(sync, "0001"))
+            await conn.execute(text(
+                "INSERT INTO regions (code, name, level, parent_code) VALUES "
+                "('16', 'Sumatera Selatan', 1, NULL), ('16.71', 'Kota Palembang', 2, '16'), "
+                "('16.71.01', 'Ilir Barat Dua', 3, '16.71'), "
+                "('16.71.01.1001', 'Tiga-puluh-lima Ilir', 4, '16.71.01')"
+            ))  # fmt: skip
+            now = "2026-01-01 00:00:00"
+            await conn.execute(text(
+                "INSERT INTO households (id, kk, address, region_code, rw, rt, created_at, "
+                f"updated_at) VALUES (1, '1671011203150007', 'Jl. Merdeka', '16.71.01.1001', 2, 3, "
+                f"'{now}', '{now}')"
+            ))  # fmt: skip
+            await conn.execute(text(
+                "INSERT INTO reports (id, number, kind, state, household_id, payload, created_at, "
+                f"updated_at, version) VALUES (1, 'LW-2026-000001', 'birth', 'awaiting_rt', 1, "
+                f"'{{}}', '{now}', '{now}', 1)"
+            ))  # fmt: skip
+        await db.upgrade(engine)
+        async with engine.connect() as conn:
+            row = (await conn.execute(text("SELECT region_code, rw, rt FROM reports"))).one()
+            details = (await conn.execute(text("SELECT details FROM households"))).scalar_one()
+        assert tuple(row) == ("16.71.01.1001", 2, 3)
+        assert details in ({}, "{}")
+    finally:
+        await engine.dispose()

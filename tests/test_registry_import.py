@@ -39,6 +39,8 @@ async def test_valid_file_imports_every_household_and_member(session, tmp_path: 
         "birth_date": "1992-09-05",
         "relationship": "spouse",
         "status": "alive",
+        "household_id": household.id,
+        "details": {},
     }
 
 

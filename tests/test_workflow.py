@@ -29,7 +29,7 @@ async def _setup(session, tmp_path):
     mother = household.members[1]
     report = await workflow.submit_report(
         session, kind="birth", household=household, reporter=reporter,
-        payload={"name": "Raka", "sex": "M", "birth_date": "2026-10-01", "mother_id": mother.id,
+        payload={"name": "Raka", "sex": "M", "birth_date": "2026-10-01", "mother": str(mother.id),
                  "mother_name": mother.name},
     )  # fmt: skip
     await session.commit()

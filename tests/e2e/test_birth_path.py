@@ -88,7 +88,7 @@ async def test_birth_report_travels_from_resident_to_registry(
     await sari.send_text("31/02/2026")
     await sari.expect("could not read that date")
     await sari.send_text((date.today() + timedelta(days=2)).strftime("%d/%m/%Y"))
-    await sari.expect("cannot be in the future")
+    await sari.expect("is in the future")
     born = ago(3)
     await sari.send_text(born.strftime("%d/%m/%Y"))
     mother_prompt = await sari.expect("Who is the mother?")

@@ -137,7 +137,7 @@ async def test_edit_at_review_long_input_and_double_submit(running_bot, fake_api
     await sari.send_text("x" * 10_000)
     await sari.expect("at most 100 characters")
     await sari.send_photo()
-    await sari.expect("Please answer with a text message")
+    await sari.expect("I will ask for photos at the end")
     await sari.send_text("Gilang Ramadhan")
     await sari.press("Boy", await sari.next_message())
     await sari.next_message()

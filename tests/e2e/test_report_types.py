@@ -1,0 +1,542 @@
+"""Every report type end to end, through the real aiogram stack and the fake Bot API.
+
+Each type is a script of answers. Two walks per type:
+
+* the happy path, counted in user actions (printed at the end of the test run), then
+  confirmed by the RT head, verified by the lurah and approved by the officer, and
+  checked in the registry;
+* a walk with detours: one invalid answer, one Back, a restart of the bot in the
+  middle and /lanjut, and one edit at the review screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.accounts import ensure_account, grant_role, link_account
+from registry.households import household_by_kk, import_households
+from registry.nik import make_nik
+from storage.models import Household, HouseholdFlag, Member, RegistryRevision, Report
+from tests.conftest import ACTION_COUNTS
+from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+
+RT_ID, LURAH_ID, OFFICER_ID, SARI_ID, FAJAR_ID = 7101, 7102, 7103, 1101, 1102
+SATU_ULU = "Satu Ulu, Seberang Ulu Satu, Kota Palembang"
+OUR_VILLAGE = "Tiga-puluh-lima Ilir, Ilir Barat Dua, Kota Palembang"
+NEW_KK = "1671010203260004"
+ANDI_NIK = make_nik("167102", date(1995, 3, 3), "M", 77)
+LINA_NIK = make_nik("167101", date(1990, 6, 14), "F", 78)
+
+
+def ago(days: int) -> str:
+    return (date.today() - timedelta(days=days)).strftime("%d/%m/%Y")
+
+
+# ---- what a person does ---------------------------------------------------------------------
+
+
+@dataclass
+class Op:
+    kind: str  # text | press | toggle | photo | album | location | region | written
+    value: Any = None
+    pick: str | None = None  # region: the match to press
+
+
+def text(value: str) -> Op:
+    return Op("text", value)
+
+
+def press(label: str) -> Op:
+    return Op("press", label)
+
+
+def toggle(*labels: str) -> Op:
+    return Op("toggle", labels)
+
+
+SKIP = press("Skip »")
+
+
+@dataclass
+class Act:
+    prompt: str  # a fragment of the question
+    op: Op
+
+
+@dataclass
+class Script:
+    title: str
+    acts: list[Act]
+    invalid: tuple[int, Op, str]  # at act i: a wrong answer and the error it gets
+    back_at: int  # at act i press Back: act i-1 is asked again
+    edit: tuple[str, list[Act], str]  # edit-menu label, new answers, text then on the review
+    check: Callable[[AsyncSession, Report], Awaitable[None]]
+    person: int = SARI_ID
+    review_shows: list[str] = field(default_factory=list)
+
+
+class Walk:
+    def __init__(self, person) -> None:
+        self.person = person
+        self.actions = 0
+
+    async def prompt(self, fragment: str):
+        message = await self.person.expect(fragment)
+        assert len(message.plain_text) < 500, message.plain_text
+        return message
+
+    async def do(self, op: Op) -> None:
+        person = self.person
+        if op.kind == "text":
+            await person.send_text(op.value)
+        elif op.kind == "press":
+            await person.press(op.value)
+        elif op.kind == "toggle":
+            for label in op.value:
+                await person.press(f"▫️ {label}")
+                assert f"✅ {label}" in (await person.expect_edit()).buttons()
+                self.actions += 1
+            await person.press("✔ Done")
+        elif op.kind == "photo":
+            await person.send_photo()
+        elif op.kind == "album":
+            for _ in range(op.value):
+                await person.send_photo(media_group_id="album-1")
+        elif op.kind == "location":
+            await person.send_location(*op.value)
+        elif op.kind in ("region", "written"):
+            await person.send_text(op.value)
+            self.actions += 1
+            if op.kind == "region":
+                await person.expect("Choose the right one")
+                await person.press(op.pick)
+            else:
+                await person.expect("No desa/kelurahan is called")
+                await person.press(f"✍️ Use “{op.value}” as written")
+        else:  # pragma: no cover - a typo in a script
+            raise AssertionError(op.kind)
+        self.actions += 1
+
+    async def answer(self, act: Act) -> None:
+        await self.prompt(act.prompt)
+        await self.do(act.op)
+
+    async def open(self, title: str) -> None:
+        await self.person.send_text("/lapor")
+        await self.person.expect("What do you want to report?")
+        await self.person.press(title)
+        self.actions += 2
+
+    async def submit(self) -> str:
+        await self.person.press("✅ Submit")
+        self.actions += 1
+        sent = await self.person.expect("tracking number")
+        return next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
+
+
+# ---- the scripts --------------------------------------------------------------------------------
+
+
+async def _member(session: AsyncSession, name: str) -> Member:
+    return (await session.execute(select(Member).where(Member.name == name))).scalar_one()
+
+
+async def _kk_of(session: AsyncSession, member: Member) -> str | None:
+    household = await session.get(Household, member.household_id)
+    assert household is not None
+    return household.kk
+
+
+async def _revisions(session: AsyncSession, report: Report) -> list[RegistryRevision]:
+    stmt = select(RegistryRevision).where(RegistryRevision.report_id == report.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def check_birth(session: AsyncSession, report: Report) -> None:
+    baby = await _member(session, "Putri Ayu")
+    assert (baby.sex, baby.relationship, baby.status) == ("F", "child", "alive")
+    assert await _kk_of(session, baby) == SARI.kk
+    assert len(report.attachments) == 1
+
+
+async def check_death(session: AsyncSession, report: Report) -> None:
+    budi = await _member(session, "Budi Santoso")
+    assert budi.status == "deceased"
+    assert budi.details["death_place"] == "RSUD Palembang"
+    # The head died: his wife heads the household now, in a revision of its own.
+    assert (await _member(session, "Sari Wulandari")).relationship == "head"
+    actions = [r.action for r in await _revisions(session, report)]
+    assert actions == ["member_deceased", "member_changed"]
+
+
+async def check_move_out(session: AsyncSession, report: Report) -> None:
+    dewi = await _member(session, "Dewi Lestari")
+    assert dewi.status == "moved"
+    assert dewi.details["moved_to"] == {"code": "16.71.02.1002", "name": SATU_ULU}
+
+
+async def check_move_in(session: AsyncSession, report: Report) -> None:
+    andi = await _member(session, "Andi Saputra")
+    assert (andi.nik, andi.relationship) == (ANDI_NIK, "other_relative")
+    assert await _kk_of(session, andi) == SARI.kk
+    assert andi.details["moved_from"] == {"text": "Kuala Lumpur"}
+
+
+async def check_marriage(session: AsyncSession, report: Report) -> None:
+    budi = await _member(session, "Budi Santoso")
+    sari = await _member(session, "Sari Wulandari")
+    assert await _kk_of(session, budi) == NEW_KK and budi.relationship == "head"
+    assert await _kk_of(session, sari) == SARI.kk
+    assert sari.relationship == "head"  # she heads the old household now
+    assert budi.details["marital"] == sari.details["marital"] == "divorced"
+
+
+async def check_new_household(session: AsyncSession, report: Report) -> None:
+    household = await session.get(Household, report.household_id)
+    assert household is not None and household.kk is None
+    assert (household.region_code, household.rw, household.rt) == (VILLAGE, 4, 7)
+    assert household.details["floor"] == "earth"
+    assert household.details["location"] == {"latitude": -2.98, "longitude": 104.75}
+    names = {m.name: (m.relationship, m.nik) for m in household.members}
+    assert names == {"Fajar Nugroho": ("head", None), "Lina Marlina": ("spouse", LINA_NIK)}
+    assert len(report.attachments) == 2  # an album of two photos
+
+
+async def check_member_data(session: AsyncSession, report: Report) -> None:
+    budi = await _member(session, "Budi Santoso")
+    assert budi.details == {"work": "self_employed", "occupation": "Pedagang sayur"}
+
+
+async def check_housing(session: AsyncSession, report: Report) -> None:
+    household = await household_by_kk(session, SARI.kk)
+    await session.refresh(household)
+    assert household.details == {"floor": "ceramic", "assets": ["fridge", "motorcycle"]}
+
+
+async def check_identity(session: AsyncSession, report: Report) -> None:
+    assert (await _member(session, "Dewi Lestary")).relationship == "child"
+    assert report.attachments[0].field == "evidence"
+
+
+async def check_dispute(session: AsyncSession, report: Report) -> None:
+    hartono = await household_by_kk(session, HARTONO.kk)
+    flag = (await session.execute(select(HouseholdFlag))).scalar_one()
+    assert (flag.household_id, flag.kind) == (hartono.id, "other_household")
+    assert flag.details["programmes"] == ["pkh"]
+
+
+TWO_MEMBERS = [
+    Act("member's full name", text("Fajar Nugroho")),
+    Act("What is their NIK?", SKIP),
+    Act("Sex?", press("Male")),
+    Act("When were they born", text("12/08/1985")),
+    Act("head of the household?", press("Head of household")),
+    Act("another member", press("Yes")),
+    Act("member's full name", text("Lina Marlina")),
+    Act("What is their NIK?", text(LINA_NIK)),
+    Act("Sex?", press("Female")),
+    Act("When were they born", text("14 Juni 1990")),
+    Act("head of the household?", press("Husband / wife")),
+    Act("another member", press("No")),
+]
+
+SCRIPTS = {
+    "birth": Script(
+        title="Birth",
+        acts=[
+            Act("baby's full name", text("Putri Ayu")),
+            Act("boy or a girl", press("Girl")),
+            Act("When was the baby born", text(ago(3))),
+            Act("Who is the mother", press("Sari Wulandari")),
+            Act("birth certificate", Op("photo")),
+        ],
+        invalid=(2, text("31/02/2026"), "could not read that date"),
+        back_at=3,
+        edit=("Baby's name", [Act("baby's full name", text("Putri Ayu"))], "Putri Ayu"),
+        check=check_birth,
+    ),
+    "death": Script(
+        title="Death",
+        acts=[
+            Act("Who has died", press("Budi Santoso")),
+            Act("On which date did they die", text(ago(5))),
+            Act("Where did they die", text("RSUD Palembang")),
+            Act("death letter", SKIP),
+        ],
+        invalid=(1, text((date.today() + timedelta(days=1)).strftime("%d/%m/%Y")), "in the future"),
+        back_at=2,
+        edit=("Place", [Act("Where did they die", text("di rumah"))], "di rumah"),
+        check=check_death,
+        review_shows=["Without a document"],
+    ),
+    "move_out": Script(
+        title="Moved out",
+        acts=[
+            Act("Who moved away?", press("One member")),
+            Act("Which member moved away", press("Dewi Lestari")),
+            Act("Where to?", Op("region", "satu ulu", pick=SATU_ULU)),
+            Act("When did they move", text(ago(20))),
+            Act("moving letter", SKIP),
+        ],
+        invalid=(2, text("Xyzzyville"), "No desa/kelurahan is called"),
+        back_at=1,
+        edit=("Date of the move", [Act("When did they move", text(ago(21)))], "Date of the move"),
+        check=check_move_out,
+    ),
+    "move_in": Script(
+        title="Moved in",
+        acts=[
+            Act("NIK of the person", text(ANDI_NIK)),
+            Act("full name", text("Andi Saputra")),
+            Act("Sex?", press("Male")),
+            Act("When were they born", text("3 Maret 1995")),
+            Act("head of your household", press("Other relative")),
+            Act("live before", Op("written", "Kuala Lumpur")),
+            Act("moving letter", SKIP),
+        ],
+        invalid=(0, text("12345"), "exactly 16 digits"),
+        back_at=3,
+        edit=("Name", [Act("full name", text("Andi Saputra"))], "Andi Saputra"),
+        check=check_move_in,
+    ),
+    "marriage": Script(
+        title="Marriage or divorce",
+        acts=[
+            Act("What happened?", press("A divorce")),
+            Act("married or divorced?", toggle("Budi Santoso", "Sari Wulandari")),
+            Act("not in your household", SKIP),
+            Act("On which date?", text(ago(40))),
+            Act("new household", press("Yes")),
+            Act("Who moves to the new household", toggle("Budi Santoso")),
+            Act("number of the new KK", text(NEW_KK)),
+            Act("divorce certificate", Op("photo")),
+        ],
+        invalid=(6, text("1234"), "exactly 16 digits"),
+        back_at=4,
+        edit=("Date", [Act("On which date?", text(ago(41)))], "Date"),
+        check=check_marriage,
+    ),
+    "new_household": Script(
+        title="Household missing from the registry",
+        person=FAJAR_ID,
+        acts=[
+            Act("In which desa or kelurahan", Op("region", "tiga puluh lima", pick=OUR_VILLAGE)),
+            Act("Which RW?", text("4")),
+            Act("Which RT?", text("7")),
+            Act("What is the address", text("Jl. Sungai Lais No. 9")),
+            Act("Send my location", Op("location", (-2.98, 104.75))),
+            Act("KK number, if it has one", SKIP),
+            *TWO_MEMBERS,
+            Act("floor made of", press("Earth")),
+            Act("walls made of", press("Woven bamboo")),
+            Act("roof made of", press("Zinc / metal sheets")),
+            Act("photo of the house", Op("album", 2)),
+        ],
+        invalid=(1, text("empat"), "answer with a number"),
+        back_at=2,
+        edit=(
+            "Members",
+            TWO_MEMBERS,
+            "Lina Marlina",
+        ),
+        check=check_new_household,
+        review_shows=["Fajar Nugroho", "Members: 2"],
+    ),
+    "member_data": Script(
+        title="Change in a member's data",
+        acts=[
+            Act("Whose data changed", press("Budi Santoso")),
+            Act("What changed?", press("Work")),
+            Act("What do they do now", press("Own business")),
+            Act("What work is it", text("Pedagang sayur")),
+        ],
+        invalid=(1, text("gaji"), "choose one of the buttons"),
+        back_at=3,
+        edit=(
+            "What changed",
+            [
+                Act("What changed?", press("Education")),
+                Act("highest school", press("Senior high school (SMA/SMK/MA)")),
+            ],
+            "Senior high school",
+        ),
+        check=check_member_data,
+    ),
+    "housing": Script(
+        title="Change in housing or assets",
+        acts=[
+            Act("What has changed in your house", toggle("Floor", "Household assets")),
+            Act("floor made of now", press("Ceramic tiles")),
+            Act("Which of these does your household own", toggle("Refrigerator", "Motorcycle")),
+            Act("photos of the house", SKIP),
+        ],
+        invalid=(0, press("✔ Done"), "select at least one"),
+        back_at=2,
+        edit=("Floor", [Act("floor made of now", press("Ceramic tiles"))], "Ceramic tiles"),
+        check=check_housing,
+    ),
+    "identity": Script(
+        title="Correction of identity data",
+        acts=[
+            Act("Whose data is wrong", press("Dewi Lestari")),
+            Act("What is wrong", press("Spelling of the name")),
+            Act("name written correctly", text("Dewi Lestary")),
+            Act("KK or KTP", Op("photo")),
+        ],
+        invalid=(3, text("no photo, sorry"), "Please send a photo."),
+        back_at=2,
+        edit=("Correct name", [Act("name written correctly", text("Dewi Lestary"))], "Lestary"),
+        check=check_identity,
+    ),
+    "dispute": Script(
+        title="Dispute",
+        acts=[
+            Act("What do you dispute", press("Another household should not receive aid")),
+            Act("Which programmes", toggle("PKH (Program Keluarga Harapan)")),
+            Act("Which household?", text("Pak Hartono, Jl. Kebun Sirih No. 4, RT 5 RW 2")),
+            Act("know its KK number", text(HARTONO.kk)),
+            Act("Why?", text("They own two cars & a shop.")),
+            Act("If you have evidence", SKIP),
+        ],
+        invalid=(3, text(SARI.kk), "your own household"),
+        back_at=4,
+        edit=(
+            "Reason",
+            [
+                Act("Why?", text("They own two cars.")),
+            ],
+            "two cars",
+        ),
+        check=check_dispute,
+    ),
+}
+
+
+# ---- the walks ------------------------------------------------------------------------------
+
+
+async def seed(running, fake_api) -> dict[int, Any]:
+    async with running.session() as session:
+        await import_households(
+            session, write_csv(running.tmp / "reg.csv", registry_rows(FAMILIES))
+        )
+        for rw, rt in ((2, 3), (2, 5), (4, 7)):
+            await grant_role(session, RT_ID, "rt", VILLAGE, rw=rw, rt=rt)
+        await grant_role(session, LURAH_ID, "lurah", VILLAGE)
+        await grant_role(session, OFFICER_ID, "officer", "16.71")
+        for telegram_id in (RT_ID, LURAH_ID, OFFICER_ID, SARI_ID, FAJAR_ID):
+            (await ensure_account(session, telegram_id)).locale = "en"
+        sari = await ensure_account(session, SARI_ID)
+        await link_account(session, sari, SARI.person("Sari Wulandari").nik, SARI.kk)
+        await session.commit()
+    names = {RT_ID: "Pak RT", LURAH_ID: "Bu Lurah", OFFICER_ID: "Petugas", SARI_ID: "Sari",
+             FAJAR_ID: "Fajar"}  # fmt: skip
+    return {i: fake_api.user(i, name, language_code="en") for i, name in names.items()}
+
+
+@pytest.fixture
+def running(running_bot, tmp_path):
+    running_bot.tmp = tmp_path
+    return running_bot
+
+
+async def _report(running, number: str) -> Report:
+    async with running.session() as session:
+        return (await session.execute(select(Report).where(Report.number == number))).scalar_one()
+
+
+@pytest.mark.parametrize("kind", list(SCRIPTS))
+async def test_happy_path_reaches_the_registry(kind, running, fake_api) -> None:
+    script = SCRIPTS[kind]
+    people = await seed(running, fake_api)
+    walk = Walk(people[script.person])
+    await walk.open(script.title)
+    for act in script.acts:
+        await walk.answer(act)
+    review = await walk.person.expect("check your report")
+    for fragment in script.review_shows:
+        assert fragment in review.plain_text
+    number = await walk.submit()
+    ACTION_COUNTS[kind] = walk.actions
+    if kind == "birth":
+        assert walk.actions <= 12
+
+    for reviewer_id, button in ((RT_ID, "✅ Confirm"), (LURAH_ID, "✅ Verify"),
+                                (OFFICER_ID, "✅ Approve")):  # fmt: skip
+        reviewer = people[reviewer_id]
+        card = await reviewer.expect("Please decide")
+        assert number in card.plain_text
+        if kind == "dispute":  # the reported household never learns who reported
+            assert "Sari" not in card.plain_text and "Budi" not in card.plain_text
+            assert "who filed it is not shown" in card.plain_text
+        await reviewer.press(button, card)
+    await walk.person.expect("approved")
+    async with running.session() as session:
+        report = (await session.execute(select(Report).where(Report.number == number))).scalar_one()
+        assert report.state == "applied"
+        await script.check(session, report)
+
+
+@pytest.mark.parametrize("kind", list(SCRIPTS))
+async def test_invalid_answer_back_restart_and_edit_lose_nothing(kind, running, fake_api) -> None:
+    script = SCRIPTS[kind]
+    people = await seed(running, fake_api)
+    walk = Walk(people[script.person])
+    await walk.open(script.title)
+    bad_at, bad_op, error = script.invalid
+    restart_at = len(script.acts) // 2
+    for i, act in enumerate(script.acts):
+        if i == restart_at:  # a redeploy while the question waits for an answer
+            await walk.prompt(act.prompt)
+            await running.restart()
+            await walk.person.send_text("/lanjut")
+        if i == bad_at:
+            await walk.prompt(act.prompt)
+            await walk.do(bad_op)
+            await walk.prompt(error)  # the question again, under the error
+            await walk.do(act.op)
+            continue
+        if i == script.back_at:
+            await walk.prompt(act.prompt)
+            await walk.person.press("« Back")
+            await walk.answer(script.acts[i - 1])
+        await walk.answer(act)
+    await walk.person.expect("check your report")
+    label, acts, shows = script.edit
+    await walk.person.press("✏️ Edit")
+    await walk.person.expect("Which answer do you want to change?")
+    await walk.person.press(label)
+    for act in acts:
+        await walk.answer(act)
+    review = await walk.person.expect("check your report")
+    assert shows in review.plain_text
+    number = await walk.submit()
+    report = await _report(running, number)
+    assert report.kind == kind and report.state == "awaiting_rt"
+
+
+async def test_evidence_rules_forbid_warn_and_require(running, fake_api) -> None:
+    people = await seed(running, fake_api)
+    walk = Walk(people[SARI_ID])
+    # Forbidden: a member's data change takes no files.
+    await walk.open("Change in a member's data")
+    await walk.prompt("Whose data changed")
+    await walk.person.send_photo()
+    await walk.person.expect("This report takes no photos or documents")
+    # Required: an identity correction has no Skip on its photo, and no way around it.
+    await walk.open("Correction of identity data")
+    for act in SCRIPTS["identity"].acts[:3]:
+        await walk.answer(act)
+    evidence = await walk.prompt("KK or KTP")
+    assert "Skip »" not in evidence.buttons()
+    await walk.person.send_document(b"%PDF-1.4 synthetic", "kk.pdf", "application/pdf")
+    review = await walk.person.expect("check your report")
+    assert "1 document(s)" in review.plain_text
+    assert "Without a document" not in review.plain_text
