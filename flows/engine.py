@@ -279,7 +279,28 @@ async def resume(ctx: Ctx, draft: Draft) -> Outcome:
     if form is None:
         await discard_draft(ctx)
         return Outcome()
-    return Outcome([await _prompt(FormState(ctx, form, draft))])
+    state = FormState(ctx, form, draft)
+    await _repair(state)
+    return Outcome([await _prompt(state)])
+
+
+def _unanswered(form: Form, step: Step, answers: Answers) -> bool:
+    if not form.entry_visible(step, answers):
+        return False
+    if step.group is None:
+        return step.name not in answers
+    return step.name == form.groups[step.group].steps[0].name and not answers.get(step.group)
+
+
+async def _repair(state: FormState) -> None:
+    """A draft saved at a question a newer version of the form no longer has goes on at
+    the first unanswered question (or the review); its answers are kept."""
+    form, draft = state.form, state.draft
+    if draft.step in (REVIEW_STEP, EDIT_STEP) or any(s.name == draft.step for s in form.flat):
+        return
+    target = next((s for s in form.flat if _unanswered(form, s, state.answers)), None)
+    draft.step = target.name if target is not None else REVIEW_STEP
+    await state.session.flush()
 
 
 # ---- rendering ------------------------------------------------------------------------------
@@ -318,7 +339,7 @@ def _header(state: FormState, step: Step) -> str:
     head = f"<b>{escape(str(form.title))}</b> ({position}/{len(entries)})"
     if step.group is not None:
         group = form.groups[step.group]
-        number = len(answers.get(group.name) or []) + (0 if step.name == group.more_step else 1)
+        number = len(answers.get(group.name) or []) + 1  # the item being entered
         head += f" · {escape(str(group.item_label))} {number}"
     return head
 
@@ -332,6 +353,9 @@ async def _prompt(state: FormState) -> Reply:
     step = state.form.step(draft.step)
     lines = [*state.notes, _header(state, step), await step.render_prompt(state), *hints(step)]
     buttons: list[list[Button]] = []
+    if step.choices is not None:
+        # The registry may change before the press: remember what this message shows.
+        state.set_context(shown=[v for v, _label in await step.options_for(state)])
     if step.kind == "choice":
         options = await step.options_for(state)
         buttons.extend(
@@ -504,6 +528,7 @@ async def _advance(state: FormState) -> Outcome:
         again = state.answers.get(step.name) == YES
         rest = {k: v for k, v in state.answers.items() if k not in inner}
         draft.answers = {**rest, group.name: [*(rest.get(group.name) or []), item]}
+        state.set_context(restore=None)
         if again:
             await _move(state, group.steps[0].name)
             return await _prompt_outcome(state)
@@ -529,17 +554,44 @@ async def _prompt_outcome(state: FormState) -> Outcome:
 
 
 async def _back(state: FormState) -> Outcome:
-    previous = _previous(state, state.draft.step)
+    form, draft = state.form, state.draft
+    here = form.step(draft.step) if draft.step not in (REVIEW_STEP, EDIT_STEP) else None
+    if here is not None and here.group is not None:
+        group = form.groups[here.group]
+        items = list(state.answers.get(group.name) or [])
+        restore = (draft.context.get("restore") or {}).get(group.name)
+        if here.name == group.steps[0].name and restore is not None and not items:
+            # Back out of re-entering a list from the review: the old list stays.
+            state.set_answers(**{group.name: restore})
+            state.set_context(restore=None, editing=False)
+            await _move(state, REVIEW_STEP)
+            return Outcome([await _prompt(state)])
+        if here.name == group.steps[0].name and items:
+            _reopen_last_item(state, group)
+            await _move(state, group.more_step)
+            return Outcome([await _prompt(state)])
+    previous = _previous(state, draft.step)
+    while (
+        previous is not None
+        and previous.group is not None
+        and previous.name == form.groups[previous.group].more_step
+        and not state.answers.get(previous.group)
+    ):  # a list with no items yet: Back goes to the question before it
+        previous = _previous(state, form.groups[previous.group].steps[0].name)
     if previous is None:
         return Outcome([await _prompt(state)])
-    if previous.group is not None and previous.name == state.form.groups[previous.group].more_step:
-        # Back into a finished group item: it becomes the current item again.
-        group = state.form.groups[previous.group]
-        items = list(state.answers.get(group.name) or [])
-        if items:
-            state.set_answers(**{group.name: items[:-1], **items[-1]})
+    if previous.group is not None and previous.name == form.groups[previous.group].more_step:
+        _reopen_last_item(state, form.groups[previous.group])
     await _move(state, previous.name)
     return Outcome([await _prompt(state)])
+
+
+def _reopen_last_item(state: FormState, group: Group) -> None:
+    """The last finished item of a list becomes the current one again."""
+    items = list(state.answers.get(group.name) or [])
+    inner = {s.name for s in group.steps}
+    rest = {k: v for k, v in state.answers.items() if k not in inner}
+    state.draft.answers = {**rest, group.name: items[:-1], **items[-1]}
 
 
 async def _accept(state: FormState, step: Step, value: Any) -> Outcome:
@@ -603,6 +655,13 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
         await discard_draft(ctx)
         return Outcome()
     state = FormState(ctx, form, draft)
+    await _repair(state)
+    if draft.step == REVIEW_STEP and ctx.incoming.uploads and _takes_more_files(state):
+        # More photos after the last question: they join the evidence.
+        added = [_file(u) for u in ctx.incoming.uploads]
+        state.set_answers(**{EVIDENCE_STEP: [*(state.answers.get(EVIDENCE_STEP) or []), *added]})
+        state.notes.append(_("📎 Added to your report."))
+        return Outcome([await _prompt(state)])
     if draft.step in (REVIEW_STEP, EDIT_STEP):
         return await _with_prompt(state, _refuse(state, _("Please use the buttons below.")))
     step = form.step(draft.step)
@@ -616,6 +675,18 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
 
 
 _SHOWN = object()
+MAX_FILES = 10
+
+
+def _file(upload: Any) -> dict[str, str]:
+    return {"kind": upload.kind, "file_id": upload.file_id, "unique_id": upload.unique_id}
+
+
+def _takes_more_files(state: FormState) -> bool:
+    form = state.form
+    if form.evidence is None or not form.entry_visible(form.step(EVIDENCE_STEP), state.answers):
+        return False
+    return len(state.answers.get(EVIDENCE_STEP) or []) < MAX_FILES
 
 
 async def _read(state: FormState, step: Step) -> Any:
@@ -632,10 +703,7 @@ async def _read(state: FormState, step: Step) -> Any:
                 if step.optional
                 else _("Please send a photo.")
             )
-        return [
-            {"kind": u.kind, "file_id": u.file_id, "unique_id": u.unique_id}
-            for u in incoming.uploads
-        ]
+        return [_file(u) for u in incoming.uploads]
     if incoming.uploads:
         if state.form.evidence is None:
             raise FieldError(_("This report takes no photos or documents. Please answer in words."))
@@ -719,6 +787,7 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
     if not await claim(ctx, draft):  # a double tap: the first press won
         return Outcome(notice=_("This button has expired."))
     state = FormState(ctx, form, draft)
+    await _repair(state)
     op, arg = parts[2], (parts[3] if len(parts) > 3 else None)
     index = int(arg) if arg is not None and arg.isdigit() else None
     if op == "x":
@@ -744,10 +813,11 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
         return await _advance(state)
     if op == "v" and index is not None:
         if step.kind == "choice":
-            options = await step.options_for(state)
-            if index < len(options):
-                await _remember_label(state, step, [options[index][0]])
-                return await _accept_or_reprompt(state, step, options[index][0])
+            value = await _pressed(state, step, index)
+            if value is None:
+                return await _gone(state)
+            await _remember_label(state, step, [value])
+            return await _accept_or_reprompt(state, step, value)
         if step.kind == "region":
             matches = draft.context.get("matches") or []
             if index < len(matches):
@@ -766,11 +836,25 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
     return Outcome(notice=_("This button has expired."))
 
 
+async def _pressed(state: FormState, step: Step, index: int) -> str | None:
+    """The value of the option pressed, if it is still on offer."""
+    options = [v for v, _label in await step.options_for(state)]
+    shown = state.draft.context.get("shown") if step.choices is not None else options
+    if shown is None or index >= len(shown) or shown[index] not in options:
+        return None
+    return shown[index]
+
+
+async def _gone(state: FormState) -> Outcome:
+    message = _("That choice is no longer available. Please choose again.")
+    return await _with_prompt(state, _refuse(state, message))
+
+
 async def _toggle(state: FormState, step: Step, index: int) -> Outcome:
+    value = await _pressed(state, step, index)
+    if value is None:
+        return await _gone(state)
     options = await step.options_for(state)
-    if index >= len(options):
-        return Outcome(notice=_("This button has expired."))
-    value = options[index][0]
     chosen = list(state.answers.get(step.name) or [])
     chosen = [v for v in chosen if v != value] if value in chosen else [*chosen, value]
     # Keep the order of the options, whatever the order of the taps.
@@ -788,7 +872,8 @@ async def _edit(state: FormState, entry: Step | Group) -> Outcome:
         return Outcome(notice=_("This button has expired."))
     state.set_context(editing=True)
     if isinstance(entry, Group):
-        # A list is entered again from its first item.
+        # A list is entered again from its first item; Back there keeps the old list.
+        state.set_context(restore={entry.name: state.answers.get(entry.name) or []})
         state.set_answers(**{entry.name: []})
         await _move(state, entry.steps[0].name)
     else:
@@ -796,15 +881,43 @@ async def _edit(state: FormState, entry: Step | Group) -> Outcome:
     return Outcome([await _prompt(state)])
 
 
+def _missing(step: Step, value: Any) -> bool:
+    if step.kind == "multi":
+        return value is None or len(value) < step.min_choices
+    return not step.optional and value is None
+
+
 def _check_complete(state: FormState) -> None:
-    """Every visible required question has an answer (an edit may have opened new ones)."""
+    """Every visible required question has an answer (an edit may have opened new ones
+    or emptied a selection), in every item of every list too."""
     answers = state.answers
     for entry in state.form.visible_entries(answers):
         if isinstance(entry, Group):
-            if not answers.get(entry.name):
+            items = answers.get(entry.name) or []
+            broken = not items or any(
+                _missing(sub, item.get(sub.name))
+                for item in items
+                for sub in entry.steps
+                if sub.visible({**answers, **item})
+            )
+            if broken:
                 raise FieldError(_("Please answer this question."), step=entry.steps[0].name)
-        elif not entry.optional and answers.get(entry.name) is None:
+        elif _missing(entry, answers.get(entry.name)):
             raise FieldError(_("Please answer this question."), step=entry.name)
+
+
+async def _send_back(state: FormState, step_name: str) -> None:
+    """After a refusal at Submit: ask that question again (a list from its first item),
+    then only what is still unanswered, then the review."""
+    step = state.form.step(step_name)
+    if step.group is not None:
+        group = state.form.groups[step.group]
+        inner = {s.name for s in group.steps} | {group.more_step}
+        rest = {k: v for k, v in state.answers.items() if k not in inner}
+        state.draft.answers = {**rest, group.name: []}
+        step = group.steps[0]
+    state.set_context(editing=True, restore=None)
+    await _move(state, step.name)
 
 
 async def _submit(state: FormState) -> Outcome:
@@ -820,8 +933,7 @@ async def _submit(state: FormState) -> Outcome:
         outcome = await state.form.submit(state)
     except FieldError as exc:
         if exc.step is not None:
-            state.set_context(editing=False)
-            await _move(state, exc.step)
+            await _send_back(state, exc.step)
         return await _with_prompt(state, _refuse(state, exc.message))
     await discard_draft(state.ctx)
     return outcome

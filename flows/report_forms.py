@@ -29,6 +29,7 @@ from locales import _, format_date
 from locales import lazy_gettext as _l
 from registry import attributes as attr
 from registry.accounts import ReviewArea
+from registry.apply import MOTHER_OUTSIDE
 from registry.households import RELATIONSHIPS, household_by_kk, member_by_nik
 from registry.nik import parse_nik
 from storage.models import Household, Member
@@ -110,11 +111,12 @@ async def _mother_candidates(state: FormState) -> list[Member]:
 
 
 async def _mother_choices(state: FormState) -> list[tuple[str, str]]:
-    return [(str(m.id), m.name) for m in await _mother_candidates(state)]
+    candidates = [(str(m.id), m.name) for m in await _mother_candidates(state)]
+    return [*candidates, (MOTHER_OUTSIDE, _("She is not in our household"))]
 
 
 async def _validate_birth(state: FormState) -> None:
-    if state.answers.get("mother") not in {str(m.id) for m in await _mother_candidates(state)}:
+    if state.answers.get("mother") not in {v for v, _label in await _mother_choices(state)}:
         raise FieldError(
             _("The mother must be a woman of your household born before the baby."), step="mother"
         )
@@ -395,6 +397,9 @@ NEW_HOUSEHOLD = _register(Form(
              minimum=1, maximum=999, max_length=5),
         Step("address", "text", prompt=_l("What is the address (street, alley, house number)?"),
              label=_l("Address"), max_length=MAX_PLACE),
+        Step("phone", "phone", optional=True, max_length=30,
+             prompt=_l("A mobile number where the officers can reach the household, if there is one."),
+             label=_l("Phone")),
         Step("location", "location", optional=True,
              prompt=_l("If you are at the house now, press “Send my location” so the officers can find it."),
              label=_l("Location")),

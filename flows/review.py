@@ -10,9 +10,10 @@ from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, lazy_gettext, use_locale
 from registry import workflow
 from registry.errors import DomainError
+from registry.households import member_by_nik
 from registry.nik import mask
 from registry.regions import region_path
-from storage.models import Account, Report
+from storage.models import Account, Household, Report
 
 STATE_LABELS = {
     workflow.SUBMITTED: lazy_gettext("Submitted"),
@@ -22,6 +23,11 @@ STATE_LABELS = {
     workflow.APPROVED: lazy_gettext("Approved"),
     workflow.APPLIED: lazy_gettext("Approved and entered in the registry"),
     workflow.REJECTED: lazy_gettext("Rejected"),
+}
+MEMBER_STATUS = {
+    "alive": lazy_gettext("living there"),
+    "moved": lazy_gettext("recorded as moved away"),
+    "deceased": lazy_gettext("recorded as deceased"),
 }
 TIER_NAMES = {
     workflow.AWAITING_RT: lazy_gettext("the RT head"),
@@ -72,6 +78,8 @@ async def render_card(ctx: Ctx, report: Report) -> str:
     lines += [place, ""]
     if form is not None:
         lines += engine.summary_lines(form, payload)
+    if report.kind == "move_in" and payload.get("nik"):
+        lines += await _known_person(ctx, payload["nik"])
     if anonymous:
         lines.append(_("<i>Filed by a resident of this area; who filed it is not shown.</i>"))
     lines += [
@@ -80,6 +88,21 @@ async def render_card(ctx: Ctx, report: Report) -> str:
         _("Status: {state}").format(state=STATE_LABELS[report.state]),
     ]
     return "\n".join(lines)
+
+
+async def _known_person(ctx: Ctx, nik: str) -> list[str]:
+    """A person moving in whom the registry already lists elsewhere: say who and where."""
+    member = await member_by_nik(ctx.session, nik)
+    if member is None:
+        return []
+    household = await ctx.session.get(Household, member.household_id)
+    kk = mask(household.kk) if household is not None and household.kk else "-"
+    return [
+        _("⚠️ This NIK is already in the registry: {name}, household KK {kk}, {status}.").format(
+            name=escape(member.name), kk=kk, status=MEMBER_STATUS[member.status]
+        ),
+        _("Approving moves this person's registry entry into the household."),
+    ]
 
 
 def _decision_buttons(report: Report) -> list[list[Button]]:
@@ -177,6 +200,9 @@ async def on_decision(ctx: Ctx, data: str) -> Outcome:
         )
     except DomainError as exc:
         return Outcome(notice=str(exc), alert=True)
+    if decision.report.household is None and decision.report.household_id is not None:
+        # A household added by this approval.
+        await ctx.session.refresh(decision.report, ["household"])
     card = await render_card(ctx, decision.report)
     outcome = Outcome(
         [

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import date
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import _
@@ -28,6 +29,7 @@ _CHILD_OF = {
     "child": "grandchild",
     "child_in_law": "grandchild",
 }
+MOTHER_OUTSIDE = "outside"  # a birth whose mother is not a member of the household
 HOUSEHOLD_KEYS = ("floor", "wall", "roof", "water", "sanitation", "electricity", "tenure", "assets")
 
 
@@ -106,6 +108,20 @@ class _Apply:
             self.revise(
                 "member_left", before["household_id"], member=member, before=before, after=None
             )
+        await self._follow(member)
+
+    async def _follow(self, member: Member) -> None:
+        """Accounts linked to the member follow it: to its new household, or unlinked
+        when it died or moved away (they may link again with their new KK)."""
+        linked = Account.member_id == member.id
+        if member.status != "alive":
+            await self.session.execute(
+                update(Account).where(linked).values(household_id=None, member_id=None)
+            )
+        else:
+            await self.session.execute(
+                update(Account).where(linked).values(household_id=member.household_id)
+            )
 
     async def add_member(self, household_id: int, **fields: Any) -> Member:
         member = Member(household_id=household_id, status="alive", **fields)
@@ -127,15 +143,18 @@ def _place(value: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _birth(a: _Apply) -> None:
-    mother = await a.member("mother")
+    household = await a.household()
+    outside = a.payload["mother"] == MOTHER_OUTSIDE
+    mother = None if outside else await a.member("mother")
     await a.add_member(
-        mother.household_id,
+        household.id,
         nik=None,  # issued later by Dukcapil
         name=a.payload["name"],
         sex=a.payload["sex"],
         birth_date=_day(a.payload["birth_date"]),
-        relationship=_CHILD_OF.get(mother.relationship, "other_relative"),
-        details={"mother_id": mother.id},
+        # Without the mother in the household, the child is taken to be the head's.
+        relationship=_CHILD_OF.get(mother.relationship, "other_relative") if mother else "child",
+        details={"mother_id": mother.id} if mother else {"mother_outside": True},
     )
 
 
@@ -169,11 +188,12 @@ async def _move_in(a: _Apply) -> None:
     if known is not None and known.status == "deceased":
         raise IllegalTransition(_("This NIK belongs to a person recorded as deceased."))
     if known is not None:
-        # Someone the registry knows in another household (or who moved away before).
+        # Someone the registry knows in another household (or who moved away before). The
+        # registry keeps its spelling of the name: that is an identity correction.
         previous = await a.session.get(Household, known.household_id)
         await a.change_member(
             known, "member_moved_in", household_id=household.id, status="alive",
-            relationship=p["relationship"], name=p["name"], moved_from=_place(p["origin"]),
+            relationship=p["relationship"], moved_from=_place(p["origin"]),
         )  # fmt: skip
         if previous is not None and previous.id != household.id:
             await _keep_a_head(a, previous)
@@ -260,8 +280,9 @@ async def _keep_a_head(a: _Apply, household: Household) -> None:
 async def _new_household(a: _Apply) -> None:
     p = a.payload
     details = {key: p[key] for key in ("floor", "wall", "roof") if p.get(key)}
-    if p.get("location"):
-        details["location"] = p["location"]
+    for key in ("location", "phone"):
+        if p.get(key):
+            details[key] = p[key]
     household = await _new_household_row(
         a, kk=p.get("kk"), address=p["address"], region_code=p["village"]["code"], rw=p["rw"],
         rt=p["rt"], details=details,

@@ -174,10 +174,10 @@ async def search_regions(
         return []
     normalized = func.lower(func.replace(Region.name, "-", " "))
     stmt = select(Region).where(Region.level == level)
-    for word in words:
-        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(normalized.like(f"%{escaped}%", escape="\\"))
-    starts = case((normalized.like(f"{words[0]}%"), 0), else_=1)
+    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
+    for word in escaped:
+        stmt = stmt.where(normalized.like(f"%{word}%", escape="\\"))
+    starts = case((normalized.like(f"{escaped[0]}%", escape="\\"), 0), else_=1)
     found = (
         (await session.execute(stmt.order_by(starts, Region.name, Region.code).limit(limit)))
         .scalars()

@@ -588,3 +588,48 @@ async def test_a_failed_apply_undoes_the_changes_it_already_made(session, report
     stray = select(func.count()).where(RegistryRevision.report_id == marriage.id)
     assert await session.scalar(stray) == 0
     assert (await session.get(Report, marriage.id)).state == workflow.AWAITING_OFFICER
+
+
+async def test_linked_accounts_follow_their_member(session, reporter) -> None:
+    """Budi's account goes with him to the new household; Dewi's is unlinked when she
+    moves away, so neither keeps reporting for a household they left."""
+    old = await household_by_kk(session, SARI.kk)
+    budi, sari, dewi = old.members
+    budi_account = await ensure_account(session, 5551)
+    dewi_account = await ensure_account(session, 5552)
+    for account, member in ((budi_account, budi), (dewi_account, dewi)):
+        account.member_id, account.household_id = member.id, old.id
+    await session.flush()
+    split = await workflow.submit_report(
+        session, kind="marriage", household=old, reporter=reporter,
+        payload={"event": "divorced", "members": [str(budi.id), str(sari.id)], "partner": None,
+                 "event_date": "2026-03-02", "new_household": "yes",
+                 "leaving": [str(budi.id)], "new_kk": "1671010403260002"},
+    )  # fmt: skip
+    await approve(session, split)
+    old = await household_by_kk(session, SARI.kk)
+    move = await workflow.submit_report(
+        session, kind="move_out", household=old, reporter=reporter,
+        payload={"scope": "one", "member": str(dewi.id), "destination": SATU_ULU,
+                 "move_date": "2026-07-20"},
+    )  # fmt: skip
+    await approve(session, move)
+
+    new = await household_by_kk(session, "1671010403260002")
+    budi_account = await account_by_telegram_id(session, 5551)
+    dewi_account = await account_by_telegram_id(session, 5552)
+    assert (budi_account.household_id, budi_account.member_id) == (new.id, budi.id)
+    assert (dewi_account.household_id, dewi_account.member_id) == (None, None)
+
+
+async def test_birth_whose_mother_is_not_in_the_household(session, reporter) -> None:
+    household = await household_by_kk(session, HARTONO.kk)
+    report = await workflow.submit_report(
+        session, kind="birth", household=household, reporter=reporter,
+        payload={"name": "Bayu", "sex": "M", "birth_date": "2026-10-02", "mother": "outside"},
+    )  # fmt: skip
+    await approve(session, report)
+    household = await household_by_kk(session, HARTONO.kk)
+    await session.refresh(household, ["members"])
+    baby = next(m for m in household.members if m.name == "Bayu")
+    assert (baby.relationship, baby.details) == ("child", {"mother_outside": True})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -79,13 +81,32 @@ async def test_0002_gives_existing_reports_their_households_area(empty_database_
             await conn.execute(text(
                 "INSERT INTO reports (id, number, kind, state, household_id, payload, created_at, "
                 f"updated_at, version) VALUES (1, 'LW-2026-000001', 'birth', 'awaiting_rt', 1, "
-                f"'{{}}', '{now}', '{now}', 1)"
+                f"'{{\"name\": \"Raka\", \"mother_id\": 2, \"mother_name\": \"Sari\"}}', "
+                f"'{now}', '{now}', 1)"
+            ))  # fmt: skip
+            await conn.execute(text(
+                "INSERT INTO accounts (id, telegram_id, created_at) VALUES (1, 1001, "
+                f"'{now}')"
+            ))  # fmt: skip
+            await conn.execute(text(
+                "INSERT INTO drafts (id, account_id, flow, step, answers, context, rev, "
+                "created_at, updated_at) VALUES (1, 1, 'birth', 'certificate', "
+                f"'{{\"name\": \"Raka\", \"certificate\": {{\"kind\": \"photo\"}}}}', "
+                f"'{{}}', 3, '{now}', '{now}')"
             ))  # fmt: skip
         await db.upgrade(engine)
         async with engine.connect() as conn:
+            payload = (await conn.execute(text("SELECT payload FROM reports"))).scalar_one()
+            draft = (await conn.execute(text("SELECT step, answers FROM drafts"))).one()
             row = (await conn.execute(text("SELECT region_code, rw, rt FROM reports"))).one()
             details = (await conn.execute(text("SELECT details FROM households"))).scalar_one()
         assert tuple(row) == ("16.71.01.1001", 2, 3)
+        loads = json.loads if isinstance(payload, str) else (lambda value: value)
+        assert loads(payload) == {
+            "name": "Raka", "mother": "2", "_labels": {"mother": {"2": "Sari"}},
+        }  # fmt: skip
+        assert draft[0] == "evidence"
+        assert loads(draft[1]) == {"name": "Raka", "evidence": [{"kind": "photo"}]}
         assert details in ({}, "{}")
     finally:
         await engine.dispose()

@@ -204,6 +204,7 @@ async def check_new_household(session: AsyncSession, report: Report) -> None:
     assert (household.region_code, household.rw, household.rt) == (VILLAGE, 4, 7)
     assert household.details["floor"] == "earth"
     assert household.details["location"] == {"latitude": -2.98, "longitude": 104.75}
+    assert household.details["phone"] == "+6281277771234"
     names = {m.name: (m.relationship, m.nik) for m in household.members}
     assert names == {"Fajar Nugroho": ("head", None), "Lina Marlina": ("spouse", LINA_NIK)}
     assert len(report.attachments) == 2  # an album of two photos
@@ -331,6 +332,7 @@ SCRIPTS = {
             Act("Which RW?", text("4")),
             Act("Which RT?", text("7")),
             Act("What is the address", text("Jl. Sungai Lais No. 9")),
+            Act("reach the household", text("0812-7777-1234")),
             Act("Send my location", Op("location", (-2.98, 104.75))),
             Act("KK number, if it has one", SKIP),
             *TWO_MEMBERS,
@@ -439,12 +441,6 @@ async def seed(running, fake_api) -> dict[int, Any]:
     names = {RT_ID: "Pak RT", LURAH_ID: "Bu Lurah", OFFICER_ID: "Petugas", SARI_ID: "Sari",
              FAJAR_ID: "Fajar"}  # fmt: skip
     return {i: fake_api.user(i, name, language_code="en") for i, name in names.items()}
-
-
-@pytest.fixture
-def running(running_bot, tmp_path):
-    running_bot.tmp = tmp_path
-    return running_bot
 
 
 async def _report(running, number: str) -> Report:

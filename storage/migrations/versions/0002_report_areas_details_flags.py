@@ -52,6 +52,8 @@ def upgrade() -> None:
             "ix_reports_state_area", ["state", "region_code", "rw", "rt"], unique=False
         )
 
+    _birth_answers_as_the_form_names_them()
+
     op.create_table(
         "household_flags",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -80,6 +82,46 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_household_flags_report_id"), ["report_id"], unique=False
+        )
+
+
+def _birth_answers_as_the_form_names_them() -> None:
+    """Birth reports and drafts saved by 0001's form: ``mother_id``/``mother_name`` become
+    the form's ``mother`` answer (with its label) and the ``certificate`` photo the
+    ``evidence`` list, so they can still be reviewed, applied and finished."""
+    bind = op.get_bind()
+    reports = sa.table(
+        "reports", sa.column("id", sa.Integer), sa.column("kind", sa.String),
+        sa.column("payload", sa.JSON),
+    )  # fmt: skip
+    for row in bind.execute(
+        sa.select(reports.c.id, reports.c.payload).where(reports.c.kind == "birth")
+    ):
+        payload = dict(row.payload or {})
+        if "mother_id" not in payload:
+            continue
+        mother = str(payload.pop("mother_id"))
+        name = payload.pop("mother_name", None)
+        payload["mother"] = mother
+        if name:
+            payload["_labels"] = {"mother": {mother: name}}
+        bind.execute(reports.update().where(reports.c.id == row.id).values(payload=payload))
+    op.execute("UPDATE attachments SET field = 'evidence' WHERE field = 'certificate'")
+    drafts = sa.table(
+        "drafts", sa.column("id", sa.Integer), sa.column("flow", sa.String),
+        sa.column("step", sa.String), sa.column("answers", sa.JSON),
+    )  # fmt: skip
+    stmt = sa.select(drafts.c.id, drafts.c.step, drafts.c.answers).where(drafts.c.flow == "birth")
+    for row in bind.execute(stmt):
+        answers = dict(row.answers or {})
+        certificate = answers.pop("certificate", None)
+        if certificate:
+            answers["evidence"] = [certificate]
+        elif "certificate" in (row.answers or {}):
+            answers["evidence"] = None
+        step = "evidence" if row.step == "certificate" else row.step
+        bind.execute(
+            drafts.update().where(drafts.c.id == row.id).values(answers=answers, step=step)
         )
 
 
