@@ -8,7 +8,9 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -17,6 +19,9 @@ from locales import _, set_default_locale
 from registry.errors import DomainError, ImportRejected
 from registry.nik import normalize_digits
 from storage import db
+
+if TYPE_CHECKING:
+    from storage.models import Household
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -83,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     g_import.add_argument("file", type=Path)
     show = registry_sub.add_parser("show", help="print one household as JSON")
     show.add_argument("--kk", required=True, help="the 16-digit KK number")
+    show.add_argument(
+        "--as-of", type=_day, metavar="YYYY-MM-DD",
+        help="the household as it was at the end of that day (UTC)",
+    )  # fmt: skip
+    history = registry_sub.add_parser("history", help="list one household's revisions")
+    history.add_argument("--kk", required=True, help="the 16-digit KK number")
 
     roles = sub.add_parser("roles", help="reviewer roles")
     roles_sub = roles.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -198,16 +209,62 @@ async def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
     return await _in_session(settings, work)
 
 
-async def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
-    from registry.households import household_by_kk, household_snapshot
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("{text!r} is not a date like 2026-06-01").format(text=text)
+        ) from None
 
-    kk = normalize_digits(args.kk)
+
+async def _household(session: AsyncSession, kk_text: str) -> Household:
+    from registry.households import household_by_kk
+
+    household = await household_by_kk(session, normalize_digits(kk_text))
+    if household is None:
+        raise CliError(_("No household with that KK number."))
+    return household
+
+
+async def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.history import household_as_of
+    from registry.households import household_snapshot
 
     async def work(session: AsyncSession) -> int:
-        household = await household_by_kk(session, kk)
-        if household is None:
-            raise CliError(_("No household with that KK number."))
-        print(json.dumps(household_snapshot(household), ensure_ascii=False, indent=2))
+        household = await _household(session, args.kk)
+        if args.as_of is None:
+            snapshot = household_snapshot(household)
+        else:
+            snapshot = await household_as_of(session, household, args.as_of)
+            if snapshot is None:
+                raise CliError(
+                    _("That household was not in the registry yet on {day}.").format(
+                        day=args.as_of.isoformat()
+                    )
+                )
+        print(json.dumps(snapshot, ensure_ascii=False, indent=2))
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+async def _registry_history(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.history import household_history
+
+    async def work(session: AsyncSession) -> int:
+        entries = await household_history(session, await _household(session, args.kk))
+        if not entries:
+            print(_("No changes have been applied to this household since it was imported."))
+        for entry in entries:
+            print(
+                "\t".join(
+                    [
+                        entry["at"], entry["action"], entry["member"] or "-",
+                        entry["report"] or "-", str(entry["approved_by"] or "-"),
+                    ]
+                )
+            )  # fmt: skip
         return EXIT_OK
 
     return await _in_session(settings, work)
@@ -283,6 +340,7 @@ COMMANDS: dict[tuple[str, str | None], Callable[[Settings, argparse.Namespace], 
     ("regions", "import"): _regions_import,
     ("registry", "import"): _registry_import,
     ("registry", "show"): _registry_show,
+    ("registry", "history"): _registry_history,
     ("roles", "grant"): _roles_grant,
 }
 

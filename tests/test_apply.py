@@ -7,15 +7,16 @@ RT head, the lurah and the officer, and then read back from the database.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from registry import workflow
 from registry.accounts import ReviewArea, account_by_telegram_id, ensure_account, grant_role
 from registry.apply import APPLIERS
 from registry.errors import DomainError
+from registry.history import household_as_of, household_history
 from registry.households import (
     household_by_kk,
     household_snapshot,
@@ -633,3 +634,84 @@ async def test_birth_whose_mother_is_not_in_the_household(session, reporter) -> 
     await session.refresh(household, ["members"])
     baby = next(m for m in household.members if m.name == "Bayu")
     assert (baby.relationship, baby.details) == ("child", {"mother_outside": True})
+
+
+async def _date_revisions(session, report: Report, when: str) -> None:
+    """Pretend the report was applied on ``when`` (the history is read by timestamp)."""
+    stamp = datetime.fromisoformat(when)
+    await session.execute(
+        update(RegistryRevision)
+        .where(RegistryRevision.report_id == report.id)
+        .values(created_at=stamp)
+    )
+    await session.commit()
+
+
+async def test_household_as_of_a_day_and_its_history(session, reporter) -> None:
+    hartono_home = await household_by_kk(session, HARTONO.kk)
+    hartono = hartono_home.members[0]
+    birth = await workflow.submit_report(
+        session, kind="birth", household=hartono_home, reporter=reporter,
+        payload={"name": "Bayu", "sex": "M", "birth_date": "2026-02-20", "mother": "outside"},
+    )  # fmt: skip
+    birth, _revisions = await approve(session, birth)
+    await _date_revisions(session, birth, "2026-03-01T09:00:00")
+    death = await workflow.submit_report(
+        session, kind="death", household=await household_by_kk(session, HARTONO.kk),
+        reporter=reporter, payload={"member": str(hartono.id), "death_date": "2026-06-10",
+                                    "place": "di rumah"},
+    )  # fmt: skip
+    death, _revisions = await approve(session, death)
+    await _date_revisions(session, death, "2026-06-15T10:00:00")
+    home = await household_by_kk(session, HARTONO.kk)
+
+    def people(snapshot) -> dict[str, tuple[str, str]]:
+        return {m["name"]: (m["relationship"], m["status"]) for m in snapshot["members"]}
+
+    february = await household_as_of(session, home, date(2026, 2, 28))
+    assert people(february) == {"Hartono": ("head", "alive"), "Ani Rahmawati": ("spouse", "alive")}
+    assert february["as_of"] == "2026-02-28"
+    assert "Bayu" in people(await household_as_of(session, home, date(2026, 3, 1)))
+    june = await household_as_of(session, home, date(2026, 6, 14))
+    assert people(june)["Hartono"] == ("head", "alive")
+    assert people(await household_as_of(session, home, date(2026, 6, 15))) == {
+        "Hartono": ("head", "deceased"),
+        "Ani Rahmawati": ("head", "alive"),
+        "Bayu": ("child", "alive"),
+    }
+
+    history = await household_history(session, home)
+    assert [(h["at"][:10], h["action"], h["member"], h["report"]) for h in history] == [
+        ("2026-03-01", "member_added", "Bayu", birth.number),
+        ("2026-06-15", "member_deceased", "Hartono", death.number),
+        ("2026-06-15", "member_changed", "Ani Rahmawati", death.number),
+    ]
+    assert {h["approved_by"] for h in history} == {OFFICER}
+
+
+async def test_a_split_household_did_not_exist_before_the_split(session, reporter) -> None:
+    old = await household_by_kk(session, SARI.kk)
+    budi, sari, _dewi = old.members
+    split = await workflow.submit_report(
+        session, kind="marriage", household=old, reporter=reporter,
+        payload={"event": "divorced", "members": [str(budi.id), str(sari.id)], "partner": None,
+                 "event_date": "2026-03-02", "new_household": "yes",
+                 "leaving": [str(budi.id)], "new_kk": "1671010403260002"},
+    )  # fmt: skip
+    split, _revisions = await approve(session, split)
+    await _date_revisions(session, split, "2026-04-01T08:00:00")
+    new = await household_by_kk(session, "1671010403260002")
+    old = await household_by_kk(session, SARI.kk)
+
+    assert await household_as_of(session, new, date(2026, 3, 31)) is None
+    before = await household_as_of(session, old, date(2026, 3, 31))
+    assert {m["name"] for m in before["members"]} == {
+        "Budi Santoso",
+        "Sari Wulandari",
+        "Dewi Lestari",
+    }
+    after = await household_as_of(session, old, date(2026, 4, 1))
+    assert {m["name"] for m in after["members"]} == {"Sari Wulandari", "Dewi Lestari"}
+    assert [
+        m["name"] for m in (await household_as_of(session, new, date(2026, 4, 1)))["members"]
+    ] == ["Budi Santoso"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from tests.conftest import PG_ADMIN_URL, shared_regions_csv
+from tests.factories import FAMILIES, SARI, registry_rows, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -175,3 +177,24 @@ def test_roles_grant_checks_region_and_scope(database_url, monkeypatch, capsys) 
         main(["roles", "grant", "--telegram-id", "5003", "--role", "officer", "--region", "16.71"])
         == 0
     )
+
+
+def test_registry_history_and_as_of_from_the_command_line(
+    database_url, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    rows = write_csv(tmp_path / "reg.csv", registry_rows(FAMILIES))
+    assert main(["registry", "import", str(rows)]) == 0
+    capsys.readouterr()
+    assert main(["registry", "history", "--kk", SARI.kk]) == 0
+    assert "No changes have been applied" in capsys.readouterr().out
+    assert main(["registry", "show", "--kk", SARI.kk, "--as-of", "2020-01-01"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["as_of"] == "2020-01-01" and len(shown["members"]) == 3  # imported: from the start
+    with pytest.raises(SystemExit) as exit_info:
+        main(["registry", "show", "--kk", SARI.kk, "--as-of", "1 Juni 2026"])
+    assert exit_info.value.code == 2
+    assert "is not a date like 2026-06-01" in capsys.readouterr().err
+    assert main(["registry", "history", "--kk", "1671019999999999"]) == 1
+    assert "No household with that KK number." in capsys.readouterr().err

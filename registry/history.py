@@ -1,0 +1,81 @@
+"""A household's history: its revisions, and the household as it was on a given day.
+
+Every applied change wrote a :class:`~storage.models.RegistryRevision` with the
+member's (or the household's details') state before and after. Undoing the
+revisions made after a day, newest first, gives the household as it was then.
+Rows imported with ``registry import`` have no revision: they count as having
+been there from the start.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.households import household_snapshot
+from storage.models import Account, Household, Member, RegistryRevision, Report
+
+
+async def revisions_of(session: AsyncSession, household: Household) -> list[RegistryRevision]:
+    stmt = (
+        select(RegistryRevision)
+        .where(RegistryRevision.household_id == household.id)
+        .order_by(RegistryRevision.id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def household_history(session: AsyncSession, household: Household) -> list[dict[str, Any]]:
+    """One entry per revision, oldest first: when, what, whom, which report, approved by."""
+    rows = (
+        await session.execute(
+            select(RegistryRevision, Member.name, Report.number, Account.telegram_id)
+            .outerjoin(Member, Member.id == RegistryRevision.member_id)
+            .outerjoin(Report, Report.id == RegistryRevision.report_id)
+            .outerjoin(Account, Account.id == RegistryRevision.approved_by_account_id)
+            .where(RegistryRevision.household_id == household.id)
+            .order_by(RegistryRevision.id)
+        )
+    ).all()
+    return [
+        {
+            "at": revision.created_at.isoformat(timespec="seconds"),
+            "action": revision.action,
+            "member": name,
+            "report": number,
+            "approved_by": telegram_id,
+            "before": revision.before,
+            "after": revision.after,
+        }
+        for revision, name, number, telegram_id in rows
+    ]
+
+
+async def household_as_of(
+    session: AsyncSession, household: Household, day: date
+) -> dict[str, Any] | None:
+    """The household at the end of ``day`` (UTC), or None if it did not exist yet."""
+    end = datetime.combine(day + timedelta(days=1), time())
+    revisions = await revisions_of(session, household)
+    if any(r.action == "household_added" and r.created_at >= end for r in revisions):
+        return None
+    snapshot = household_snapshot(household)
+    members: dict[int, dict[str, Any]] = {m["id"]: m for m in snapshot["members"]}
+    for revision in reversed([r for r in revisions if r.created_at >= end]):
+        if revision.action == "household_changed" and revision.before is not None:
+            snapshot["details"] = revision.before.get("details", {})
+        elif revision.member_id is not None:
+            if revision.before is None:
+                members.pop(revision.member_id, None)  # added after the day
+            else:
+                members[revision.member_id] = revision.before
+    snapshot["members"] = [
+        m
+        for _id, m in sorted(members.items())
+        if m.get("household_id", household.id) == household.id
+    ]
+    snapshot["as_of"] = day.isoformat()
+    return snapshot
