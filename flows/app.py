@@ -5,7 +5,6 @@ from __future__ import annotations
 from flows import engine, onboarding, reports, review
 from flows.io import Button, Ctx, Outcome
 from locales import SUPPORTED_LOCALES, _, use_locale
-from registry.accounts import ensure_account
 
 
 async def start(ctx: Ctx) -> Outcome:
@@ -44,11 +43,7 @@ async def choose_language(ctx: Ctx, data: str) -> Outcome:
     locale = data.partition(":")[2]
     if locale not in SUPPORTED_LOCALES:
         return Outcome(notice=_("This button has expired."))
-    if ctx.account is None:
-        ctx.account = await ensure_account(
-            ctx.session, ctx.incoming.user_id, first_name=ctx.incoming.first_name
-        )
-    ctx.account.locale = locale
+    (await onboarding.account_of(ctx)).locale = locale
     with use_locale(locale):
         text = _("From now on I will write to you in English.")
         return Outcome([ctx.reply(text)], notice=text)

@@ -353,17 +353,18 @@ async def _prompt(state: FormState) -> Reply:
     step = state.form.step(draft.step)
     lines = [*state.notes, _header(state, step), await step.render_prompt(state), *hints(step)]
     buttons: list[list[Button]] = []
-    if step.choices is not None:
-        # The registry may change before the press: remember what this message shows.
-        state.set_context(shown=[v for v, _label in await step.options_for(state)])
-    if step.kind == "choice":
+    if step.kind in ("choice", "multi"):
         options = await step.options_for(state)
+        if step.choices is not None:
+            # The registry may change before the press: remember what this message shows.
+            state.set_context(shown=[value for value, _label in options])
+    if step.kind == "choice":
         buttons.extend(
             [Button(label, _data(state, "v", i))] for i, (_v, label) in enumerate(options)
         )
     elif step.kind == "multi":
         chosen = set(state.answers.get(step.name) or [])
-        for i, (value, label) in enumerate(await step.options_for(state)):
+        for i, (value, label) in enumerate(options):
             mark = "✅" if value in chosen else "▫️"
             buttons.append([Button(f"{mark} {label}", _data(state, "t", i))])
         buttons.append([Button(_("✔ Done"), _data(state, "d"))])
@@ -724,9 +725,10 @@ async def _read(state: FormState, step: Step) -> Any:
         raise FieldError(_("Please answer with a text message."))
     if step.kind in ("choice", "multi"):
         if step.kind == "choice":
-            for value, label in await step.options_for(state):
+            options = await step.options_for(state)
+            for value, label in options:
                 if text.casefold() == label.casefold():
-                    await _remember_label(state, step, [value])
+                    _remember_label(state, step, [value], options)
                     return value
         raise FieldError(_("Please choose one of the buttons."))
     if len(text) > step.max_length:
@@ -768,11 +770,13 @@ async def _search(state: FormState, step: Step, text: str) -> Any:
     return _SHOWN
 
 
-async def _remember_label(state: FormState, step: Step, values: list[str]) -> None:
+def _remember_label(
+    state: FormState, step: Step, values: list[str], options: list[tuple[str, str]]
+) -> None:
     """Keep the labels of registry-computed choices, for the review and the reviewers."""
     if step.choices is None:
         return
-    labels = dict(await step.options_for(state))
+    labels = dict(options)
     remembered = dict(state.answers.get(LABELS) or {})
     remembered[step.name] = {**(remembered.get(step.name) or {}), **{v: labels[v] for v in values}}
     state.set_answers(**{LABELS: remembered})
@@ -813,10 +817,11 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
         return await _advance(state)
     if op == "v" and index is not None:
         if step.kind == "choice":
-            value = await _pressed(state, step, index)
+            options = await step.options_for(state)
+            value = _pressed(state, step, index, options)
             if value is None:
                 return await _gone(state)
-            await _remember_label(state, step, [value])
+            _remember_label(state, step, [value], options)
             return await _accept_or_reprompt(state, step, value)
         if step.kind == "region":
             matches = draft.context.get("matches") or []
@@ -836,11 +841,13 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
     return Outcome(notice=_("This button has expired."))
 
 
-async def _pressed(state: FormState, step: Step, index: int) -> str | None:
+def _pressed(
+    state: FormState, step: Step, index: int, options: list[tuple[str, str]]
+) -> str | None:
     """The value of the option pressed, if it is still on offer."""
-    options = [v for v, _label in await step.options_for(state)]
-    shown = state.draft.context.get("shown") if step.choices is not None else options
-    if shown is None or index >= len(shown) or shown[index] not in options:
+    offered = [value for value, _label in options]
+    shown = state.draft.context.get("shown") if step.choices is not None else offered
+    if shown is None or index >= len(shown) or shown[index] not in offered:
         return None
     return shown[index]
 
@@ -851,16 +858,16 @@ async def _gone(state: FormState) -> Outcome:
 
 
 async def _toggle(state: FormState, step: Step, index: int) -> Outcome:
-    value = await _pressed(state, step, index)
+    options = await step.options_for(state)
+    value = _pressed(state, step, index, options)
     if value is None:
         return await _gone(state)
-    options = await step.options_for(state)
     chosen = list(state.answers.get(step.name) or [])
     chosen = [v for v in chosen if v != value] if value in chosen else [*chosen, value]
     # Keep the order of the options, whatever the order of the taps.
     order = [v for v, _label in options]
     state.set_answers(**{step.name: sorted(chosen, key=order.index)})
-    await _remember_label(state, step, [value])
+    _remember_label(state, step, [value], options)
     await state.session.flush()
     reply = await _prompt(state)
     reply.edit_message_id = state.ctx.incoming.message_id

@@ -12,7 +12,7 @@ from locales import _, lazy_gettext, normalize_locale, use_locale
 from registry.accounts import ensure_account, grant_area, link_account
 from registry.errors import DomainError
 from registry.nik import mask
-from storage.models import Household, RoleGrant
+from storage.models import Account, Household, RoleGrant
 
 LANGUAGES = [("id", "🇮🇩 Bahasa Indonesia"), ("en", "🇬🇧 English")]
 
@@ -105,14 +105,19 @@ def _role_line(grant: RoleGrant) -> str:
     return f"• {ROLE_NAMES[grant.role]}: {grant_area(grant)}"
 
 
+async def account_of(ctx: Ctx) -> Account:
+    """The person's account, created at their first /start, /lapor or /bahasa."""
+    if ctx.account is None:
+        ctx.account = await ensure_account(
+            ctx.session, ctx.incoming.user_id, first_name=ctx.incoming.first_name
+        )
+    return ctx.account
+
+
 async def start(ctx: Ctx) -> Outcome:
     """/start: resume an open form, greet a linked resident or a reviewer, or begin linking."""
     incoming = ctx.incoming
-    if ctx.account is None:
-        ctx.account = await ensure_account(
-            ctx.session, incoming.user_id, first_name=incoming.first_name
-        )
-    account = ctx.account
+    account = await account_of(ctx)
     if account.locale is None:
         account.locale = normalize_locale(incoming.language_code)
     with use_locale(account.locale):

@@ -7,11 +7,11 @@ from html import escape
 from flows import engine
 from flows.engine import Form
 from flows.io import Button, Ctx, Outcome
+from flows.onboarding import account_of
 from flows.report_forms import REPORT_FORMS, UNLINKED_FORMS
 from flows.review import STATE_LABELS, kind_title
 from locales import _, format_date, format_datetime
 from registry import workflow
-from registry.accounts import ensure_account
 
 
 def _forms_for(ctx: Ctx) -> list[Form]:
@@ -22,10 +22,7 @@ def _forms_for(ctx: Ctx) -> list[Form]:
 
 async def menu(ctx: Ctx) -> Outcome:
     """/lapor: which change to report (a resident not linked yet: only a missing household)."""
-    if ctx.account is None:
-        ctx.account = await ensure_account(
-            ctx.session, ctx.incoming.user_id, first_name=ctx.incoming.first_name
-        )
+    await account_of(ctx)
     forms = _forms_for(ctx)
     buttons = [[Button(str(form.title), f"lapor:{form.name}")] for form in forms]
     text = _("What do you want to report?")

@@ -200,9 +200,6 @@ async def on_decision(ctx: Ctx, data: str) -> Outcome:
         )
     except DomainError as exc:
         return Outcome(notice=str(exc), alert=True)
-    if decision.report.household is None and decision.report.household_id is not None:
-        # A household added by this approval.
-        await ctx.session.refresh(decision.report, ["household"])
     card = await render_card(ctx, decision.report)
     outcome = Outcome(
         [

@@ -296,7 +296,7 @@ async def _new_household(a: _Apply) -> None:
             household.id, nik=item.get("m_nik"), name=item["m_name"], sex=item["m_sex"],
             birth_date=_day(item["m_birth"]), relationship=item["m_relationship"],
         )  # fmt: skip
-    a.report.household_id = household.id
+    a.report.household = household
 
 
 async def _member_data(a: _Apply) -> None:

@@ -48,6 +48,13 @@ async def reporter(session, tmp_path) -> Account:
     return account
 
 
+def assert_revision(revision, action, household_id, member_id, before, after) -> None:
+    assert (revision.action, revision.household_id, revision.member_id) == (
+        action, household_id, member_id,
+    )  # fmt: skip
+    assert (revision.before, revision.after) == (before, after)
+
+
 async def approve(
     session, report: Report, reviewers: tuple[int, ...] = (RT, LURAH, OFFICER)
 ) -> tuple[Report, list[RegistryRevision]]:
@@ -99,10 +106,7 @@ async def test_birth_adds_the_baby_to_the_mothers_household(session, reporter) -
     )  # fmt: skip
     assert baby.details == {"mother_id": mother.id}
     [revision] = revisions
-    assert (revision.action, revision.household_id, revision.member_id) == (
-        "member_added", household.id, baby.id,
-    )  # fmt: skip
-    assert (revision.before, revision.after) == (None, member_snapshot(baby))
+    assert_revision(revision, "member_added", household.id, baby.id, None, member_snapshot(baby))
 
 
 async def test_death_marks_the_member_deceased(session, reporter) -> None:
@@ -122,10 +126,9 @@ async def test_death_marks_the_member_deceased(session, reporter) -> None:
     ani = await session.get(Member, widow["id"])
     assert ani.relationship == "head"  # the widow heads the household now
     revision, succession = revisions
-    assert (revision.action, revision.household_id, revision.member_id) == (
-        "member_deceased", household.id, hartono.id,
-    )  # fmt: skip
-    assert (revision.before, revision.after) == (before, member_snapshot(hartono))
+    assert_revision(
+        revision, "member_deceased", household.id, hartono.id, before, member_snapshot(hartono)
+    )
     assert (succession.action, succession.member_id) == ("member_changed", ani.id)
     assert (succession.before, succession.after) == (widow, member_snapshot(ani))
 
@@ -150,10 +153,9 @@ async def test_move_out_of_one_member(session, reporter) -> None:
         "Budi Santoso", "Sari Wulandari",
     ]  # fmt: skip
     [revision] = revisions
-    assert (revision.action, revision.household_id, revision.member_id) == (
-        "member_moved_out", household.id, dewi.id,
-    )  # fmt: skip
-    assert (revision.before, revision.after) == (before, member_snapshot(dewi))
+    assert_revision(
+        revision, "member_moved_out", household.id, dewi.id, before, member_snapshot(dewi)
+    )
 
 
 async def test_move_out_of_the_whole_household_abroad(session, reporter) -> None:
@@ -198,10 +200,7 @@ async def test_move_in_of_a_new_person(session, reporter) -> None:
     )  # fmt: skip
     assert siti.details == {"moved_from": LAHAT}
     [revision] = revisions
-    assert (revision.action, revision.household_id, revision.member_id) == (
-        "member_added", household.id, siti.id,
-    )  # fmt: skip
-    assert (revision.before, revision.after) == (None, member_snapshot(siti))
+    assert_revision(revision, "member_added", household.id, siti.id, None, member_snapshot(siti))
 
 
 async def test_move_in_of_a_member_of_another_household(session, reporter) -> None:
@@ -384,10 +383,9 @@ async def test_member_data_change(session, reporter, name, answers, details) -> 
     assert member.details == details
     assert member_snapshot(member) == {**before, "details": details}
     [revision] = revisions
-    assert (revision.action, revision.household_id, revision.member_id) == (
-        "member_changed", household.id, member.id,
-    )  # fmt: skip
-    assert (revision.before, revision.after) == (before, member_snapshot(member))
+    assert_revision(
+        revision, "member_changed", household.id, member.id, before, member_snapshot(member)
+    )
 
 
 async def test_member_data_work_without_an_occupation_clears_the_old_one(session, reporter) -> None:
@@ -433,10 +431,14 @@ async def test_housing_changes_only_the_reported_aspects(session, reporter) -> N
     assert household.desil == SARI.desil
     assert [member_snapshot(m) for m in household.members] == members
     [revision] = revisions
-    assert (revision.action, revision.household_id, revision.member_id) == (
-        "household_changed", household.id, None,
-    )  # fmt: skip
-    assert (revision.before, revision.after) == ({"details": first}, {"details": household.details})
+    assert_revision(
+        revision,
+        "household_changed",
+        household.id,
+        None,
+        {"details": first},
+        {"details": household.details},
+    )
 
 
 @pytest.mark.parametrize(
@@ -462,10 +464,9 @@ async def test_identity_correction(session, reporter, name, what, new, stored) -
     assert getattr(member, what) == stored
     assert member_snapshot(member) == {**before, what: new}  # nothing else changed
     [revision] = revisions
-    assert (revision.action, revision.household_id, revision.member_id) == (
-        "member_corrected", household.id, member.id,
-    )  # fmt: skip
-    assert (revision.before, revision.after) == (before, member_snapshot(member))
+    assert_revision(
+        revision, "member_corrected", household.id, member.id, before, member_snapshot(member)
+    )
 
 
 REASON = "Penghasilan kami turun sejak suami berhenti kerja."

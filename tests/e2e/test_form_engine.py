@@ -4,9 +4,9 @@ and photos sent after the last question."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from storage.models import Member, Report
+from storage.models import Member
 from tests.e2e.test_report_types import (
     FAJAR_ID,
     SARI_ID,
@@ -16,6 +16,7 @@ from tests.e2e.test_report_types import (
     Op,
     Walk,
     press,
+    report_numbered,
     seed,
     text,
 )
@@ -26,12 +27,6 @@ async def _to_review(walk: Walk, kind: str) -> None:
     for act in SCRIPTS[kind].acts:
         await walk.answer(act)
     await walk.person.expect("check your report")
-
-
-async def _submitted(running, number: str) -> Report:
-    async with running.session() as session:
-        stmt = select(Report).where(Report.number == number)
-        return (await session.execute(stmt)).scalar_one()
 
 
 async def test_back_out_of_reentering_a_list_keeps_the_old_list(running, fake_api) -> None:
@@ -79,12 +74,12 @@ async def test_a_refused_list_is_entered_again_from_scratch(running, fake_api) -
     review = await walk.person.expect("check your report")  # no question asked twice
     assert "Members: 2" in review.plain_text
     assert "📎 2 photo(s)" in review.plain_text  # the album sent earlier is kept
-    report = await _submitted(running, await walk.submit())
+    report = await report_numbered(running, await walk.submit())
     heads = [m for m in report.payload["members"] if m["m_relationship"] == "head"]
     assert [m["m_name"] for m in heads] == ["Fajar Nugroho"]
 
 
-async def test_an_emptied_selection_cannot_be_submitted(running, fake_api) -> None:
+async def test_an_emptied_selection_cannot_bereport_numbered(running, fake_api) -> None:
     people = await seed(running, fake_api)
     walk = Walk(people[SARI_ID])
     await _to_review(walk, "housing")
@@ -118,7 +113,7 @@ async def test_a_member_choice_means_the_person_pressed(running, fake_api) -> No
     await walk.person.press("Skip »", await walk.prompt("moving letter"))
     review = await walk.person.expect("check your report")
     assert "Member: Sari Wulandari" in review.plain_text
-    report = await _submitted(running, await walk.submit())
+    report = await report_numbered(running, await walk.submit())
     async with running.session() as session:
         sari = await session.get(Member, int(report.payload["member"]))
         assert sari.name == "Sari Wulandari"
@@ -131,5 +126,5 @@ async def test_photos_sent_at_the_review_join_the_evidence(running, fake_api) ->
     await walk.person.send_photo()
     review = await walk.person.expect("Added to your report")
     assert "📎 2 photo(s)" in review.plain_text
-    report = await _submitted(running, await walk.submit())
+    report = await report_numbered(running, await walk.submit())
     assert len(report.attachments) == 2

@@ -443,7 +443,7 @@ async def seed(running, fake_api) -> dict[int, Any]:
     return {i: fake_api.user(i, name, language_code="en") for i, name in names.items()}
 
 
-async def _report(running, number: str) -> Report:
+async def report_numbered(running, number: str) -> Report:
     async with running.session() as session:
         return (await session.execute(select(Report).where(Report.number == number))).scalar_one()
 
@@ -473,6 +473,10 @@ async def test_happy_path_reaches_the_registry(kind, running, fake_api) -> None:
             assert "Sari" not in card.plain_text and "Budi" not in card.plain_text
             assert "who filed it is not shown" in card.plain_text
         await reviewer.press(button, card)
+    decided = await people[OFFICER_ID].expect_edit("it is now in the registry")
+    if kind == "new_household":  # the card names the household the approval added
+        assert "not in the registry yet" not in decided.plain_text
+        assert "Jl. Sungai Lais No. 9" in decided.plain_text
     await walk.person.expect("approved")
     async with running.session() as session:
         report = (await session.execute(select(Report).where(Report.number == number))).scalar_one()
@@ -514,7 +518,7 @@ async def test_invalid_answer_back_restart_and_edit_lose_nothing(kind, running, 
     review = await walk.person.expect("check your report")
     assert shows in review.plain_text
     number = await walk.submit()
-    report = await _report(running, number)
+    report = await report_numbered(running, number)
     assert report.kind == kind and report.state == "awaiting_rt"
 
 
