@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.settings import Settings, SettingsError, load_settings
 from locales import _, set_default_locale
-from registry.errors import DomainError, ImportRejected
+from registry.errors import DomainError, ImportRejected, RowError
 from registry.nik import normalize_digits
 from storage import db
 
@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="lapor-warga",
         description="Lapor Warga: residents report household changes to the DTSEN registry over Telegram.",
         epilog="Settings come from the environment or .env: BOT_TOKEN, DATABASE_URL, "
-        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL.",
+        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (see README.md, "
+        "Configuration).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -94,6 +95,97 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     history = registry_sub.add_parser("history", help="list one household's revisions")
     history.add_argument("--kk", required=True, help="the 16-digit KK number")
+    r_export = registry_sub.add_parser(
+        "export",
+        help="write every living member as CSV in the `registry import` format (full NIK/KK)",
+    )
+    r_export.add_argument(
+        "--output", type=Path, metavar="FILE", help="CSV file to write (default: stdout)"
+    )
+
+    reports = sub.add_parser(
+        "reports", help="reports: lists for village meetings (musyawarah), batch decisions"
+    )
+    reports_sub = reports.add_subparsers(dest="action", required=True, metavar="ACTION")
+    r_list = reports_sub.add_parser(
+        "list",
+        help="list an area's reports, oldest first, for a village meeting (KK masked)",
+    )
+    r_list.add_argument(
+        "--region",
+        required=True,
+        metavar="CODE",
+        help="region code of any level: 16.71.01.1001 (desa/kelurahan), 16.71.01, 16.71, 16",
+    )
+    r_list.add_argument(
+        "--state",
+        action="append",
+        metavar="STATE",
+        help="only reports in this state, e.g. awaiting_rt or applied "
+        "(repeat for several; default: every state)",
+    )
+    _add_table_output(r_list)
+    decide = reports_sub.add_parser(
+        "decide",
+        help="apply a reviewer's decisions from a CSV (number,decision,reason_code,note): "
+        "all or nothing",
+    )
+    decide.add_argument(
+        "--file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="CSV with the header number,decision,reason_code,note; decision is approve or "
+        "reject; a rejection needs a reason_code, and reason_code other needs a note",
+    )
+    decide.add_argument(
+        "--as",
+        dest="as_telegram_id",
+        type=int,
+        required=True,
+        metavar="TELEGRAM_ID",
+        help="the reviewer deciding: must hold the role of each report's current tier",
+    )
+
+    export = sub.add_parser("export", help="files for the national system (full NIK/KK)")
+    export_sub = export.add_subparsers(dest="action", required=True, metavar="ACTION")
+    changes = export_sub.add_parser(
+        "changes",
+        help="every change applied to the registry since a day: a row per member changed, "
+        "household changes and disputes with empty member columns",
+    )
+    changes.add_argument(
+        "--since",
+        type=_day,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="changes applied from the start of that day (UTC)",
+    )
+    _add_table_output(changes)
+
+    broadcast = sub.add_parser(
+        "broadcast",
+        help="announce a text to every linked resident of a region; the running bot "
+        "(lapor-warga run) delivers it",
+    )
+    broadcast.add_argument(
+        "--region",
+        required=True,
+        metavar="CODE",
+        help="region code of any level: 16 (provinsi), 16.71, 16.71.01, 16.71.01.1001",
+    )
+    broadcast.add_argument(
+        "--text-file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="UTF-8 text of the announcement (plain text, at most 3500 characters)",
+    )
+    broadcast.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="only queue the messages; do not wait until every one has gone out",
+    )
 
     roles = sub.add_parser("roles", help="reviewer roles")
     roles_sub = roles.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -108,6 +200,20 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument("--rw", type=int)
     grant.add_argument("--rt", type=int)
     return parser
+
+
+def _add_table_output(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=["csv", "xlsx"],
+        help="csv or xlsx (default: from the --output suffix, else csv)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="file to write (default: CSV on stdout; xlsx needs a file)",
+    )
 
 
 async def _open_database(settings: Settings) -> AsyncEngine:
@@ -193,17 +299,234 @@ async def _regions_import(settings: Settings, args: argparse.Namespace) -> int:
     return await _in_session(settings, work)
 
 
+def _data_lines(path: Path) -> int:
+    """About how many rows a CSV file has after its header (for the progress bar)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return max(lines - (last == b"\n"), 0)
+
+
 async def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.progress import Progress
     from registry.households import import_households
 
     _require_file(args.file)
 
     async def work(session: AsyncSession) -> int:
+        progress = Progress(_("registry import"), _data_lines(args.file))
+
+        def bad_row(error: RowError) -> None:
+            progress.close()
+            print(_bad_row(args.file, error), file=sys.stderr)
+
         try:
-            households, members = await import_households(session, args.file)
+            households, members = await import_households(
+                session, args.file, on_error=bad_row, progress=progress.update
+            )
         except ImportRejected as exc:
-            return _report_rejected(exc, args.file)
+            for error in exc.errors:  # a wrong header: before any row was read
+                bad_row(error)
+            print(
+                _("{file}: {n} bad row(s); nothing was imported.").format(
+                    file=args.file, n=exc.count
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        finally:
+            progress.close()
         print(_("Imported {h} household(s) with {m} member(s).").format(h=households, m=members))
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+def _bad_row(path: Path, error: RowError) -> str:
+    return _("{file}:{line}: {reason}").format(file=path, line=error.line, reason=error.reason)
+
+
+def _table_format(args: argparse.Namespace) -> str:
+    from registry.tables import format_for
+
+    fmt = format_for(args.output, args.format)
+    if fmt == "xlsx" and args.output is None:
+        raise CliError(_("--format xlsx needs --output FILE."), EXIT_CONFIG)
+    return fmt
+
+
+def _cannot_write(path: Path | None, exc: OSError) -> CliError:
+    return CliError(
+        _("Cannot write {file}: {error}").format(
+            file=path or "-", error=exc.strerror or exc.__class__.__name__
+        )
+    )
+
+
+async def _registry_export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.progress import Progress
+    from registry.exports import registry_export_counts, registry_rows
+    from registry.households import IMPORT_HEADER
+    from registry.tables import open_table
+
+    async def work(session: AsyncSession) -> int:
+        counts = await registry_export_counts(session)
+        try:
+            with (
+                Progress(_("registry export"), counts.rows) as progress,
+                open_table(args.output, "csv", IMPORT_HEADER) as table,
+            ):
+                async for row in registry_rows(session):
+                    table.row(row)
+                    progress.update()
+        except OSError as exc:
+            raise _cannot_write(args.output, exc) from None
+        skipped = [
+            (counts.not_living, _("{n} member(s) who died or moved away")),
+            (counts.without_nik, _("{n} living member(s) without a NIK yet")),
+            (counts.without_kk, _("{n} member(s) of households without a KK number")),
+        ]
+        for n, text in skipped:
+            if n:
+                print(_("Not exported: {what}.").format(what=text.format(n=n)), file=sys.stderr)
+        if counts.households_without_head:
+            print(
+                _(
+                    "Warning: {n} exported household(s) have no head among their rows; "
+                    "`registry import` will refuse them."
+                ).format(n=counts.households_without_head),
+                file=sys.stderr,
+            )
+        if args.output is not None:
+            print(_("Exported {n} member(s) to {file}.").format(n=counts.rows, file=args.output))
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+async def _reports_list(settings: Settings, args: argparse.Namespace) -> int:
+    from flows.meeting import MEETING_HEADER, meeting_rows
+    from registry.regions import get_region
+    from registry.tables import open_table
+    from registry.workflow import STATES
+
+    fmt = _table_format(args)
+    states = args.state or []
+    for state in states:
+        if state not in STATES:
+            raise CliError(
+                _("Unknown state {state}; use one of: {states}").format(
+                    state=state, states=", ".join(STATES)
+                ),
+                EXIT_CONFIG,
+            )
+
+    async def work(session: AsyncSession) -> int:
+        if await get_region(session, args.region.strip()) is None:
+            raise CliError(
+                _("Region {code} is not in the database.").format(code=args.region), EXIT_CONFIG
+            )
+        count = 0
+        try:
+            with open_table(
+                args.output, fmt, [str(h) for h in MEETING_HEADER], sheet=_("Reports"), bom=True
+            ) as table:
+                async for row in meeting_rows(session, args.region.strip(), states):
+                    table.row(row)
+                    count += 1
+        except OSError as exc:
+            raise _cannot_write(args.output, exc) from None
+        if args.output is not None:
+            print(_("{n} report(s) written to {file}.").format(n=count, file=args.output))
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+async def _reports_decide(settings: Settings, args: argparse.Namespace) -> int:
+    from flows.batch import apply_decisions, read_decisions
+    from flows.review import STATE_LABELS
+    from registry.accounts import account_by_telegram_id
+
+    _require_file(args.file)
+
+    def refused(exc: ImportRejected) -> int:
+        for error in exc.errors:
+            print(_bad_row(args.file, error), file=sys.stderr)
+        print(
+            _("{file}: {n} bad row(s); nothing was decided.").format(
+                file=args.file, n=len({e.line for e in exc.errors})
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+    async def work(session: AsyncSession) -> int:
+        account = await account_by_telegram_id(session, args.as_telegram_id)
+        if account is None or not account.roles:
+            raise CliError(
+                _("Telegram user {id} has no reviewer role.").format(id=args.as_telegram_id),
+                EXIT_CONFIG,
+            )
+        try:
+            rows = await read_decisions(session, args.file, account)
+            decided = await apply_decisions(session, rows, account)
+        except ImportRejected as exc:
+            return refused(exc)
+        approved = 0
+        for item in decided:
+            decision = item.decision
+            approved += item.row.approve
+            print(
+                _("{number}: {old} -> {new}").format(
+                    number=decision.report.number,
+                    old=STATE_LABELS[decision.from_state],
+                    new=STATE_LABELS[decision.to_state],
+                )
+            )
+            for closed in decision.closed:
+                print(
+                    _("{number}: closed as a duplicate of {original}").format(
+                        number=closed.number, original=decision.report.number
+                    )
+                )
+        print(
+            _("Decided {n} report(s): {a} approved, {r} rejected.").format(
+                n=len(decided), a=approved, r=len(decided) - approved
+            )
+        )
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+async def _export_changes(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.progress import Progress
+    from registry.exports import CHANGES_HEADER, changed_rows, count_changes
+    from registry.tables import open_table
+
+    fmt = _table_format(args)
+
+    async def work(session: AsyncSession) -> int:
+        total = await count_changes(session, args.since)
+        try:
+            with (
+                Progress(_("export changes"), total) as progress,
+                open_table(args.output, fmt, CHANGES_HEADER, sheet="changes") as table,
+            ):
+                async for row in changed_rows(session, args.since):
+                    table.row(row)
+                    progress.update()
+        except OSError as exc:
+            raise _cannot_write(args.output, exc) from None
+        if args.output is not None:
+            print(
+                _("{n} change(s) since {day} written to {file}.").format(
+                    n=progress.count, day=args.since.isoformat(), file=args.output
+                )
+            )
         return EXIT_OK
 
     return await _in_session(settings, work)
@@ -290,6 +613,102 @@ async def _roles_grant(settings: Settings, args: argparse.Namespace) -> int:
     return await _in_session(settings, work)
 
 
+BROADCAST_POLL = 1.0  # seconds between looks at a broadcast's progress
+
+
+def _announcement(path: Path) -> str:
+    from flows.broadcast import MAX_TEXT, text_length
+
+    _require_file(path)
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        error = exc.strerror if isinstance(exc, OSError) else None
+        raise CliError(
+            _("Cannot read {file}: {error}").format(
+                file=path, error=error or exc.__class__.__name__
+            ),
+            EXIT_CONFIG,
+        ) from None
+    if not text:
+        raise CliError(_("{file} is empty: nothing to announce.").format(file=path), EXIT_CONFIG)
+    if text_length(text) > MAX_TEXT:
+        raise CliError(
+            _("{file}: the announcement has {n} characters; at most {max} fit.").format(
+                file=path, n=text_length(text), max=MAX_TEXT
+            ),
+            EXIT_CONFIG,
+        )
+    return text
+
+
+async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from flows.broadcast import announce, region_name
+    from registry.broadcasts import tally
+    from registry.regions import get_region, region_level
+
+    text = _announcement(args.text_file)
+    code = args.region.strip()
+    engine = await _open_database(settings)
+    try:
+        sessionmaker = db.make_sessionmaker(engine)
+        async with sessionmaker() as session:
+            if region_level(code) is None or await get_region(session, code) is None:
+                raise CliError(
+                    _("Region {code} is not in the database.").format(code=code), EXIT_CONFIG
+                )
+            name = await region_name(session, code)
+            broadcast = await announce(session, code, text)
+            if broadcast is None:
+                print(
+                    _(
+                        "No resident of {region} has linked their account yet: nothing was queued."
+                    ).format(region=name)
+                )
+                return EXIT_OK
+            await session.commit()
+        print(
+            _(
+                "Queued {n} message(s) to the linked residents of {region} (broadcast {id}). "
+                "The running bot (lapor-warga run) delivers them."
+            ).format(n=broadcast.total, region=name, id=broadcast.id)
+        )
+        if args.no_wait:
+            return EXIT_OK
+        print(
+            _("Waiting until every message has gone out (Ctrl+C stops waiting; they stay queued)."),
+            file=sys.stderr,
+        )
+        shown = None
+        while True:
+            async with sessionmaker() as session:
+                counts = await tally(session, broadcast.id)
+            if counts != shown:
+                print(
+                    _("{done} of {total} done: {sent} delivered, {blocked} blocked, {failed} failed").format(
+                        done=counts.total - counts.pending, total=counts.total, sent=counts.sent,
+                        blocked=counts.undeliverable, failed=counts.failed,
+                    ),
+                    file=sys.stderr,
+                )  # fmt: skip
+                shown = counts
+            if counts.done:
+                break
+            await asyncio.sleep(BROADCAST_POLL)
+        summary = _("Broadcast {id}: {sent} delivered, {blocked} blocked the bot, {failed} failed.")
+        print(
+            summary.format(
+                id=broadcast.id,
+                sent=counts.sent,
+                blocked=counts.undeliverable,
+                failed=counts.failed,
+            )
+        )
+        return EXIT_OK
+    finally:
+        await engine.dispose()
+
+
 async def _run(settings: Settings, _args: argparse.Namespace) -> int:
     if settings.bot_token is None:
         print(no_token_help(), file=sys.stderr)
@@ -341,7 +760,12 @@ COMMANDS: dict[tuple[str, str | None], Callable[[Settings, argparse.Namespace], 
     ("registry", "import"): _registry_import,
     ("registry", "show"): _registry_show,
     ("registry", "history"): _registry_history,
+    ("registry", "export"): _registry_export,
+    ("reports", "list"): _reports_list,
+    ("reports", "decide"): _reports_decide,
+    ("export", "changes"): _export_changes,
     ("roles", "grant"): _roles_grant,
+    ("broadcast", None): _broadcast,
 }
 
 
@@ -362,6 +786,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(exc, file=sys.stderr)
         return exc.code
+    except SettingsError as exc:  # e.g. a wrong WORKFLOW_FILE, read when the bot starts
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_OK
 

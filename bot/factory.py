@@ -11,6 +11,8 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.housekeeping import DraftSweeper
+from bot.outbox import OutboxSender
+from bot.scheduler import SlaScheduler
 from bot.settings import Settings
 from handlers.middlewares import DbSessionMiddleware
 from handlers.routers import create_router
@@ -31,11 +33,16 @@ def create_dispatcher(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> Dispatcher:
     dp = Dispatcher()
-    middleware = DbSessionMiddleware(sessionmaker)
+    # Messages caused by state changes go through the outbox; whoever commits some wakes it.
+    dp["outbox"] = sender = OutboxSender(sessionmaker, settings)
+    middleware = DbSessionMiddleware(sessionmaker, on_enqueued=sender.wake)
     dp.message.outer_middleware(middleware)
     dp.callback_query.outer_middleware(middleware)
     dp.include_router(create_router())
-    DraftSweeper(sessionmaker, settings).attach(dp)
+    dp["policy"] = policy = settings.policy()
+    sender.attach(dp)
+    DraftSweeper(sessionmaker, settings, on_enqueued=sender.wake).attach(dp)
+    SlaScheduler(sessionmaker, policy, settings.sla_interval, on_queued=sender.wake).attach(dp)
     return dp
 
 
@@ -47,6 +54,7 @@ def command_menu() -> list[BotCommand]:
         BotCommand(command="antrian", description=_("Reports waiting for your review")),
         BotCommand(command="lanjut", description=_("Continue the form you started")),
         BotCommand(command="batal", description=_("Cancel the form you are filling in")),
+        BotCommand(command="umumkan", description=_("Announce to the residents (officers)")),
         BotCommand(command="bahasa", description=_("Change the language")),
     ]
 

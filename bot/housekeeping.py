@@ -1,55 +1,47 @@
-"""Background work of a running bot: reminding about and expiring stale drafts."""
+"""Background work of a running bot: periodic passes, and reminding about and expiring
+stale drafts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
-from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError
+from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from flows import drafts
-from handlers.delivery import send
+from flows.notify import post
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
 
-class DraftSweeper:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-        self.sessionmaker = sessionmaker
-        self.settings = settings
+class Periodic:
+    """A pass run every ``interval`` seconds from the bot's start to its shutdown; a
+    failed pass (a database hiccup) is logged and the next one runs as usual."""
+
+    name = "background pass"
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
         self._task: asyncio.Task[None] | None = None
 
-    async def run_once(self, bot: Bot) -> int:
-        async with self.sessionmaker() as session:
-            replies = await drafts.sweep(
-                session,
-                now=utcnow(),
-                remind_after=self.settings.draft_remind_after,
-                expire_after=self.settings.draft_expire_after,
-            )
-            await session.commit()
-        for reply in replies:
-            try:
-                await send(bot, reply)
-            except TelegramAPIError as exc:
-                log.warning("could not remind chat %s: %s", reply.chat_id, exc.__class__.__name__)
-        return len(replies)
+    async def run_once(self) -> object:
+        raise NotImplementedError
 
-    async def _loop(self, bot: Bot) -> None:
+    async def _loop(self) -> None:
         while True:
             try:
-                await self.run_once(bot)
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("draft sweep failed")
-            await asyncio.sleep(self.settings.sweep_interval)
+                await self.run_once()
+            except Exception:
+                log.exception("%s failed", self.name)
+            await asyncio.sleep(self.interval)
 
-    async def on_startup(self, bot: Bot) -> None:
-        self._task = asyncio.create_task(self._loop(bot))
+    async def on_startup(self) -> None:
+        self._task = asyncio.create_task(self._loop())
 
     async def on_shutdown(self) -> None:
         if self._task is not None:
@@ -61,3 +53,36 @@ class DraftSweeper:
     def attach(self, dp: Dispatcher) -> None:
         dp.startup.register(self.on_startup)
         dp.shutdown.register(self.on_shutdown)
+
+
+class DraftSweeper(Periodic):
+    """Reminders and expiry notices go to the outbox in the sweep's own transaction;
+    ``on_enqueued`` (the outbox sender's ``wake``) is called after a sweep queued some."""
+
+    name = "draft sweep"
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(settings.sweep_interval)
+        self.sessionmaker = sessionmaker
+        self.settings = settings
+        self.on_enqueued = on_enqueued
+
+    async def run_once(self) -> int:
+        async with self.sessionmaker() as session:
+            replies = await drafts.sweep(
+                session,
+                now=utcnow(),
+                remind_after=self.settings.draft_remind_after,
+                expire_after=self.settings.draft_expire_after,
+            )
+            queued = post(session, replies, "reminder")
+            await session.commit()
+        if queued and self.on_enqueued is not None:
+            self.on_enqueued()
+        return queued

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -40,6 +41,22 @@ class Settings(BaseSettings):
     draft_remind_after: timedelta = timedelta(days=1)
     draft_expire_after: timedelta = timedelta(days=7)
     sweep_interval: float = Field(default=60.0, gt=0, description="seconds between draft sweeps")
+    # The outbox sender (bot/outbox.py): Telegram allows about 30 messages a second overall
+    # and about one a second to one chat.
+    outbox_rate: float = Field(default=30.0, gt=0, le=1000, description="messages per second")
+    outbox_chat_rate: float = Field(
+        default=1.0, gt=0, le=1000, description="messages per second to one chat"
+    )
+    outbox_poll_interval: float = Field(
+        default=5.0, gt=0, le=3600, description="seconds between looks for messages to send"
+    )
+    outbox_max_attempts: int = Field(
+        default=10, ge=1, le=100, description="tries before a message is given up as failed"
+    )
+    # Review tiers per report type and SLA days (TOML); the bundled registry/workflow.toml
+    # when unset.
+    workflow_file: Path | None = None
+    sla_interval: float = Field(default=60.0, gt=0, description="seconds between SLA passes")
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -98,6 +115,23 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value
+
+    @field_validator("workflow_file")
+    @classmethod
+    def _readable_workflow(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value}: no such file")
+        return value
+
+    def policy(self):  # type: ignore[no-untyped-def]
+        """The review workflow (registry.policy.Policy); raises SettingsError if the file is wrong."""
+        from registry.errors import ConfigError
+        from registry.policy import load_policy
+
+        try:
+            return load_policy(self.workflow_file)
+        except ConfigError as exc:
+            raise SettingsError(f"WORKFLOW_FILE: {exc}") from None
 
     @property
     def is_sqlite(self) -> bool:

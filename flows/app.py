@@ -68,6 +68,8 @@ _CALLBACKS = {
     "lapor": reports.choose,
     "rv": review.on_decision,
     "rq": review.open_from_queue,
+    "wd": reports.withdraw,
+    "ni": reports.needs_info,
 }
 
 

@@ -15,6 +15,7 @@ Nothing here knows about Telegram: :class:`~flows.io.Incoming` comes in,
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -273,6 +274,21 @@ async def start(ctx: Ctx, form: Form, context: dict[str, Any] | None = None) -> 
     return Outcome([await _prompt(state)])
 
 
+async def start_at_review(
+    ctx: Ctx, form: Form, answers: Answers, context: dict[str, Any]
+) -> Outcome:
+    """Open ``form`` filled in with ``answers`` (a filed report's), at its review screen."""
+    assert ctx.account is not None
+    await discard_draft(ctx)
+    draft = Draft(
+        account_id=ctx.account.id, flow=form.name, step=REVIEW_STEP,
+        answers=copy.deepcopy(answers), context=dict(context), rev=1,
+    )  # fmt: skip
+    ctx.session.add(draft)
+    await ctx.session.flush()
+    return Outcome([await _prompt(FormState(ctx, form, draft))])
+
+
 async def resume(ctx: Ctx, draft: Draft) -> Outcome:
     """Show the current step of a draft again (after /start, a restart, a day of silence)."""
     form = form_named(draft.flow)
@@ -446,10 +462,13 @@ def display(step: Step, value: Any, answers: Answers) -> str:
     return escape(str(value))
 
 
-def summary_lines(form: Form, answers: Answers) -> list[str]:
-    """``• Label: answer`` for every visible step and group (group items indented)."""
+def summary_lines(form: Form, answers: Answers, omit: frozenset[str] = frozenset()) -> list[str]:
+    """``• Label: answer`` for every visible step and group (group items indented);
+    steps of the kinds in ``omit`` (e.g. phone and location) are left out."""
     lines = []
     for entry in form.visible_entries(answers):
+        if isinstance(entry, Step) and entry.kind in omit:
+            continue
         if isinstance(entry, Group):
             items = answers.get(entry.name) or []
             lines.append(f"• {escape(str(entry.label))}: {format_number(len(items))}")
@@ -969,5 +988,6 @@ __all__ = [
     "register",
     "resume",
     "start",
+    "start_at_review",
     "summary_lines",
 ]

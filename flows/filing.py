@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from flows import notify
 from flows.engine import FormState
 from flows.io import Outcome
-from flows.review import notify_current_tier, reporter_update
+from flows.review import TIER_NAMES, notify_current_tier, reporter_update
 from locales import _
 from registry import workflow
 from registry.accounts import Area
-from storage.models import Household
+from registry.errors import DomainError
+from storage.models import Household, Report
 
 Target = Callable[[FormState], Awaitable[tuple[Household | None, Area | None]]]
 
@@ -26,32 +28,64 @@ async def _own(state: FormState) -> tuple[Household | None, Area | None]:
     return await own_household(state), None
 
 
-async def file_report(state: FormState, target: Target = _own) -> Outcome:
-    """Submit the form's answers as a report of the form's kind.
-
-    ``target`` gives the household the report is about and, when that is not where it
-    is reviewed (or there is none yet), the area."""
-    household, area = await target(state)
+def _attachments(state: FormState) -> list[dict[str, Any]]:
     form = state.form
-    payload = form.payload(state.answers)
-    attachments: list[dict[str, Any]] = [
+    return [
         {"field": step.name, **item}
         for step in form.flat
         if step.kind == "upload" and form.entry_visible(step, state.answers)
         for item in state.answers.get(step.name) or []
     ]
+
+
+async def file_report(state: FormState, target: Target = _own) -> Outcome:
+    """Submit the form's answers as a report of the form's kind (or, when the form was
+    opened to edit a report that waits for more information, send that report back).
+
+    ``target`` gives the household the report is about and, when that is not where it
+    is reviewed (or there is none yet), the area."""
+    if state.draft.context.get("amend"):
+        return await _amend(state)
+    household, area = await target(state)
+    form = state.form
     report = await workflow.submit_report(
         state.session,
         kind=form.name,
         household=household,
         reporter=state.account,
-        payload=payload,
-        attachments=attachments,
+        payload=form.payload(state.answers),
+        attachments=_attachments(state),
         area=area,
+        policy=state.ctx.policy,
     )
     replies = reporter_update(report)
     replies[0].text += "\n\n" + _(
         "Your tracking number is {number}. See /status at any time."
     ).format(number=f"<code>{report.number}</code>")
-    replies += await notify_current_tier(state.ctx, report)
+    notify.post(state.session, await notify_current_tier(state.session, report), "review")
     return Outcome(replies)
+
+
+async def _amend(state: FormState) -> Outcome:
+    """The edited answers replace the report's; new photos are added to its evidence."""
+    context = state.draft.context
+    report = await workflow.get_report(state.session, int(context["amend"]))
+    known = {a.file_unique_id for a in report.attachments}
+    added = [a for a in _attachments(state) if a["unique_id"] not in known]
+    try:
+        await workflow.answer_info(
+            state.session, report, state.account, payload=state.form.payload(state.answers),
+            attachments=added, expected_version=int(context["version"]),
+        )  # fmt: skip
+    except DomainError as exc:
+        return Outcome([state.ctx.reply(str(exc))])
+    return await answered(state, report)
+
+
+async def answered(state: FormState, report: Report) -> Outcome:
+    """After the reporter's answer or edit: back to the tier that asked."""
+    notify.post(state.session, await notify_current_tier(state.session, report), "review")
+    text = _("Thank you. Report {number} is back with {tier}.").format(
+        number=f"<code>{report.number}</code>", tier=TIER_NAMES.get(report.state, "-")
+    )
+    return Outcome([state.ctx.reply(text)])

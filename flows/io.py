@@ -6,8 +6,10 @@ send each :class:`Reply`; nothing here knows about aiogram.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from registry.policy import DEFAULT_POLICY, Policy
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +40,17 @@ class Reply:
     photo: str | None = None  # a photo's file id: sent as a photo with the text as caption
     document: str | None = None  # a document's file id: sent as a document with the text as caption
     edit_message_id: int | None = None  # replace that message instead of sending a new one
+
+    def to_message(self) -> dict[str, Any]:
+        """The reply as JSON-ready data (an outbox row's ``message``), without the chat."""
+        data = asdict(self)
+        del data["chat_id"]
+        return {key: value for key, value in data.items() if value not in (None, False, [])}
+
+    @classmethod
+    def from_message(cls, chat_id: int, data: dict[str, Any]) -> Reply:
+        buttons = [[Button(**b) for b in row] for row in data.get("buttons", [])]
+        return cls(chat_id=chat_id, **{**data, "buttons": buttons})
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,7 @@ class Ctx:
     session: AsyncSession
     incoming: Incoming
     account: Account | None
+    policy: Policy = DEFAULT_POLICY  # the review workflow's configuration (WORKFLOW_FILE)
 
     def reply(self, text: str, **kwargs: object) -> Reply:
         return Reply(chat_id=self.incoming.chat_id, text=text, **kwargs)  # type: ignore[arg-type]

@@ -5,13 +5,16 @@ from __future__ import annotations
 from html import escape
 
 from flows import engine
-from flows.engine import Form
+from flows.engine import Form, FormState, Step
+from flows.filing import answered
 from flows.io import Button, Ctx, Outcome
 from flows.onboarding import account_of
 from flows.report_forms import REPORT_FORMS, UNLINKED_FORMS
-from flows.review import STATE_LABELS, kind_title
-from locales import _, format_date, format_datetime
+from flows.review import STATE_LABELS, event_line, kind_title, reporter_buttons
+from locales import _, format_date, format_datetime, lazy_gettext
 from registry import workflow
+from registry.errors import DomainError
+from storage.models import Report
 
 
 def _forms_for(ctx: Ctx) -> list[Form]:
@@ -79,11 +82,101 @@ async def _history(ctx: Ctx, number: str) -> Outcome:
         )
     lines = [f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>"]
     for event in report.events:
-        line = f"• {format_datetime(event.created_at, 'short')} · {STATE_LABELS[event.to_state]}"
-        if event.note:
-            line += " · " + escape(event.note)
-        lines.append(line)
-    return Outcome([ctx.reply("\n".join(lines))])
+        lines.append(f"• {format_datetime(event.created_at, 'short')} · {event_line(event)}")
+    return Outcome([ctx.reply("\n".join(lines), buttons=reporter_buttons(report))])
 
 
-__all__ = ["choose", "menu", "status"]
+async def _own_report(ctx: Ctx, data: str) -> Report:
+    """The report a reporter's button names (``prefix:<id>[:...]``), if it is theirs."""
+    try:
+        report_id = int(data.split(":")[1])
+    except (IndexError, ValueError):
+        raise DomainError(_("This button has expired.")) from None
+    report = await workflow.get_report(ctx.session, report_id)
+    if ctx.account is None:
+        raise DomainError(_("This button has expired."))
+    workflow.check_reporter(ctx.account, report)
+    return report
+
+
+async def withdraw(ctx: Ctx, data: str) -> Outcome:
+    """``wd:<id>`` asks for confirmation; ``wd:<id>:y`` withdraws the report."""
+    try:
+        report = await _own_report(ctx, data)
+        number = f"<code>{report.number}</code>"
+        if not data.endswith(":y"):
+            if report.state not in workflow.OPEN_STATES or report.state == workflow.APPROVED:
+                raise DomainError(_("This report was already decided; it cannot be withdrawn."))
+            text = _("Withdraw report {number}? Nobody will review it any more.").format(
+                number=number
+            )
+            buttons = [[Button(_("↩️ Yes, withdraw it"), f"wd:{report.id}:y")]]
+            return Outcome([ctx.reply(text, buttons=buttons)])
+        await workflow.withdraw(ctx.session, report, ctx.account)  # type: ignore[arg-type]
+    except DomainError as exc:
+        return Outcome(notice=str(exc), alert=True)
+    done = _("Report {number} was withdrawn.")
+    return Outcome(
+        [ctx.reply(done.format(number=number), edit_message_id=ctx.incoming.message_id)],
+        notice=done.format(number=report.number),
+    )
+
+
+async def needs_info(ctx: Ctx, data: str) -> Outcome:
+    """``ni:<id>:a`` answers the reviewer's question; ``ni:<id>:e`` edits the report."""
+    try:
+        report = await _own_report(ctx, data)
+        if report.state != workflow.NEEDS_INFO:
+            raise DomainError(_("This report is not waiting for your answer."))
+    except DomainError as exc:
+        return Outcome(notice=str(exc), alert=True)
+    context = {"report_id": report.id, "version": report.version, "number": report.number}
+    if data.endswith(":e"):
+        form = engine.form_named(report.kind)
+        if form is None:
+            return Outcome(notice=_("This button has expired."))
+        return await engine.start_at_review(
+            ctx, form, report.payload, {"amend": report.id, "version": report.version}
+        )
+    return await engine.start(ctx, ANSWER_FORM, context)
+
+
+async def _answer(state: FormState) -> Outcome:
+    context = state.draft.context
+    try:
+        report = await workflow.get_report(state.session, int(context["report_id"]))
+        await workflow.answer_info(
+            state.session, report, state.account, answer=state.answers["answer"],
+            expected_version=int(context["version"]),
+        )  # fmt: skip
+    except DomainError as exc:
+        return Outcome([state.ctx.reply(str(exc))])
+    return await answered(state, report)
+
+
+def _answer_prompt(state: FormState) -> str:
+    return _("Your answer about report {number}:").format(
+        number=f"<code>{state.draft.context['number']}</code>"
+    )
+
+
+ANSWER_FORM = engine.register(
+    Form(
+        name="answer_info",
+        title=lazy_gettext("Answer a question"),
+        review=False,
+        submit=_answer,
+        steps=[
+            Step(
+                "answer",
+                "text",
+                prompt=_answer_prompt,
+                label=lazy_gettext("Answer"),
+                max_length=1000,
+            ),
+        ],
+    )
+)
+
+
+__all__ = ["choose", "menu", "needs_info", "status", "withdraw"]

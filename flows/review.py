@@ -1,19 +1,24 @@
-"""What reviewers see and press: report cards, decisions, rejections, the queue."""
+"""What reviewers see and press: report cards, decisions, questions, the queue.
+
+Messages to other people than the one who acted (the reporter, the next tier) are
+posted to the outbox in the decision's transaction (:mod:`flows.notify`)."""
 
 from __future__ import annotations
 
 from html import escape
 
-from flows import engine
-from flows.engine import Form, FormState, Step
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows import engine, notify
+from flows.engine import FieldError, Form, FormState, Step
 from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, lazy_gettext, use_locale
-from registry import workflow
+from registry import links, workflow
 from registry.errors import DomainError
 from registry.households import member_by_nik
 from registry.nik import mask
 from registry.regions import region_path
-from storage.models import Account, Household, Report
+from storage.models import Account, Household, Report, ReportEvent
 
 STATE_LABELS = {
     workflow.SUBMITTED: lazy_gettext("Submitted"),
@@ -23,7 +28,17 @@ STATE_LABELS = {
     workflow.APPROVED: lazy_gettext("Approved"),
     workflow.APPLIED: lazy_gettext("Approved and entered in the registry"),
     workflow.REJECTED: lazy_gettext("Rejected"),
+    workflow.NEEDS_INFO: lazy_gettext("Waiting for more information from the reporter"),
+    workflow.WITHDRAWN: lazy_gettext("Withdrawn by the reporter"),
 }
+REJECT_REASON_LABELS = {
+    "not_true": lazy_gettext("The reported change is not true"),
+    "duplicate": lazy_gettext("Already reported"),
+    "not_in_area": lazy_gettext("Not in this area"),
+    "no_evidence": lazy_gettext("Not enough evidence"),
+    "other": lazy_gettext("Another reason"),
+}
+assert set(REJECT_REASON_LABELS) == set(workflow.REJECT_REASONS)
 MEMBER_STATUS = {
     "alive": lazy_gettext("living there"),
     "moved": lazy_gettext("recorded as moved away"),
@@ -53,12 +68,89 @@ def kind_title(kind: str) -> str:
     return str(form.title) if form is not None else kind
 
 
-async def render_card(ctx: Ctx, report: Report) -> str:
+def reason_text(event: ReportEvent) -> str:
+    """A rejection's reason as the reporter and reviewers read it (escaped)."""
+    if event.reason_code == "duplicate" and event.actor_account_id is None:
+        return _("the same change was entered in the registry through {number}").format(
+            number=escape(event.note or "-")
+        )
+    parts = []
+    if event.reason_code in REJECT_REASON_LABELS:
+        parts.append(str(REJECT_REASON_LABELS[event.reason_code]))
+    if event.note:
+        parts.append(escape(event.note))
+    return ": ".join(parts) or "-"
+
+
+def event_line(event: ReportEvent) -> str:
+    """One event of a report's history: its state and what was said."""
+    line = str(STATE_LABELS[event.to_state])
+    if event.reason_code == workflow.ESCALATED:
+        line += " · " + _("escalated: no decision within {days} days").format(days=event.note)
+    elif event.to_state == workflow.REJECTED:
+        line += " · " + reason_text(event)
+    elif event.to_state == workflow.NEEDS_INFO:
+        line += " · " + _("question: {text}").format(text=escape(event.note or ""))
+    elif event.from_state == workflow.NEEDS_INFO:
+        line += " · " + (
+            _("answer: {text}").format(text=escape(event.note))
+            if event.note
+            else _("the reporter edited the report")
+        )
+    elif event.note:
+        line += " · " + escape(event.note)
+    return line
+
+
+async def _link_lines(session: AsyncSession, report: Report) -> list[str]:
+    lines = []
+    for link in await links.links_of(session, report):
+        other = link.other
+        title, number = escape(kind_title(other.kind)), f"<code>{other.number}</code>"
+        state = STATE_LABELS[other.state]
+        if link.relation == links.DUPLICATE and other.state == workflow.APPLIED:
+            lines.append(
+                _("⚠️ The same change is already in the registry through {number}.").format(
+                    number=number
+                )
+            )
+        elif link.relation == links.DUPLICATE:
+            lines.append(
+                _("⚠️ Possibly the same change as {number} ({state}).").format(
+                    number=number, state=state
+                )
+            )
+        elif other.state in workflow.OPEN_STATES:
+            lines.append(
+                _("⚠️ Conflicts with {number}, {title} of the same person ({state}).").format(
+                    number=number, title=title, state=state
+                )
+            )
+    return lines
+
+
+def _conversation_lines(report: Report) -> list[str]:
+    """Questions to the reporter and their answers, and escalations."""
+    lines = []
+    for event in report.events:
+        if event.to_state == workflow.NEEDS_INFO or event.from_state == workflow.NEEDS_INFO:
+            lines.append("• " + event_line(event))
+        elif event.reason_code == workflow.ESCALATED:
+            lines.append(
+                "• "
+                + _("⏫ {tier} did not decide within {days} days.").format(
+                    tier=TIER_NAMES.get(event.from_state or "", "-"), days=event.note
+                )
+            )
+    return lines
+
+
+async def render_card(session: AsyncSession, report: Report) -> str:
     """The report as reviewers see it: where, what was answered, what is attached."""
     form = engine.form_named(report.kind)
     payload = report.payload
     anonymous = form is not None and form.anonymous is not None and form.anonymous(payload)
-    path = await region_path(ctx.session, report.region_code)
+    path = await region_path(session, report.region_code)
     place = ", ".join(escape(r.name) for r in reversed(path[1:]))
     lines = [f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>"]
     household = report.household
@@ -79,9 +171,12 @@ async def render_card(ctx: Ctx, report: Report) -> str:
     if form is not None:
         lines += engine.summary_lines(form, payload)
     if report.kind == "move_in" and payload.get("nik"):
-        lines += await _known_person(ctx, payload["nik"])
+        lines += await _known_person(session, payload["nik"])
     if anonymous:
         lines.append(_("<i>Filed by a resident of this area; who filed it is not shown.</i>"))
+    flagged = await _link_lines(session, report)
+    talk = _conversation_lines(report)
+    lines += [""] * bool(flagged or talk) + flagged + talk
     lines += [
         "",
         _("Submitted: {date}").format(date=format_date(report.created_at)),
@@ -90,12 +185,12 @@ async def render_card(ctx: Ctx, report: Report) -> str:
     return "\n".join(lines)
 
 
-async def _known_person(ctx: Ctx, nik: str) -> list[str]:
+async def _known_person(session: AsyncSession, nik: str) -> list[str]:
     """A person moving in whom the registry already lists elsewhere: say who and where."""
-    member = await member_by_nik(ctx.session, nik)
+    member = await member_by_nik(session, nik)
     if member is None:
         return []
-    household = await ctx.session.get(Household, member.household_id)
+    household = await session.get(Household, member.household_id)
     kk = mask(household.kk) if household is not None and household.kk else "-"
     return [
         _("⚠️ This NIK is already in the registry: {name}, household KK {kk}, {status}.").format(
@@ -111,11 +206,12 @@ def _decision_buttons(report: Report) -> list[list[Button]]:
         [
             Button(str(APPROVE_LABELS[report.state]), f"{base}:y"),
             Button(_("❌ Reject"), f"{base}:n"),
-        ]
+        ],
+        [Button(_("❓ Ask the reporter"), f"{base}:q")],
     ]
 
 
-async def card_for_reviewer(ctx: Ctx, report: Report, chat_id: int) -> list[Reply]:
+async def card_for_reviewer(session: AsyncSession, report: Report, chat_id: int) -> list[Reply]:
     caption = _("Attachment of {number}").format(number=report.number)
     replies = [
         Reply(chat_id=chat_id, text=caption, photo=a.file_id)
@@ -123,85 +219,145 @@ async def card_for_reviewer(ctx: Ctx, report: Report, chat_id: int) -> list[Repl
         else Reply(chat_id=chat_id, text=caption, document=a.file_id)
         for a in report.attachments
     ]
-    text = await render_card(ctx, report) + "\n\n" + _("Is this true? Please decide.")
+    text = await render_card(session, report) + "\n\n" + _("Is this true? Please decide.")
     replies.append(Reply(chat_id=chat_id, text=text, buttons=_decision_buttons(report)))
     return replies
 
 
-async def notify_current_tier(ctx: Ctx, report: Report) -> list[Reply]:
+def _arrival_note(report: Report) -> str:
+    last = report.events[-1] if report.events else None
+    if last is not None and last.reason_code == workflow.ESCALATED:
+        return _(
+            "⏫ A report was escalated to you: {tier} did not decide within {days} days."
+        ).format(tier=TIER_NAMES.get(last.from_state or "", "-"), days=last.note)
+    if last is not None and last.from_state == workflow.NEEDS_INFO:
+        return _("💬 The reporter answered your tier's question about a report.")
+    return _("📥 A new report waits for your review.")
+
+
+async def notify_current_tier(session: AsyncSession, report: Report) -> list[Reply]:
     """A message with decision buttons to every reviewer of the report's current tier."""
     replies: list[Reply] = []
-    for account in await workflow.reviewers_for(ctx.session, report):
+    for account in await workflow.reviewers_for(session, report):
         with use_locale(account.locale):
-            replies.append(
-                Reply(chat_id=account.telegram_id, text=_("📥 A new report waits for your review."))
-            )
-            replies.extend(await card_for_reviewer(ctx, report, account.telegram_id))
+            replies.append(Reply(chat_id=account.telegram_id, text=_arrival_note(report)))
+            replies.extend(await card_for_reviewer(session, report, account.telegram_id))
     return replies
 
 
-def reporter_update(report: Report, note: str | None = None) -> list[Reply]:
-    """Tell the reporter, in their language, where the report stands now."""
+def reporter_buttons(report: Report) -> list[list[Button]]:
+    """What the reporter can do with the report now."""
+    rows = []
+    if report.state == workflow.NEEDS_INFO:
+        rows.append(
+            [
+                Button(_("✍️ Answer"), f"ni:{report.id}:a"),
+                Button(_("✏️ Edit the report"), f"ni:{report.id}:e"),
+            ]
+        )
+    if report.state in (workflow.SUBMITTED, *workflow.WAITING, workflow.NEEDS_INFO):
+        rows.append([Button(_("↩️ Withdraw"), f"wd:{report.id}")])
+    return rows
+
+
+def reporter_update(report: Report) -> list[Reply]:
+    """Tell the reporter, in their language, where the report stands after its last event."""
     reporter: Account | None = report.reporter
     if reporter is None:
         return []
+    last = report.events[-1]
+    number = f"<code>{report.number}</code>"
     with use_locale(reporter.locale):
-        messages = {
-            workflow.AWAITING_RT: _(
-                "📨 Report {number} was sent. It now waits for your RT head to confirm it."
-            ),
-            workflow.AWAITING_KELURAHAN: _(
-                "👍 Report {number} was confirmed by your RT head. It now waits for the kelurahan/desa."
-            ),
-            workflow.AWAITING_OFFICER: _(
-                "👍 Report {number} was verified by the kelurahan/desa. It now waits for an officer."
-            ),
-            workflow.APPLIED: _("🎉 Report {number} was approved and is now in the registry."),
-            workflow.REJECTED: _("❌ Report {number} was rejected by {tier}. Reason: {reason}"),
-        }
-        template = messages.get(report.state, _("Report {number}: {state}"))
-        rejected_at = report.events[-1].from_state if report.events else None
-        text = template.format(
-            number=f"<code>{report.number}</code>",
-            tier=TIER_NAMES.get(rejected_at or "", "-"),
-            reason=escape(note or "-"),
-            state=STATE_LABELS[report.state],
-        )
-        if report.state == workflow.APPLIED and report.kind == "birth":
-            text += " " + _("{name} is now a member of your household.").format(
-                name=escape(report.payload["name"])
+        buttons: list[list[Button]] = []
+        if last.reason_code == workflow.ESCALATED:
+            text = _(
+                "⏫ Report {number} had no decision from {tier} within {days} days. "
+                "It now waits for {next}."
+            ).format(
+                number=number, tier=TIER_NAMES.get(last.from_state or "", "-"),
+                days=last.note, next=TIER_NAMES.get(report.state, "-"),
+            )  # fmt: skip
+        elif report.state == workflow.NEEDS_INFO:
+            text = _(
+                "❓ {tier} asks about report {number}:\n\n{question}\n\n"
+                "Answer with the button below, or edit the report."
+            ).format(
+                tier=TIER_NAMES.get(last.from_state or "", "-"), number=number,
+                question=escape(last.note or ""),
+            )  # fmt: skip
+            buttons = reporter_buttons(report)
+        elif report.state == workflow.REJECTED and last.actor_account_id is None:
+            text = _("Report {number} was closed: {reason}.").format(
+                number=number, reason=reason_text(last)
             )
-        if report.state == workflow.APPLIED and report.kind == "dispute":
-            text += " " + _("The officers will take it into account at the next desil review.")
-        return [Reply(chat_id=reporter.telegram_id, text=text)]
+        elif report.state == workflow.REJECTED:
+            text = _("❌ Report {number} was rejected by {tier}. Reason: {reason}").format(
+                number=number, tier=TIER_NAMES.get(last.from_state or "", "-"),
+                reason=reason_text(last),
+            )  # fmt: skip
+        else:
+            messages = {
+                workflow.AWAITING_KELURAHAN: _("👍 Report {number} was confirmed by your RT head. It now waits for {next}."),
+                workflow.AWAITING_OFFICER: _("👍 Report {number} was verified by the kelurahan/desa. It now waits for {next}."),
+                workflow.APPLIED: _("🎉 Report {number} was approved and is now in the registry."),
+            }  # fmt: skip
+            if last.from_state == workflow.SUBMITTED and report.state == workflow.AWAITING_RT:
+                messages[report.state] = _(
+                    "📨 Report {number} was sent. It now waits for your RT head to confirm it."
+                )
+            elif last.from_state == workflow.SUBMITTED:
+                messages[report.state] = _("📨 Report {number} was sent. It now waits for {next}.")
+            elif last.from_state == workflow.AWAITING_RT:
+                messages[report.state] = messages[workflow.AWAITING_KELURAHAN]
+            template = messages.get(report.state, _("Report {number}: {state}"))
+            text = template.format(
+                number=number, state=STATE_LABELS[report.state],
+                next=TIER_NAMES.get(report.state, "-"),
+            )  # fmt: skip
+            if report.state == workflow.APPLIED and report.kind == "birth":
+                text += " " + _("{name} is now a member of your household.").format(
+                    name=escape(report.payload["name"])
+                )
+            if report.state == workflow.APPLIED and report.kind == "dispute":
+                text += " " + _("The officers will take it into account at the next desil review.")
+        return [Reply(chat_id=reporter.telegram_id, text=text, buttons=buttons)]
+
+
+async def notify_decision(session: AsyncSession, decision: workflow.Decision) -> int:
+    """Queue what a transition means for others: the reporter's update, the next tier's
+    cards, and the reporters of duplicates it closed. Returns the number of messages."""
+    report = decision.report
+    replies = reporter_update(report)
+    replies += await notify_current_tier(session, report)
+    for closed in decision.closed:
+        replies += reporter_update(closed)
+    return notify.post(session, replies, purpose="review")
 
 
 async def on_decision(ctx: Ctx, data: str) -> Outcome:
-    """``rv:<report id>:<version>:<y|n>`` pressed on a report card."""
+    """``rv:<report id>:<version>:<y|n|q>`` pressed on a report card."""
     try:
         _prefix, report_id, version, verdict = data.split(":")
         report_id_int, version_int = int(report_id), int(version)
     except ValueError:
         return Outcome(notice=_("This button has expired."))
-    if ctx.account is None:
+    if ctx.account is None or verdict not in ("y", "n", "q"):
         return Outcome(notice=_("This button has expired."))
     try:
         report = await workflow.get_report(ctx.session, report_id_int)
-        if verdict == "n":
+        if verdict in ("n", "q"):
             workflow.check_can_decide(ctx.account, report, version_int)
-            return await engine.start(
-                ctx,
-                REJECT_FORM,
-                {"report_id": report.id, "version": version_int, "number": report.number},
-            )
+            context = {"report_id": report.id, "version": version_int, "number": report.number}
+            return await engine.start(ctx, REJECT_FORM if verdict == "n" else ASK_FORM, context)
         tier = report.state
         decision = await workflow.decide(
             ctx.session, report, ctx.account, approve=True, expected_version=version_int
         )
     except DomainError as exc:
         return Outcome(notice=str(exc), alert=True)
-    card = await render_card(ctx, decision.report)
-    outcome = Outcome(
+    card = await render_card(ctx.session, decision.report)
+    await notify_decision(ctx.session, decision)
+    return Outcome(
         [
             ctx.reply(
                 card + "\n\n" + str(DONE_LABELS[tier]), edit_message_id=ctx.incoming.message_id
@@ -209,31 +365,42 @@ async def on_decision(ctx: Ctx, data: str) -> Outcome:
         ],
         notice=str(DONE_LABELS[tier]),
     )
-    outcome.replies += reporter_update(decision.report)
-    outcome.replies += await notify_current_tier(ctx, decision.report)
-    return outcome
+
+
+async def _report_of(state: FormState) -> Report:
+    return await workflow.get_report(state.session, int(state.draft.context["report_id"]))
 
 
 async def _reject(state: FormState) -> Outcome:
     context = state.draft.context
     try:
-        report = await workflow.get_report(state.session, int(context["report_id"]))
-        await workflow.decide(
+        report = await _report_of(state)
+        decision = await workflow.decide(
             state.session, report, state.account, approve=False,
-            note=state.answers["reason"], expected_version=int(context["version"]),
+            note=state.answers.get("reason"), reason_code=state.answers["code"],
+            expected_version=int(context["version"]),
         )  # fmt: skip
     except DomainError as exc:  # decided by someone else while the reason was typed
         return Outcome([state.ctx.reply(str(exc))])
+    await notify_decision(state.session, decision)
     text = _("Report {number} was rejected. The reporter has been told the reason.").format(
         number=f"<code>{report.number}</code>"
     )
-    return Outcome([state.ctx.reply(text), *reporter_update(report, state.answers["reason"])])
+    return Outcome([state.ctx.reply(text)])
 
 
-def _reject_prompt(state: FormState) -> str:
-    return _("Why do you reject report {number}? The reporter will read your reason.").format(
-        number=f"<code>{state.draft.context['number']}</code>"
-    )
+async def _other_needs_words(state: FormState) -> None:
+    if state.answers.get("code") == "other" and not state.answers.get("reason"):
+        raise FieldError(_("Please write the reason."), step="reason")
+
+
+def _number_prompt(template: object):  # type: ignore[no-untyped-def]
+    """A prompt naming the report (``template`` is a lazy string with ``{number}``)."""
+
+    def prompt(state: FormState) -> str:
+        return str(template).format(number=f"<code>{state.draft.context['number']}</code>")
+
+    return prompt
 
 
 REJECT_FORM = engine.register(
@@ -242,12 +409,68 @@ REJECT_FORM = engine.register(
         title=lazy_gettext("Reject a report"),
         review=False,
         submit=_reject,
+        validate=_other_needs_words,
         steps=[
+            Step(
+                "code",
+                "choice",
+                prompt=_number_prompt(lazy_gettext("Why do you reject report {number}?")),
+                label=lazy_gettext("Reason"),
+                options=list(REJECT_REASON_LABELS.items()),
+            ),
             Step(
                 "reason",
                 "text",
-                prompt=_reject_prompt,
-                label=lazy_gettext("Reason"),
+                prompt=_number_prompt(
+                    lazy_gettext(
+                        "Explain the reason in a few words; the reporter of {number} will read "
+                        "it. (Optional unless you chose another reason.)"
+                    )
+                ),
+                label=lazy_gettext("Explanation"),
+                optional=True,
+                max_length=500,
+            ),
+        ],
+    )
+)
+
+
+async def _ask(state: FormState) -> Outcome:
+    context = state.draft.context
+    try:
+        report = await _report_of(state)
+        decision = await workflow.ask_info(
+            state.session, report, state.account, state.answers["question"],
+            expected_version=int(context["version"]),
+        )  # fmt: skip
+    except DomainError as exc:
+        return Outcome([state.ctx.reply(str(exc))])
+    await notify_decision(state.session, decision)
+    text = _(
+        "Your question about report {number} was sent to the reporter. "
+        "The report comes back to your tier with the answer."
+    ).format(number=f"<code>{report.number}</code>")
+    return Outcome([state.ctx.reply(text)])
+
+
+ASK_FORM = engine.register(
+    Form(
+        name="ask_info",
+        title=lazy_gettext("Ask the reporter"),
+        review=False,
+        submit=_ask,
+        steps=[
+            Step(
+                "question",
+                "text",
+                prompt=_number_prompt(
+                    lazy_gettext(
+                        "What do you want to ask the reporter of {number}? "
+                        "They will read your question."
+                    )
+                ),
+                label=lazy_gettext("Question"),
                 max_length=500,
             ),
         ],
@@ -281,4 +504,4 @@ async def open_from_queue(ctx: Ctx, data: str) -> Outcome:
     except (DomainError, ValueError, IndexError) as exc:
         message = str(exc) if isinstance(exc, DomainError) else _("This button has expired.")
         return Outcome(notice=message, alert=True)
-    return Outcome(await card_for_reviewer(ctx, report, ctx.incoming.chat_id))
+    return Outcome(await card_for_reviewer(ctx.session, report, ctx.incoming.chat_id))

@@ -11,13 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from locales import use_locale
 from registry.accounts import account_by_telegram_id
+from storage.outbox import PENDING_FLAG
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """Opens the update's own session; handlers commit, anything unfinished is rolled back."""
+    """Opens the update's own session; handlers commit, anything unfinished is rolled back.
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    ``on_enqueued`` (the outbox sender's ``wake``) is called after an update whose
+    session queued outbox messages, so they go out at once instead of at the next poll."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        on_enqueued: Callable[[], None] | None = None,
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.on_enqueued = on_enqueued
 
     async def __call__(
         self,
@@ -37,5 +46,9 @@ class DbSessionMiddleware(BaseMiddleware):
                 if account and account.locale
                 else (user.language_code if user else None)
             )
-            with use_locale(locale):
-                return await handler(event, data)
+            try:
+                with use_locale(locale):
+                    return await handler(event, data)
+            finally:
+                if self.on_enqueued is not None and session.info.get(PENDING_FLAG):
+                    self.on_enqueued()

@@ -10,7 +10,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import app
+from flows import app, broadcast
 from flows.io import Ctx, Outcome
 from handlers.albums import AlbumMiddleware
 from handlers.delivery import (
@@ -19,6 +19,7 @@ from handlers.delivery import (
     incoming_from_message,
 )
 from locales import _
+from registry.policy import Policy
 from storage.models import Account
 
 log = logging.getLogger(__name__)
@@ -32,21 +33,27 @@ COMMANDS: dict[str, Flow] = {
     "batal": app.cancel,
     "lanjut": app.resume,
     "bahasa": app.language_menu,
+    "umumkan": broadcast.start,
 }
 
 
 async def _run(
-    flow: Flow, message: Message, bot: Bot, session: AsyncSession, account: Account | None
+    flow: Flow,
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    account: Account | None,
+    policy: Policy,
 ) -> None:
-    ctx = Ctx(session, incoming_from_message(message), account)
+    ctx = Ctx(session, incoming_from_message(message), account, policy)
     await commit_and_send(bot, session, await flow(ctx))
 
 
 def _command_handler(flow: Flow) -> Callable[..., Awaitable[None]]:
     async def handler(
-        message: Message, bot: Bot, session: AsyncSession, account: Account | None
+        message: Message, bot: Bot, session: AsyncSession, account: Account | None, policy: Policy
     ) -> None:
-        await _run(flow, message, bot, session, account)
+        await _run(flow, message, bot, session, account, policy)
 
     return handler
 
@@ -56,16 +63,21 @@ async def on_message(
     bot: Bot,
     session: AsyncSession,
     account: Account | None,
+    policy: Policy,
     album: list[Message] | None = None,
 ) -> None:
-    ctx = Ctx(session, incoming_from_message(message, album), account)
+    ctx = Ctx(session, incoming_from_message(message, album), account, policy)
     await commit_and_send(bot, session, await app.message(ctx))
 
 
 async def on_button(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, account: Account | None
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    account: Account | None,
+    policy: Policy,
 ) -> None:
-    ctx = Ctx(session, incoming_from_callback(query), account)
+    ctx = Ctx(session, incoming_from_callback(query), account, policy)
     await commit_and_send(bot, session, await app.button(ctx, query.data or ""), query)
 
 

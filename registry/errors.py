@@ -51,6 +51,13 @@ class ImportRejected(DomainError):
 
     code = "import_rejected"
 
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} bad row(s); nothing was imported")
+    def __init__(self, errors: list[RowError], count: int | None = None) -> None:
+        # ``count``: the number of bad rows, given when the errors were streamed elsewhere
+        # instead of kept here.
+        self.count = len(errors) if count is None else count
+        super().__init__(f"{self.count} bad row(s); nothing was imported")
         self.errors = errors
+
+
+class ConfigError(Exception):
+    """A configuration file is wrong; the message names the file and the key."""

@@ -3,20 +3,41 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import _, lazy_gettext
 from registry.errors import ImportRejected, RowError
 from registry.nik import InvalidIdentityNumber, mask, normalize_digits, parse_nik, validate_kk
 from registry.regions import VILLAGE_LEVEL
-from storage.models import Household, Member, Region
+from storage.models import Household, Member, Region, utcnow
+from storage.streaming import stream_rows
 
 IMPORT_HEADER = [
     "kk", "nik", "name", "sex", "birth_date", "relationship",
@@ -33,14 +54,6 @@ MEMBER_STATUSES = ("alive", "deceased", "moved")
 MAX_NAME = 200
 MAX_ADDRESS = 500
 MAX_RW_RT = 999
-
-
-@dataclass
-class _HouseholdRows:
-    first_line: int
-    values: tuple[str, int, int, str, int | None]
-    members: list[dict[str, Any]] = field(default_factory=list)
-    heads: list[int] = field(default_factory=list)
 
 
 def _int_in(value: str, low: int, high: int) -> int | None:
@@ -66,11 +79,17 @@ def _nik_error(exc: InvalidIdentityNumber, label: str) -> str:
     return _("{label} is not valid: {reason}").format(label=label, reason=reason)
 
 
-async def import_households(session: AsyncSession, path: Path) -> tuple[int, int]:
+async def import_households(
+    session: AsyncSession,
+    path: Path,
+    *,
+    on_error: Callable[[RowError], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
     """Import a CSV with one row per member; return (households, members) added.
 
-    Every bad row is collected with its line number and reason, and nothing is
-    written unless all rows are valid (``ImportRejected``).
+    Every bad row is reported with its line number and reason, and nothing is written
+    unless all rows are valid (``ImportRejected``). See :func:`import_household_rows`.
     """
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
@@ -86,119 +105,296 @@ async def import_households(session: AsyncSession, path: Path) -> tuple[int, int
                     )
                 ]
             )
-        return await import_household_rows(session, ((reader.line_num, row) for row in reader))
+        return await import_household_rows(
+            session,
+            ((reader.line_num, row) for row in reader),
+            on_error=on_error,
+            progress=progress,
+        )
+
+
+class _Staging:
+    """The temporary tables of one import: its rows, its households and its errors.
+
+    Rows are checked one by one as they are read and written here; what involves
+    several rows (a NIK twice, a household's head, rows of one KK that disagree, numbers
+    already in the registry) is then found with SQL. Memory stays the same however long
+    the file is. The tables are temporary: private to the connection and dropped at the
+    end (on PostgreSQL also by the transaction's end)."""
+
+    def __init__(self, dialect: str) -> None:
+        suffix = uuid.uuid4().hex[:12]
+        options: dict[str, Any] = {"prefixes": ["TEMPORARY"]}
+        if dialect == "postgresql":
+            options["postgresql_on_commit"] = "DROP"
+        self.metadata = MetaData()
+        self.rows = Table(
+            f"lw_import_rows_{suffix}", self.metadata,
+            Column("line", Integer, primary_key=True, autoincrement=False),
+            Column("kk", Text),  # the KK as written, without separators: groups the rows
+            Column("nik", String(16)),  # when valid
+            Column("ok", Boolean, nullable=False),  # the row alone has no problem
+            Column("dup", Boolean, nullable=False),  # its NIK is on an earlier line
+            Column("mismatch", Boolean, nullable=False),  # differs from its household's first
+            Column("name", String(MAX_NAME)),
+            Column("sex", String(1)),
+            Column("birth_date", Date),
+            Column("relationship", String(20)),
+            Column("region_code", String(13)),
+            Column("rw", Integer),
+            Column("rt", Integer),
+            Column("address", String(MAX_ADDRESS)),
+            Column("desil", Integer),
+            **options,
+        )  # fmt: skip
+        self.households = Table(
+            f"lw_import_households_{suffix}", self.metadata,
+            Column("kk", Text, primary_key=True),
+            Column("first_line", Integer, nullable=False),
+            Column("first_head", Integer),
+            Column("tainted", Boolean),  # a row of this KK is bad: its head count is unknown
+            **options,
+        )  # fmt: skip
+        self.errors = Table(
+            f"lw_import_errors_{suffix}", self.metadata,
+            Column("id", Integer, primary_key=True),  # keeps a line's reasons in order
+            Column("line", Integer, nullable=False),
+            Column("code", String(16), nullable=False),
+            Column("reason", Text),  # a checked row's reason, already worded
+            Column("number", Text),  # the NIK or KK the reason is about
+            Column("other_line", Integer),
+            **options,
+        )  # fmt: skip
+        self._suffix = suffix
+        self._insert_rows: str | None = None
+        Index(f"ix_lw_import_errors_{suffix}", self.errors.c.line, self.errors.c.id)
+
+    async def create(self, session: AsyncSession) -> None:
+        connection = await session.connection()
+        await connection.run_sync(self.metadata.create_all)
+
+    async def add_rows(self, session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+        """Insert rows (tuples in column order) with the driver's executemany: this is the
+        bulk of an import, so it skips SQLAlchemy's per-row parameter processing (dates
+        must be given as the driver stores them: ISO text on SQLite)."""
+        connection = await session.connection()
+        if self._insert_rows is None:
+            compiled = insert(self.rows).compile(dialect=connection.dialect)
+            assert list(compiled.positiontup or []) == [c.name for c in self.rows.columns]
+            self._insert_rows = str(compiled)
+        await connection.exec_driver_sql(self._insert_rows, rows)
+
+    async def index_rows(self, session: AsyncSession) -> None:
+        """Index the rows once they are all in (faster than indexing each insert)."""
+        connection = await session.connection()
+        for column in ("kk", "nik"):
+            index = Index(f"ix_lw_import_{column}_{self._suffix}", self.rows.c[column])
+            await connection.run_sync(index.create)
+
+    async def drop(self, session: AsyncSession) -> None:
+        connection = await session.connection()
+        for table in (self.errors, self.households, self.rows):
+            await connection.run_sync(table.drop, checkfirst=True)
+
+
+_BATCH = 5000
+_NO_ROW = (None,) * 9  # name ... desil of a row with a problem
+_ERROR_TEMPLATES = {
+    "dup_nik": lazy_gettext("NIK {nik} already appears on line {line}"),
+    "differs": lazy_gettext(
+        "household {kk}: region, RW, RT, address or desil differ from line {line}"
+    ),
+    "no_head": lazy_gettext("household {kk} has no member with relationship 'head'"),
+    "two_heads": lazy_gettext("household {kk} has more than one head"),
+    "kk_exists": lazy_gettext("household {kk} is already in the registry"),
+    "nik_exists": lazy_gettext("NIK {nik} is already in the registry"),
+}
+
+
+def _error_text(code: str, reason: str | None, number: str | None, other: int | None) -> str:
+    if code == "row":
+        return reason or ""
+    masked = mask(number or "")
+    return str(_ERROR_TEMPLATES[code]).format(nik=masked, kk=masked, line=other)
 
 
 async def import_household_rows(
-    session: AsyncSession, rows: Iterable[tuple[int, list[str]]]
+    session: AsyncSession,
+    rows: Iterable[tuple[int, list[str]]],
+    *,
+    on_error: Callable[[RowError], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
-    """Import (line number, row) pairs in ``IMPORT_HEADER`` order; all or nothing."""
-    errors: list[RowError] = []
-    households: dict[str, _HouseholdRows] = {}
-    nik_lines: dict[str, int] = {}
-    tainted: set[str] = set()  # KKs with a bad row: their head count is not known
+    """Import (line number, row) pairs in ``IMPORT_HEADER`` order; all or nothing.
+
+    A household's rows may be anywhere in the input. Every row is checked; when any is
+    bad, every reason is passed to ``on_error`` in line order (or kept in the
+    exception's ``errors`` when there is no ``on_error``), the session is rolled back and
+    ``ImportRejected`` is raised. ``progress`` is called with the number of rows read
+    since its last call. Memory use does not grow with the number of rows."""
     villages = set(
         (await session.execute(select(Region.code).where(Region.level == VILLAGE_LEVEL)))
         .scalars()
         .all()
     )
+    dialect = session.get_bind().dialect.name
+    staging = _Staging(dialect)
+    await staging.create(session)
+    errors = staging.errors
+    dates_as_text = dialect == "sqlite"
+    staged: list[tuple[Any, ...]] = []
+    row_errors: list[dict[str, Any]] = []
+    read = 0
+
+    async def flush() -> None:
+        nonlocal read
+        if staged:
+            await staging.add_rows(session, staged)
+        if row_errors:
+            await session.execute(insert(errors), row_errors)
+        if progress is not None and read:
+            progress(read)
+        staged.clear()
+        row_errors.clear()
+        read = 0
 
     for line, row in rows:
+        read += 1
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(IMPORT_HEADER):
-            errors.append(
-                RowError(
-                    line,
-                    _("expected {n} columns, found {m}").format(n=len(IMPORT_HEADER), m=len(row)),
-                )
+            reason = _("expected {n} columns, found {m}").format(n=len(IMPORT_HEADER), m=len(row))
+            row_errors.append({"line": line, "code": "row", "reason": reason})
+        else:
+            problems, parsed, nik = _check_row(
+                dict(zip(IMPORT_HEADER, (c.strip() for c in row), strict=True)), villages
             )
-            continue
-        problems, parsed, nik = _check_row(
-            dict(zip(IMPORT_HEADER, (c.strip() for c in row), strict=True)), villages
-        )
-        if nik is not None:
-            if nik in nik_lines:
-                problems.append(
-                    _("NIK {nik} already appears on line {line}").format(
-                        nik=mask(nik), line=nik_lines[nik]
-                    )
-                )
+            # In the column order of _Staging.rows: line, kk, nik, ok, dup, mismatch, ...
+            if parsed is None:
+                staged.append((line, normalize_digits(row[0]), nik, False, False, False, *_NO_ROW))
             else:
-                nik_lines[nik] = line
-        if parsed is not None and not problems:
-            group = households.get(parsed["kk"])
-            if group is None:
-                group = households[parsed["kk"]] = _HouseholdRows(line, parsed["household"])
-            elif group.values != parsed["household"]:
-                problems.append(
-                    _(
-                        "household {kk}: region, RW, RT, address or desil differ from line {line}"
-                    ).format(kk=mask(parsed["kk"]), line=group.first_line)
-                )
-            if parsed["member"]["relationship"] == "head":
-                group.heads.append(line)
-            group.members.append(parsed["member"])
-        if problems:
-            tainted.add(normalize_digits(row[0]))
-        errors.extend(RowError(line, p) for p in problems)
+                m = parsed["member"]
+                born = m["birth_date"].isoformat() if dates_as_text else m["birth_date"]
+                staged.append((
+                    line, parsed["kk"], nik, True, False, False, m["name"], m["sex"], born,
+                    m["relationship"], *parsed["household"],
+                ))  # fmt: skip
+            row_errors.extend({"line": line, "code": "row", "reason": p} for p in problems)
+        if len(staged) >= _BATCH or len(row_errors) >= _BATCH:
+            await flush()
+    await flush()
+    await staging.index_rows(session)
 
-    for kk, group in households.items():
-        if not group.heads and kk not in tainted:
-            errors.append(
-                RowError(
-                    group.first_line,
-                    _("household {kk} has no member with relationship 'head'").format(kk=mask(kk)),
-                )
-            )
-        for extra in group.heads[1:]:
-            errors.append(
-                RowError(extra, _("household {kk} has more than one head").format(kk=mask(kk)))
-            )
+    bad_rows = await _check_across_rows(session, staging)
+    if bad_rows:
+        kept: list[RowError] = []
+        report = on_error or kept.append
+        stmt = select(errors.c.line, errors.c.code, errors.c.reason, errors.c.number,
+                      errors.c.other_line).order_by(errors.c.line, errors.c.id)  # fmt: skip
+        async for line, code, reason, number, other in stream_rows(session, stmt, _BATCH):
+            report(RowError(line, _error_text(code, reason, number, other)))
+        await session.rollback()
+        await staging.drop(session)
+        raise ImportRejected(kept, count=bad_rows)
+    counts = await _insert(session, staging)
+    await staging.drop(session)
+    return counts
 
-    if households:
-        known_kk = set(
-            (
-                await session.execute(
-                    select(Household.kk).where(Household.kk.in_(list(households)))
-                )
-            ).scalars()
+
+async def _check_across_rows(session: AsyncSession, staging: _Staging) -> int:
+    """Record what involves several rows as errors; return the number of bad lines."""
+    r, g, e = staging.rows, staging.households, staging.errors
+    earlier = r.alias("earlier")
+    first = r.alias("first")
+    grouped = and_(r.c.ok, ~r.c.dup)  # the rows that make up the households
+
+    async def run(stmt: Any) -> None:
+        await session.execute(stmt)
+
+    def errors_from(select_stmt: Any) -> Any:
+        return insert(e).from_select([c.name for c in select_stmt.selected_columns], select_stmt)
+
+    # A NIK seen on an earlier line: the later lines are wrong.
+    await run(update(r).where(r.c.nik.is_not(None), exists().where(
+        earlier.c.nik == r.c.nik, earlier.c.line < r.c.line)).values(dup=True))  # fmt: skip
+    first_nik_line = (
+        select(func.min(earlier.c.line)).where(earlier.c.nik == r.c.nik).scalar_subquery()
+    )
+    await run(errors_from(select(
+        r.c.line, literal("dup_nik").label("code"), r.c.nik.label("number"),
+        first_nik_line.label("other_line"),
+    ).where(r.c.dup)))  # fmt: skip
+
+    # Households: the first good row of a KK gives its region, RW, RT, address and desil.
+    await run(insert(g).from_select(
+        ["kk", "first_line"], select(r.c.kk, func.min(r.c.line)).where(grouped).group_by(r.c.kk)
+    ))  # fmt: skip
+    differs = or_(
+        first.c.region_code != r.c.region_code, first.c.rw != r.c.rw, first.c.rt != r.c.rt,
+        first.c.address != r.c.address, first.c.desil.is_distinct_from(r.c.desil),
+    )  # fmt: skip
+    await run(update(r).where(grouped, exists().where(
+        g.c.kk == r.c.kk, first.c.line == g.c.first_line, differs)).values(mismatch=True))  # fmt: skip
+    await run(errors_from(select(
+        r.c.line, literal("differs").label("code"), r.c.kk.label("number"),
+        g.c.first_line.label("other_line"),
+    ).join(g, g.c.kk == r.c.kk).where(r.c.mismatch)))  # fmt: skip
+
+    # Exactly one head per household (unknown when one of its rows is bad).
+    heads = and_(r.c.kk == g.c.kk, grouped, r.c.relationship == "head")
+    bad_row = and_(r.c.kk == g.c.kk, or_(~r.c.ok, r.c.dup, r.c.mismatch))
+    await run(update(g).values(
+        first_head=select(func.min(r.c.line)).where(heads).scalar_subquery(),
+        tainted=exists().where(bad_row),
+    ))  # fmt: skip
+    await run(errors_from(select(
+        g.c.first_line.label("line"), literal("no_head").label("code"), g.c.kk.label("number"),
+    ).where(g.c.first_head.is_(None), ~g.c.tainted)))  # fmt: skip
+    await run(errors_from(select(
+        r.c.line, literal("two_heads").label("code"), r.c.kk.label("number"),
+    ).join(g, g.c.kk == r.c.kk).where(grouped, r.c.relationship == "head",
+                                       r.c.line > g.c.first_head)))  # fmt: skip
+
+    # Numbers already in the registry.
+    await run(errors_from(select(
+        g.c.first_line.label("line"), literal("kk_exists").label("code"), g.c.kk.label("number"),
+    ).join(Household, Household.kk == g.c.kk)))  # fmt: skip
+    await run(errors_from(select(
+        func.min(r.c.line).label("line"), literal("nik_exists").label("code"),
+        r.c.nik.label("number"),
+    ).join(Member, Member.nik == r.c.nik).group_by(r.c.nik)))  # fmt: skip
+    return await session.scalar(select(func.count(func.distinct(e.c.line)))) or 0
+
+
+async def _insert(session: AsyncSession, staging: _Staging) -> tuple[int, int]:
+    """Write the staged households and members (all rows are valid by now)."""
+    r, g = staging.rows, staging.households
+    now = utcnow()
+    empty = literal({}, JSON)
+    households = Household.__table__
+    await session.execute(
+        insert(households).from_select(
+            ["kk", "address", "region_code", "rw", "rt", "desil", "details", "created_at",
+             "updated_at"],
+            select(r.c.kk, r.c.address, r.c.region_code, r.c.rw, r.c.rt, r.c.desil, empty,
+                   literal(now, DateTime), literal(now, DateTime))
+            .join(g, g.c.first_line == r.c.line)
+            .order_by(r.c.line),
         )
-        for kk in known_kk:
-            errors.append(
-                RowError(
-                    households[kk].first_line,
-                    _("household {kk} is already in the registry").format(kk=mask(kk)),
-                )
-            )
-        known_nik = set(
-            (
-                await session.execute(select(Member.nik).where(Member.nik.in_(list(nik_lines))))
-            ).scalars()
+    )  # fmt: skip
+    await session.execute(
+        insert(Member.__table__).from_select(
+            ["household_id", "nik", "name", "sex", "birth_date", "relationship", "status",
+             "details", "created_at"],
+            select(households.c.id, r.c.nik, r.c.name, r.c.sex, r.c.birth_date,
+                   r.c.relationship, literal("alive"), empty, literal(now, DateTime))
+            .join(households, households.c.kk == r.c.kk)
+            .order_by(r.c.line),
         )
-        for nik in known_nik:
-            errors.append(
-                RowError(
-                    nik_lines[nik], _("NIK {nik} is already in the registry").format(nik=mask(nik))
-                )
-            )
-
-    if errors:
-        errors.sort(key=lambda e: e.line)
-        raise ImportRejected(errors)
-
-    member_count = 0
-    for kk, group in households.items():
-        region_code, rw, rt, address, desil = group.values
-        household = Household(
-            kk=kk, region_code=region_code, rw=rw, rt=rt, address=address, desil=desil
-        )
-        session.add(household)
-        await session.flush()
-        session.add_all(Member(household_id=household.id, **m) for m in group.members)
-        member_count += len(group.members)
-    await session.flush()
-    return len(households), member_count
+    )  # fmt: skip
+    household_count = await session.scalar(select(func.count()).select_from(g)) or 0
+    member_count = await session.scalar(select(func.count()).select_from(r)) or 0
+    return household_count, member_count
 
 
 def _check_row(

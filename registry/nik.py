@@ -137,6 +137,8 @@ def normalize_digits(value: str) -> str:
     all become ``"1671012305900001"``.  Nothing else is changed or checked: the
     result may still contain letters or non-ASCII digits.
     """
+    if value.isascii() and value.isdigit():  # the usual case, and the bulk import's
+        return value
     return "".join(ch for ch in value.strip() if not ch.isspace() and ch not in _SEPARATORS)
 
 

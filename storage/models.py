@@ -184,6 +184,12 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The tiers that review this report, in order ("rt", "kelurahan", "officer"); fixed at
+    # submission from the workflow configuration, so a later change applies to new reports.
+    tiers: Mapped[list[Any]] = mapped_column(default=list)
+    tier_since: Mapped[datetime | None] = mapped_column(DateTime)  # entered its current state
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)  # last reminder at this tier
+    paused_state: Mapped[str | None] = mapped_column(String(32))  # the tier waiting for info
 
     household: Mapped[Household | None] = relationship(lazy="joined")
     reporter: Mapped[Account | None] = relationship(lazy="joined")
@@ -202,6 +208,25 @@ class ReportEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(32))
     to_state: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[str | None] = mapped_column(String(32))  # of a rejection
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ReportLink(Base):
+    """Two reports about the same thing: ``duplicate`` (the same change reported twice) or
+    ``conflict`` (changes that cannot both be true, e.g. a death and a move of one person).
+    ``report_id`` is the newer report."""
+
+    __tablename__ = "report_links"
+    __table_args__ = (
+        CheckConstraint("relation IN ('duplicate', 'conflict')", name="relation_code"),
+        Index("ix_report_links_pair", "report_id", "other_report_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"))
+    other_report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    relation: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -249,3 +274,48 @@ class HouseholdFlag(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Broadcast(Base):
+    """An announcement to every linked resident of a region, delivered through the outbox."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    text: Mapped[str] = mapped_column(Text)
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    notify_chat_id: Mapped[int | None] = mapped_column(BigInteger)  # who gets the summary
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OutboxMessage(Base):
+    """A message to send, written in the transaction of the change that caused it.
+
+    ``status``: pending -> sent | undeliverable (the user blocked the bot, or the chat is
+    gone) | failed (gave up after retries). A sender claims due rows by setting
+    ``claimed_until``; a claim that outlives its process expires and the row is retried."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'sent', 'undeliverable', 'failed')", name="status_code"
+        ),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_chat_order", "chat_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[dict[str, Any]] = mapped_column()
+    purpose: Mapped[str] = mapped_column(String(16))  # review, status, reminder, broadcast, ...
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)

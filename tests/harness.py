@@ -11,6 +11,9 @@ class RunningBot(BotRunner):
     """A :class:`BotRunner` pointed at the fake server, started once it polls."""
 
     def __init__(self, api: FakeBotAPI, database_url: str, **settings: object) -> None:
+        # Scripted people read fast: the per-chat limit (1/s in production) would only make
+        # every test wait; the sender's behaviour at the limit is tested in test_outbox.py.
+        settings.setdefault("outbox_chat_rate", 1000.0)
         super().__init__(
             load_settings(
                 bot_token=api.token,

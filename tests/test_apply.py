@@ -55,13 +55,15 @@ def assert_revision(revision, action, household_id, member_id, before, after) ->
     assert (revision.before, revision.after) == (before, after)
 
 
-async def approve(
-    session, report: Report, reviewers: tuple[int, ...] = (RT, LURAH, OFFICER)
-) -> tuple[Report, list[RegistryRevision]]:
-    """Approve the report at each tier, commit, and read it and its revisions back.
+TIER_REVIEWER = {"rt": RT, "kelurahan": LURAH, "officer": OFFICER}
 
-    The session is emptied afterwards, so every later lookup reads the database."""
-    for telegram_id in reviewers:
+
+async def approve(
+    session, report: Report, reviewers: tuple[int, ...] | None = None
+) -> tuple[Report, list[RegistryRevision]]:
+    """Approve the report at each tier of its path, commit, and read it and its revisions
+    back. The session is emptied afterwards, so every later lookup reads the database."""
+    for telegram_id in reviewers or [TIER_REVIEWER[t] for t in report.tiers]:
         reviewer = await account_by_telegram_id(session, telegram_id)
         await workflow.decide(session, report, reviewer, approve=True)
     await session.commit()
@@ -551,7 +553,9 @@ async def test_a_member_who_died_meanwhile_cannot_move_out(session, reporter) ->
     assert await session.scalar(stray) == 0
     # The officer can still reject it.
     officer = await account_by_telegram_id(session, OFFICER)
-    await workflow.decide(session, move_out, officer, approve=False, note="Sudah meninggal")
+    await workflow.decide(
+        session, move_out, officer, approve=False, reason_code="not_true", note="Sudah meninggal"
+    )
     assert move_out.state == workflow.REJECTED
 
 
@@ -716,3 +720,55 @@ async def test_a_split_household_did_not_exist_before_the_split(session, reporte
     assert [
         m["name"] for m in (await household_as_of(session, new, date(2026, 4, 1)))["members"]
     ] == ["Budi Santoso"]
+
+
+def _every_kind(sari: Household, hartono: Household) -> dict[str, dict]:
+    """One payload per report type that changes the registry rows of Sari's household."""
+    budi, wulan, dewi = (str(m.id) for m in sari.members)
+    return {
+        "birth": {"name": "Raka", "sex": "M", "birth_date": "2026-02-20", "mother": wulan},
+        "death": {"member": dewi, "death_date": "2026-02-20", "place": "di rumah"},
+        "move_out": {"scope": "one", "member": dewi, "destination": SATU_ULU,
+                     "move_date": "2026-02-20"},
+        "move_in": {"nik": hartono.members[1].nik, "name": "Ani Rahmawati", "sex": "F",
+                    "birth_date": "1963-12-01", "relationship": "parent_in_law", "origin": HOME},
+        "marriage": {"event": "divorced", "members": [budi, wulan], "partner": None,
+                     "event_date": "2026-02-20", "new_household": "yes", "leaving": [budi],
+                     "new_kk": "1671010403260002"},
+        "member_data": {"member": dewi, "field": "education", "education": "smp"},
+        "housing": {"aspects": ["floor"], "floor": "wood"},
+        "identity": {"member": dewi, "what": "name", "new_name": "Dewi Lestari Putri"},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["birth", "death", "move_out", "move_in", "marriage", "member_data", "housing", "identity"],
+)
+async def test_as_of_shows_every_kind_of_change_undone_the_day_before(
+    session, reporter, kind
+) -> None:
+    sari = await household_by_kk(session, SARI.kk)
+    hartono = await household_by_kk(session, HARTONO.kk)
+    payload = _every_kind(sari, hartono)[kind]
+    before = {
+        h.kk: household_snapshot(h) for h in (sari, hartono)
+    }  # both: a move-in takes a member from Hartono's household
+    report = await workflow.submit_report(
+        session, kind=kind, household=sari, reporter=reporter, payload=payload
+    )
+    report, revisions = await approve(session, report)
+    assert report.state == workflow.APPLIED and revisions
+    await _date_revisions(session, report, "2026-03-01T09:00:00")
+    for kk, snapshot in before.items():
+        household = await household_by_kk(session, kk)
+        then = await household_as_of(session, household, date(2026, 2, 28))
+        assert then is not None
+        then.pop("as_of")
+        assert then == snapshot, f"{kind}: {kk} on 2026-02-28"
+    now = household_snapshot(await household_by_kk(session, SARI.kk))
+    after = await household_as_of(
+        session, await household_by_kk(session, SARI.kk), date(2026, 3, 1)
+    )
+    after.pop("as_of")
+    assert after == now and now != before[SARI.kk]

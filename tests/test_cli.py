@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from registry.households import IMPORT_HEADER
 from tests.conftest import PG_ADMIN_URL, shared_regions_csv
 from tests.factories import FAMILIES, SARI, registry_rows, write_csv
 
@@ -198,3 +199,36 @@ def test_registry_history_and_as_of_from_the_command_line(
     assert "is not a date like 2026-06-01" in capsys.readouterr().err
     assert main(["registry", "history", "--kk", "1671019999999999"]) == 1
     assert "No household with that KK number." in capsys.readouterr().err
+
+
+def test_help_of_the_file_commands(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+    assert "reports" in result.stdout and "export" in result.stdout
+    for args, words in (
+        (["reports", "list"], ["--region CODE", "--state STATE", "--format {csv,xlsx}"]),
+        (["reports", "decide"], ["--file FILE", "--as TELEGRAM_ID", "number,decision"]),
+        (["export", "changes"], ["--since YYYY-MM-DD", "--output FILE"]),
+        (["registry", "export"], ["--output FILE", "stdout"]),
+    ):
+        result = run_cli(*args, "--help", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        for word in words:
+            assert word in " ".join(result.stdout.split()), (args, word)
+
+
+def test_registry_export_and_reimport_through_the_console_script(
+    database_url, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": database_url, "DEFAULT_LOCALE": "en"}
+    rows = write_csv(tmp_path / "reg.csv", registry_rows(FAMILIES))
+    assert run_cli("registry", "import", str(rows), env=env, cwd=tmp_path).returncode == 0
+    exported = run_cli("registry", "export", env=env, cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout.splitlines()[0] == ",".join(IMPORT_HEADER)
+    assert len(exported.stdout.splitlines()) == 6
+    assert "rows" not in exported.stderr  # no progress lines for a small registry
+    again = tmp_path / "again.csv"
+    again.write_text(exported.stdout, encoding="utf-8")
+    result = run_cli("registry", "import", str(again), env=env, cwd=tmp_path)
+    assert result.returncode == 1  # the same households are already in the registry
+    assert f"{again}: 5 bad row(s); nothing was imported." in result.stderr

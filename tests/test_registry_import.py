@@ -119,3 +119,25 @@ def test_cli_import_names_bad_lines_in_indonesian_by_default(
     err = capsys.readouterr().err
     assert f"{path}:2: rw harus berupa angka 1 sampai 999" in err
     assert "tidak ada yang diimpor" in err
+
+
+def test_cli_import_reports_each_bad_row_in_line_order_and_counts_rows(
+    database_url, tmp_path, monkeypatch, capsys
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    rows = registry_rows(FAMILIES)
+    rows[4][3], rows[4][10] = "X", "11"  # line 6: two reasons
+    rows[0][5] = "child"  # line 2: SARI has no head now (named on her first line)
+    path = write_csv(tmp_path / "bad.csv", [rows[4], *rows[:4]])  # Ani's bad row first
+    assert main(["registry", "import", str(path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(":")[1] for line in err[:-1]] == ["2", "2", "3"]
+    assert "sex must be L or P" in err[0] and "desil" in err[1]
+    assert err[2] == f"{path}:3: household 167101********** has no member with relationship 'head'"
+    assert err[-1] == f"{path}: 2 bad row(s); nothing was imported."
+    header = write_csv(tmp_path / "header.csv", rows, header=["kk", "nik"])
+    assert main(["registry", "import", str(header)]) == 1
+    err = capsys.readouterr().err
+    assert f"{header}:1: header must be exactly: kk,nik,name" in err
+    assert f"{header}: 1 bad row(s); nothing was imported." in err

@@ -69,9 +69,19 @@ async def test_rejection_needs_a_reason_and_is_final(session, tmp_path) -> None:
     rt = await _account(session, 1)
     with pytest.raises(IllegalTransition):
         await workflow.decide(session, report, rt, approve=False, note="")
-    await workflow.decide(session, report, rt, approve=False, note="Tidak dikenal di RT ini")
+    with pytest.raises(IllegalTransition):  # "other" needs words
+        await workflow.decide(session, report, rt, approve=False, reason_code="other", note=" ")
+    await workflow.decide(
+        session,
+        report,
+        rt,
+        approve=False,
+        reason_code="not_in_area",
+        note="Tidak dikenal di RT ini",
+    )
     assert report.state == workflow.REJECTED
     assert report.events[-1].note == "Tidak dikenal di RT ini"
+    assert report.events[-1].reason_code == "not_in_area"
     assert report.events[-1].actor_account_id == rt.id
     with pytest.raises(AlreadyDecided):
         await workflow.decide(session, report, rt, approve=True)

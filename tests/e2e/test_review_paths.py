@@ -51,7 +51,8 @@ async def test_rejection_reaches_the_resident_in_indonesian(
     await rt.expect("laporan baru")
     card = await rt.expect(number)
     await rt.press("❌ Tolak", card)
-    await rt.expect("Mengapa")
+    await rt.press("Sudah pernah dilaporkan", await rt.expect("Mengapa"))
+    await rt.expect("Jelaskan alasannya")
     await rt.send_text("Bayi ini <sudah> dilaporkan & tercatat")
     await rt.expect("ditolak")
     told = await sari.expect("ditolak oleh Ketua RT")
@@ -191,7 +192,7 @@ async def test_a_rejection_reason_typed_after_another_rt_head_confirmed(
     await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=2))
 
     await rt.press("❌ Tolak", await rt.expect("Apakah ini benar?"))
-    await rt.expect("Mengapa")
+    await rt.press("Bukan di wilayah ini", await rt.expect("Mengapa"))
     await deputy.press("✅ Konfirmasi", await deputy.expect("Apakah ini benar?"))
     await sari.expect("dikonfirmasi Ketua RT")
     await rt.send_text("Tidak tinggal di sini")

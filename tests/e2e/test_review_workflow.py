@@ -1,0 +1,199 @@
+"""Questions to the reporter, edits, withdrawal, rejection reasons and duplicates, end to end.
+
+Reviewers' and reporters' news travel through the outbox; every message here comes
+from the real bot over the fake Bot API.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from registry.accounts import link_account
+from storage.models import Member, OutboxMessage, Report
+from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, ago, link, seed
+from tests.factories import SARI
+
+BUDI_ID = 1002
+
+
+async def file_birth_en(person, name: str, born) -> str:
+    """The English birth form, happy path, without a certificate; the tracking number."""
+    await person.send_text("/lapor")
+    await person.press("Birth", await person.expect("What do you want to report?"))
+    await person.expect("baby's full name")
+    await person.send_text(name)
+    await person.press("Boy", await person.expect("boy or a girl"))
+    await person.expect("When was the baby born")
+    await person.send_text(born.strftime("%d/%m/%Y"))
+    await person.press("Sari Wulandari", await person.expect("Who is the mother?"))
+    await person.press("Skip »", await person.expect("birth certificate"))
+    await person.press("✅ Submit", await person.expect("check your report"))
+    sent = await person.expect("tracking number")
+    return next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
+
+
+async def _linked_sari(running, fake_api, tmp_path):
+    await seed(running, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code="en")
+    await link(sari, language_button="🇬🇧 English", nik=SARI.people[1].nik, kk=SARI.kk)
+    await sari.expect("is linked to household")
+    return sari
+
+
+async def reviewer(fake_api, telegram_id: int, name: str):
+    """A reviewer who has opened the bot once (so it writes to them in English)."""
+    person = fake_api.user(telegram_id, name, language_code="en")
+    await person.send_text("/start")
+    await person.expect("You review reports as")
+    return person
+
+
+async def _report(running, number: str) -> Report:
+    async with running.session() as session:
+        report = (await session.execute(select(Report).where(Report.number == number))).scalar_one()
+        return report
+
+
+async def test_a_question_answered_returns_the_report_to_the_same_tier(
+    running_bot, fake_api, tmp_path
+) -> None:
+    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    rt = await reviewer(fake_api, RT_ID, "Pak RT")
+    number = await file_birth_en(sari, "Raka Pratama", ago(4))
+
+    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
+    await rt.expect(f"What do you want to ask the reporter of {number}")
+    await rt.send_text("Di rumah sakit <mana> bayi lahir?")
+    await rt.expect("was sent to the reporter")
+    question = await sari.expect("asks about report")
+    assert "Di rumah sakit <mana> bayi lahir?" in question.plain_text  # escaped, shown as typed
+    assert (await _report(running_bot, number)).state == "needs_info"
+
+    await rt.send_text("/antrian")
+    await rt.expect("Nothing is waiting for you")  # it waits for the reporter now
+
+    await sari.press("✍️ Answer", question)
+    await sari.expect(f"Your answer about report {number}")
+    await sari.send_text("RS Muhammadiyah Palembang")
+    await sari.expect("is back with the RT head")
+    await rt.expect("The reporter answered")
+    card = await rt.expect("Is this true?")
+    assert "Di rumah sakit <mana> bayi lahir?" in card.plain_text
+    assert "RS Muhammadiyah Palembang" in card.plain_text
+    await rt.press("✅ Confirm", card)
+    await sari.expect("confirmed by your RT head")
+    report = await _report(running_bot, number)
+    assert [e.to_state for e in report.events] == [
+        "submitted", "awaiting_rt", "needs_info", "awaiting_rt", "awaiting_kelurahan",
+    ]  # fmt: skip
+    assert report.events[3].note == "RS Muhammadiyah Palembang"
+
+
+async def test_the_reporter_edits_the_report_the_reviewer_asked_about(
+    running_bot, fake_api, tmp_path
+) -> None:
+    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    rt = await reviewer(fake_api, RT_ID, "Pak RT")
+    number = await file_birth_en(sari, "Raka Pratma", ago(4))
+
+    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
+    await rt.expect("What do you want to ask")
+    await rt.send_text("Is the name spelt right?")
+    question = await sari.expect("asks about report")
+    await sari.press("✏️ Edit the report", question)
+    review = await sari.expect("check your report")
+    assert "Raka Pratma" in review.plain_text  # the filed answers
+    await sari.press("✏️ Edit", review)
+    await sari.press("Baby's name", await sari.expect("Which answer"))
+    await sari.expect("baby's full name")
+    await sari.send_text("Raka Pratama")
+    await sari.press("✅ Submit", await sari.expect("check your report"))
+    await sari.expect("is back with the RT head")
+    card = await rt.expect("Raka Pratama")
+    assert "the reporter edited the report" in card.plain_text
+    report = await _report(running_bot, number)
+    assert report.state == "awaiting_rt" and report.payload["name"] == "Raka Pratama"
+    async with running_bot.session() as session:  # still one report
+        assert len((await session.execute(select(Report))).scalars().all()) == 1
+
+
+async def test_withdrawn_reports_leave_the_queue(running_bot, fake_api, tmp_path) -> None:
+    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    rt = await reviewer(fake_api, RT_ID, "Pak RT")
+    number = await file_birth_en(sari, "Raka Pratama", ago(4))
+    card = await rt.expect("Is this true?")
+
+    await sari.send_text(f"/status {number}")
+    history = await sari.expect(number)
+    await sari.press("↩️ Withdraw", history)
+    await sari.press("↩️ Yes, withdraw it", await sari.expect("Nobody will review it any more"))
+    await sari.expect_edit(contains=f"Report {number} was withdrawn.")
+    await rt.press("✅ Confirm", card, stale=True)
+    assert (await rt.wait_callback_answer())["text"] == "This report was already decided."
+    await sari.send_text(f"/status {number}")
+    history = await sari.expect("Withdrawn by the reporter")
+    assert "↩️ Withdraw" not in history.buttons()
+
+
+async def test_rejection_reason_code_reaches_the_reporter(running_bot, fake_api, tmp_path) -> None:
+    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    rt = await reviewer(fake_api, RT_ID, "Pak RT")
+    number = await file_birth_en(sari, "Raka Pratama", ago(4))
+    await rt.press("❌ Reject", await rt.expect("Is this true?"))
+    reasons = await rt.expect(f"Why do you reject report {number}?")
+    assert reasons.buttons()[:5] == [
+        "The reported change is not true", "Already reported", "Not in this area",
+        "Not enough evidence", "Another reason",
+    ]  # fmt: skip
+    await rt.press("Another reason", reasons)
+    await rt.expect("Explain the reason")
+    await rt.press("Skip »")  # "another reason" needs words
+    await rt.expect("Please write the reason.")
+    await rt.send_text("Keluarga ini sudah pindah")
+    await rt.expect("was rejected")
+    told = await sari.expect("was rejected by the RT head")
+    assert "Another reason: Keluarga ini sudah pindah" in told.plain_text
+    report = await _report(running_bot, number)
+    assert (report.events[-1].reason_code, report.events[-1].note) == (
+        "other", "Keluarga ini sudah pindah",
+    )  # fmt: skip
+
+
+async def test_the_same_birth_reported_twice_enters_the_registry_once(
+    running_bot, fake_api, tmp_path
+) -> None:
+    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    budi = fake_api.user(BUDI_ID, "Budi", language_code="en")
+    async with running_bot.session() as session:  # Budi, Sari's husband, is linked too
+        from registry.accounts import ensure_account
+
+        account = await ensure_account(session, BUDI_ID, first_name="Budi")
+        account.locale = "en"
+        await link_account(session, account, SARI.people[0].nik, SARI.kk)
+        await session.commit()
+    rt = await reviewer(fake_api, RT_ID, "Pak RT")
+    lurah = await reviewer(fake_api, LURAH_ID, "Bu Lurah")
+    officer = await reviewer(fake_api, OFFICER_ID, "Petugas")
+    born = ago(6)
+    first = await file_birth_en(sari, "Raka Pratama", born)
+    first_card = await rt.expect("Is this true?")
+    second = await file_birth_en(budi, "raka  pratama", born)
+    second_card = await rt.expect(second)
+    assert f"Possibly the same change as {first}" in second_card.plain_text
+
+    await rt.press("✅ Confirm", first_card)
+    await lurah.press("✅ Verify", await lurah.expect("Is this true?"))
+    await officer.press("✅ Approve", await officer.expect("Is this true?"))
+    await sari.expect("approved and is now in the registry")
+    closed = await budi.expect(f"Report {second} was closed")
+    assert f"the same change was entered in the registry through {first}" in closed.plain_text
+    await rt.press("✅ Confirm", second_card, stale=True)
+    assert (await rt.wait_callback_answer())["text"] == "This report was already decided."
+    async with running_bot.session() as session:
+        babies = (await session.execute(select(Member).where(Member.name.ilike("raka%")))).scalars()
+        assert len(list(babies)) == 1
+        report = (await session.execute(select(Report).where(Report.number == second))).scalar_one()
+        assert (report.state, report.events[-1].reason_code) == ("rejected", "duplicate")
+        # Every message to the reporters and reviewers went through the outbox and was sent.
+        statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
+        assert statuses and set(statuses) == {"sent"}
