@@ -187,6 +187,17 @@ def first_tiers(
     return tiers
 
 
+def _attach(report: Report, items: list[dict[str, str]]) -> None:
+    """Add uploaded files (field, kind, file_id, unique_id) to the report's evidence."""
+    for item in items:
+        report.attachments.append(
+            Attachment(
+                report_id=report.id, field=item["field"], kind=item["kind"],
+                file_id=item["file_id"], file_unique_id=item["unique_id"],
+            )
+        )  # fmt: skip
+
+
 async def submit_report(
     session: AsyncSession,
     *,
@@ -223,16 +234,7 @@ async def submit_report(
     await session.flush()
     await session.refresh(report, ["events", "attachments", "household", "reporter"])
     report.number = f"LW-{report.created_at.year}-{report.id:06d}"
-    for item in attachments or []:
-        report.attachments.append(
-            Attachment(
-                report_id=report.id,
-                field=item["field"],
-                kind=item["kind"],
-                file_id=item["file_id"],
-                file_unique_id=item["unique_id"],
-            )
-        )
+    _attach(report, attachments or [])
     report.state = None  # type: ignore[assignment]  # not filed yet: the first transition
     _event(report, reporter, SUBMITTED, by=REPORTER, now=now)
     _event(report, None, TIER_STATE[report.tiers[0]], by=SYSTEM, now=now)
@@ -456,13 +458,7 @@ async def answer_info(
     async def work() -> None:
         if payload is not None:
             report.payload = payload
-            for item in attachments or []:
-                report.attachments.append(
-                    Attachment(
-                        report_id=report.id, field=item["field"], kind=item["kind"],
-                        file_id=item["file_id"], file_unique_id=item["unique_id"],
-                    )
-                )  # fmt: skip
+            _attach(report, attachments or [])
         _event(report, reporter, back, by=REPORTER, note=answer)
         report.paused_state = None
         if payload is not None:  # what it duplicates or conflicts with may have changed

@@ -169,6 +169,15 @@ async def mark_sent(session: AsyncSession, row_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
+def _held(row_id: int, claimed_until: datetime) -> tuple[Any, ...]:
+    """The row, still pending and still under this claim: only its holder may change it."""
+    return (
+        OutboxMessage.id == row_id,
+        OutboxMessage.status == "pending",
+        OutboxMessage.claimed_until == claimed_until,
+    )
+
+
 async def reschedule(
     session: AsyncSession,
     row_id: int,
@@ -182,11 +191,7 @@ async def reschedule(
     attempts = OutboxMessage.attempts + 1 if count_attempt else OutboxMessage.attempts
     result = await session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.id == row_id,
-            OutboxMessage.status == "pending",
-            OutboxMessage.claimed_until == claimed_until,
-        )
+        .where(*_held(row_id, claimed_until))
         .values(next_attempt_at=at, claimed_until=None, attempts=attempts, last_error=_error(error))
         .execution_options(synchronize_session=False)
     )
@@ -201,11 +206,7 @@ async def give_up(
         raise ValueError(f"not a final failure status: {status!r}")
     result = await session.execute(
         update(OutboxMessage)
-        .where(
-            OutboxMessage.id == row_id,
-            OutboxMessage.status == "pending",
-            OutboxMessage.claimed_until == claimed_until,
-        )
+        .where(*_held(row_id, claimed_until))
         .values(
             status=status,
             claimed_until=None,
@@ -224,11 +225,7 @@ async def release(session: AsyncSession, claims: Iterable[tuple[int, datetime]])
     for row_id, claimed_until in claims:
         result = await session.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.id == row_id,
-                OutboxMessage.status == "pending",
-                OutboxMessage.claimed_until == claimed_until,
-            )
+            .where(*_held(row_id, claimed_until))
             .values(claimed_until=None)
             .execution_options(synchronize_session=False)
         )

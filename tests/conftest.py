@@ -99,15 +99,20 @@ def template_database(
         yield str(path)
 
 
-@pytest.fixture
-def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
-    """A fresh migrated database holding the province-16 region codes."""
+def fresh_database(template_database: str, tmp_path: Path, name: str) -> Iterator[str]:
+    """Yield the URL of a new copy of the migrated template (dropped afterwards on PG)."""
     if PG_ADMIN_URL:
         yield from _throwaway_pg_database(template=template_database)
     else:
-        path = tmp_path / "lapor-warga.sqlite3"
+        path = tmp_path / f"{name}.sqlite3"
         shutil.copyfile(template_database, path)
         yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh migrated database holding the province-16 region codes."""
+    yield from fresh_database(template_database, tmp_path, "lapor-warga")
 
 
 @pytest.fixture

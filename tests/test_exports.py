@@ -8,7 +8,6 @@ import csv
 import io
 import random
 import re
-import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +31,7 @@ from registry.nik import make_nik, mask
 from registry.tables import open_table
 from storage import db
 from storage.models import Household, Member, OutboxMessage, RegistryRevision, Report
-from tests.conftest import PG_ADMIN_URL, _throwaway_pg_database
+from tests.conftest import fresh_database
 from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 from tests.synthetic import synthetic_rows
 
@@ -71,12 +70,7 @@ def cli_db(database_url: str, monkeypatch) -> str:
 @pytest.fixture
 def other_database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
     """A second fresh database, for the round trip."""
-    if PG_ADMIN_URL:
-        yield from _throwaway_pg_database(template=template_database)
-    else:
-        path = tmp_path / "other.sqlite3"
-        shutil.copyfile(template_database, path)
-        yield f"sqlite+aiosqlite:///{path}"
+    yield from fresh_database(template_database, tmp_path, "other")
 
 
 async def _reviewers(session: AsyncSession, tmp_path: Path) -> None:
