@@ -163,6 +163,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_table_output(changes)
 
+    audit = sub.add_parser(
+        "audit",
+        help="the audit log, oldest first: decisions, views of personal data, exports, data "
+        "requests, account deletions, role changes",
+    )
+    audit.add_argument(
+        "--since",
+        type=_day,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="entries from the start of that day (UTC)",
+    )
+    audit.add_argument(
+        "--format", choices=["text", "csv"], default="text", help="text (default) or csv"
+    )
+
     broadcast = sub.add_parser(
         "broadcast",
         help="announce a text to every linked resident of a region; the running bot "
@@ -199,6 +215,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     grant.add_argument("--rw", type=int)
     grant.add_argument("--rt", type=int)
+    r_list = roles_sub.add_parser(
+        "list", help="active role grants: id, Telegram id, role, area, date granted"
+    )
+    r_list.add_argument(
+        "--region", metavar="CODE", help="only grants in this region (itself or anything under it)"
+    )
+    revoke = roles_sub.add_parser(
+        "revoke", help="end a role grant now (its holder can no longer decide)"
+    )
+    revoke.add_argument("grant_id", type=int, metavar="GRANT_ID", help="the id `roles list` shows")
+
+    invite = sub.add_parser("invite", help="single-use invitation links to reviewer roles")
+    invite_sub = invite.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create_help = (
+        "print a t.me link that gives one person a reviewer role once it is opened; "
+        "needs BOT_USERNAME, or BOT_TOKEN to ask Telegram for the bot's username"
+    )
+    i_create = invite_sub.add_parser("create", help=create_help, description=create_help)
+    i_create.add_argument("--role", choices=["rt", "rw", "lurah", "officer"], required=True)
+    i_create.add_argument(
+        "--region",
+        required=True,
+        help="desa/kelurahan code for rt, rw and lurah; kabupaten/kota or kecamatan code for officer",
+    )
+    i_create.add_argument("--rw", type=int, help="needed for rt and rw")
+    i_create.add_argument("--rt", type=int, help="needed for rt")
+    i_create.add_argument(
+        "--days", type=int, default=7, help="days the link stays valid, 1 to 30 (default 7)"
+    )
     return parser
 
 
@@ -401,6 +446,7 @@ async def _registry_export(settings: Settings, args: argparse.Namespace) -> int:
             )
         if args.output is not None:
             print(_("Exported {n} member(s) to {file}.").format(n=counts.rows, file=args.output))
+        _audit_cli(session, "export", "registry export", rows=counts.rows)
         return EXIT_OK
 
     return await _in_session(settings, work)
@@ -440,6 +486,9 @@ async def _reports_list(settings: Settings, args: argparse.Namespace) -> int:
             raise _cannot_write(args.output, exc) from None
         if args.output is not None:
             print(_("{n} report(s) written to {file}.").format(n=count, file=args.output))
+        _audit_cli(
+            session, "export", "reports list", region=args.region.strip(), states=states, rows=count
+        )
         return EXIT_OK
 
     return await _in_session(settings, work)
@@ -527,6 +576,9 @@ async def _export_changes(settings: Settings, args: argparse.Namespace) -> int:
                     n=progress.count, day=args.since.isoformat(), file=args.output
                 )
             )
+        _audit_cli(
+            session, "export", "export changes", since=args.since.isoformat(), rows=progress.count
+        )
         return EXIT_OK
 
     return await _in_session(settings, work)
@@ -567,6 +619,8 @@ async def _registry_show(settings: Settings, args: argparse.Namespace) -> int:
                     )
                 )
         print(json.dumps(snapshot, ensure_ascii=False, indent=2))
+        as_of = args.as_of.isoformat() if args.as_of is not None else None
+        _audit_cli(session, "view", "registry show", household=household.id, as_of=as_of)
         return EXIT_OK
 
     return await _in_session(settings, work)
@@ -576,7 +630,9 @@ async def _registry_history(settings: Settings, args: argparse.Namespace) -> int
     from registry.history import household_history
 
     async def work(session: AsyncSession) -> int:
-        entries = await household_history(session, await _household(session, args.kk))
+        household = await _household(session, args.kk)
+        entries = await household_history(session, household)
+        _audit_cli(session, "view", "registry history", household=household.id)
         if not entries:
             print(_("No changes have been applied to this household since it was imported."))
         for entry in entries:
@@ -593,8 +649,50 @@ async def _registry_history(settings: Settings, args: argparse.Namespace) -> int
     return await _in_session(settings, work)
 
 
+def _audit_cli(session: AsyncSession, action: str, command: str, **details: object) -> None:
+    """Record an export or a view of personal data from the command line (with the
+    operating-system user who ran it, when known)."""
+    import getpass
+
+    from registry import audit
+
+    try:
+        user: str | None = getpass.getuser()
+    except (OSError, KeyError):  # no user name in a bare container
+        user = None
+    audit.record(session, action, by=audit.CLI, command=command, os_user=user, **details)
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    import csv
+    from datetime import datetime, time
+
+    from registry.audit import LISTING_HEADER, listing
+
+    async def work(session: AsyncSession) -> int:
+        since = datetime.combine(args.since, time())
+        writer = csv.writer(sys.stdout) if args.format == "csv" else None
+        if writer is not None:
+            writer.writerow(LISTING_HEADER)
+        count = 0
+        async for row in listing(session, since):
+            count += 1
+            if writer is not None:
+                writer.writerow(["" if row[k] is None else row[k] for k in LISTING_HEADER])
+            else:
+                print("\t".join([row["time"], row["who"], row["action"], row["report"] or "-",
+                                 row["text"]]))  # fmt: skip
+        if writer is None and count == 0:
+            print(_("No audit entries since {day}.").format(day=args.since.isoformat()))
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
 async def _roles_grant(settings: Settings, args: argparse.Namespace) -> int:
+    from registry import audit
     from registry.accounts import grant_area, grant_role
+    from storage.models import Account
 
     async def work(session: AsyncSession) -> int:
         try:
@@ -603,11 +701,117 @@ async def _roles_grant(settings: Settings, args: argparse.Namespace) -> int:
             )
         except DomainError as exc:
             raise CliError(str(exc), EXIT_CONFIG) from None
+        holder = await session.get(Account, grant.account_id)
+        audit.record(
+            session, "role.grant", by=audit.CLI, subject=holder,
+            grant_id=grant.id, role=grant.role, area=grant_area(grant),
+        )  # fmt: skip
         print(
             _("Granted {role} for {area} to Telegram user {id}.").format(
                 role=grant.role, area=grant_area(grant), id=args.telegram_id
             )
         )
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+async def _roles_list(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.accounts import grant_area
+    from registry.invites import list_grants
+
+    async def work(session: AsyncSession) -> int:
+        grants = await list_grants(session, args.region)
+        if not grants:
+            print(_("No active role grants."))
+        for grant in grants:
+            print(
+                "\t".join(
+                    [
+                        str(grant.id), str(grant.account.telegram_id), grant.role,
+                        grant_area(grant), grant.granted_at.date().isoformat(),
+                    ]
+                )
+            )  # fmt: skip
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+async def _roles_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.accounts import grant_area
+    from registry.audit import CLI
+    from registry.invites import revoke_grant
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            grant = await revoke_grant(session, args.grant_id, by=CLI)
+        except DomainError as exc:
+            raise CliError(str(exc)) from None
+        print(
+            _("Revoked {role} for {area} of Telegram user {id}.").format(
+                role=grant.role, area=grant_area(grant), id=grant.account.telegram_id
+            )
+        )
+        return EXIT_OK
+
+    return await _in_session(settings, work)
+
+
+async def _bot_username(settings: Settings) -> str:
+    """BOT_USERNAME, or the username Telegram (TELEGRAM_API_BASE) gives for BOT_TOKEN."""
+    if settings.bot_username:
+        return settings.bot_username
+    if settings.bot_token is None:
+        raise CliError(
+            _("Set BOT_USERNAME (the bot's @username) or BOT_TOKEN to print invitation links."),
+            EXIT_CONFIG,
+        )
+    from aiogram.exceptions import TelegramAPIError
+
+    from bot.factory import create_bot
+
+    bot = create_bot(settings)
+    try:
+        me = await bot.get_me()
+    except (TelegramAPIError, OSError, TimeoutError) as exc:
+        raise CliError(
+            _("Cannot ask Telegram for the bot's username ({error}); set BOT_USERNAME.").format(
+                error=exc.__class__.__name__
+            ),
+            EXIT_CONFIG,
+        ) from None
+    finally:
+        await bot.session.close()
+    if not me.username:
+        raise CliError(_("The bot has no username; set BOT_USERNAME."), EXIT_CONFIG)
+    return me.username
+
+
+async def _invite_create(settings: Settings, args: argparse.Namespace) -> int:
+    from flows.invites import deep_link
+    from registry.accounts import grant_area
+    from registry.audit import CLI
+    from registry.invites import create_invite
+
+    username = await _bot_username(settings)
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            invite, code = await create_invite(
+                session, args.role, args.region, args.rw, args.rt,
+                created_by=None, days=args.days, by=CLI,
+            )  # fmt: skip
+        except DomainError as exc:
+            raise CliError(str(exc), EXIT_CONFIG) from None
+        print(
+            _("Invitation for {role} in {area}, single use, valid until {expiry} UTC:").format(
+                role=invite.role,
+                area=grant_area(invite),
+                expiry=invite.expires_at.isoformat(sep=" ", timespec="minutes"),
+            )
+        )
+        print(deep_link(username, code))
         return EXIT_OK
 
     return await _in_session(settings, work)
@@ -765,7 +969,11 @@ COMMANDS: dict[tuple[str, str | None], Callable[[Settings, argparse.Namespace], 
     ("reports", "decide"): _reports_decide,
     ("export", "changes"): _export_changes,
     ("roles", "grant"): _roles_grant,
+    ("roles", "list"): _roles_list,
+    ("roles", "revoke"): _roles_revoke,
+    ("invite", "create"): _invite_create,
     ("broadcast", None): _broadcast,
+    ("audit", None): _audit,
 }
 
 
@@ -780,6 +988,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from bot.redaction import install as redact_logs
+
+    redact_logs()  # no full NIK, KK or phone number in the log, whatever slips through
     command = COMMANDS[(args.command, getattr(args, "action", None))]
     try:
         return asyncio.run(command(settings, args))

@@ -16,6 +16,7 @@ from bot.scheduler import SlaScheduler
 from bot.settings import Settings
 from handlers.middlewares import DbSessionMiddleware
 from handlers.routers import create_router
+from handlers.throttle import RateLimitMiddleware
 from locales import SUPPORTED_LOCALES, _, use_locale
 
 
@@ -35,6 +36,11 @@ def create_dispatcher(
     dp = Dispatcher()
     # Messages caused by state changes go through the outbox; whoever commits some wakes it.
     dp["outbox"] = sender = OutboxSender(sessionmaker, settings)
+    # The rate limit comes first: a flood is dropped before it touches the database.
+    throttle = RateLimitMiddleware(settings.rate_limit_updates, settings.rate_limit_window)
+    dp.message.outer_middleware(throttle)
+    dp.callback_query.outer_middleware(throttle)
+    dp["upload_limit"] = int(settings.max_upload_mb * 1024 * 1024)
     middleware = DbSessionMiddleware(sessionmaker, on_enqueued=sender.wake)
     dp.message.outer_middleware(middleware)
     dp.callback_query.outer_middleware(middleware)
@@ -55,6 +61,10 @@ def command_menu() -> list[BotCommand]:
         BotCommand(command="lanjut", description=_("Continue the form you started")),
         BotCommand(command="batal", description=_("Cancel the form you are filling in")),
         BotCommand(command="umumkan", description=_("Announce to the residents (officers)")),
+        BotCommand(command="undang", description=_("Invite a reviewer (officers)")),
+        BotCommand(command="peran", description=_("Your reviewer roles")),
+        BotCommand(command="datasaya", description=_("Get a copy of your data")),
+        BotCommand(command="hapusakun", description=_("Delete your account")),
         BotCommand(command="bahasa", description=_("Change the language")),
     ]
 

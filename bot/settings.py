@@ -16,6 +16,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/lapor-warga.sqlite3"
 DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
 
 _TOKEN_RE = re.compile(r"^\d+:[^\s:]+$")
+_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = Field(default=None, description="Telegram bot token")
     database_url: str = DEFAULT_DATABASE_URL
     telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
+    # The bot's @username for invitation links (t.me/<username>?start=...); when unset the
+    # CLI asks the Bot API (getMe) with BOT_TOKEN.
+    bot_username: str | None = None
     default_locale: Literal["id", "en"] = "id"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # An unfinished form is reminded about once, then deleted (seconds or ISO 8601, e.g. P1D).
@@ -57,6 +61,16 @@ class Settings(BaseSettings):
     # when unset.
     workflow_file: Path | None = None
     sla_interval: float = Field(default=60.0, gt=0, description="seconds between SLA passes")
+    # Abuse resistance (handlers/throttle.py, per bot process): updates a Telegram user may
+    # send per window; more are dropped before they reach the database.
+    rate_limit_updates: int = Field(
+        default=20, ge=1, le=100_000, description="updates per user per window"
+    )
+    rate_limit_window: float = Field(
+        default=10.0, gt=0, le=3600, description="seconds of the rate limit's window"
+    )
+    # Photos and documents larger than this are refused (Telegram lets bots fetch 20 MB).
+    max_upload_mb: float = Field(default=10.0, gt=0, le=2000, description="largest upload, MB")
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -114,6 +128,17 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("bot_username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().removeprefix("@")
+            if not value:
+                return None
+            if not _USERNAME_RE.match(value):
+                raise ValueError("not a Telegram username (5-32 letters, digits or _)")
         return value
 
     @field_validator("workflow_file")

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-from flows import engine, onboarding, reports, review
+from collections.abc import Awaitable, Callable
+
+from flows import consent, engine, invites, limits, on_behalf, onboarding, privacy, reports, review
 from flows.io import Button, Ctx, Outcome
 from locales import SUPPORTED_LOCALES, _, use_locale
 
+Flow = Callable[[Ctx], Awaitable[Outcome]]
+
+
+async def run(ctx: Ctx, flow: Flow) -> Outcome:
+    """Every update goes through here (handlers/routers.py): someone who has not agreed to
+    the consent text yet gets it instead of what they asked for, and nothing is stored."""
+    # A command's argument; a message's text is checked by message() or the open form.
+    too_long = limits.oversized_text(ctx) if flow is not message else None
+    if too_long is not None:
+        return too_long
+    if not consent.agreed(ctx.account) and not consent.pressed(ctx.incoming):
+        return await consent.ask(ctx)
+    return await flow(ctx)
+
 
 async def start(ctx: Ctx) -> Outcome:
+    """/start, or /start <code> from a reviewer's invitation link."""
+    code = consent.start_code(ctx.incoming)
+    if code is not None:
+        return await invites.redeem(ctx, code)
     return await onboarding.start(ctx)
 
 
@@ -59,17 +79,23 @@ async def message(ctx: Ctx) -> Outcome:
     """Any message that is not a command: an answer to the open form, if there is one."""
     draft = await engine.current_draft(ctx)
     if draft is None:
-        return Outcome([ctx.reply(_("Send /lapor to report a change, or /start to begin."))])
-    return await engine.on_message(ctx, draft)
+        return limits.oversized_text(ctx) or Outcome(
+            [ctx.reply(_("Send /lapor to report a change, or /start to begin."))]
+        )
+    return await engine.on_message(ctx, draft)  # each question has its own length limit
 
 
 _CALLBACKS = {
+    consent.PREFIX: consent.on_button,
     "lang": choose_language,
     "lapor": reports.choose,
+    on_behalf.PREFIX: on_behalf.on_button,
     "rv": review.on_decision,
     "rq": review.open_from_queue,
     "wd": reports.withdraw,
     "ni": reports.needs_info,
+    "pr": invites.on_revoke,
+    privacy.PREFIX: privacy.on_button,
 }
 
 

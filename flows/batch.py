@@ -149,7 +149,7 @@ async def apply_decisions(
         try:
             decision = await workflow.decide(
                 session, row.report, account,
-                approve=row.approve, note=row.note, reason_code=row.reason_code,
+                approve=row.approve, note=row.note, reason_code=row.reason_code, by="cli",
             )  # fmt: skip
             await notify_decision(session, decision)
         except DomainError as exc:

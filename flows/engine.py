@@ -29,6 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from flows import fields
 from flows.errors import FieldError
 from flows.io import Button, Ctx, Outcome, Reply
+from flows.limits import oversized_upload
 from flows.parsing import parse_date
 from locales import _, current_locale, format_date, format_number, lazy_gettext, use_locale
 from registry.nik import mask
@@ -357,7 +358,14 @@ def _header(state: FormState, step: Step) -> str:
         group = form.groups[step.group]
         number = len(answers.get(group.name) or []) + 1  # the item being entered
         head += f" · {escape(str(group.item_label))} {number}"
-    return head
+    return head + _subtitle(state)
+
+
+def _subtitle(state: FormState) -> str:
+    """A line set by whoever opened the form (escaped HTML), such as whose household the
+    form is about when an RT head files it for a resident."""
+    subtitle = state.draft.context.get("subtitle")
+    return f"\n{subtitle}" if subtitle else ""
 
 
 async def _prompt(state: FormState) -> Reply:
@@ -426,8 +434,9 @@ def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def display(step: Step, value: Any, answers: Answers) -> str:
-    """An answer as escaped HTML for the review screen and the reviewers' card."""
+def display(step: Step, value: Any, answers: Answers, *, full_ids: bool = False) -> str:
+    """An answer as escaped HTML for the review screen and the reviewers' card; NIK and
+    KK numbers are masked unless ``full_ids`` (an officer's card)."""
     if value is None:
         return _("(skipped)")
     if step.show is not None:
@@ -458,13 +467,16 @@ def display(step: Step, value: Any, answers: Answers) -> str:
     if step.kind == "region":
         return escape(value.get("name") or value.get("text") or "")
     if step.kind in _TYPED_SHOW:
-        return _TYPED_SHOW[step.kind](value)
+        return escape(str(value)) if full_ids else _TYPED_SHOW[step.kind](value)
     return escape(str(value))
 
 
-def summary_lines(form: Form, answers: Answers, omit: frozenset[str] = frozenset()) -> list[str]:
+def summary_lines(
+    form: Form, answers: Answers, omit: frozenset[str] = frozenset(), *, full_ids: bool = False
+) -> list[str]:
     """``• Label: answer`` for every visible step and group (group items indented);
-    steps of the kinds in ``omit`` (e.g. phone and location) are left out."""
+    steps of the kinds in ``omit`` (e.g. phone and location) are left out. NIK and KK
+    numbers are masked unless ``full_ids``."""
     lines = []
     for entry in form.visible_entries(answers):
         if isinstance(entry, Step) and entry.kind in omit:
@@ -472,10 +484,17 @@ def summary_lines(form: Form, answers: Answers, omit: frozenset[str] = frozenset
         if isinstance(entry, Group):
             items = answers.get(entry.name) or []
             lines.append(f"• {escape(str(entry.label))}: {format_number(len(items))}")
-            lines.extend(f"   {i}. {entry.describe(item)}" for i, item in enumerate(items, 1))
+            for i, item in enumerate(items, 1):
+                numbers = [
+                    f"{escape(str(sub.label))} {display(sub, item[sub.name], answers, full_ids=full_ids)}"
+                    for sub in entry.steps
+                    if sub.kind in _TYPED_SHOW and item.get(sub.name)
+                ]  # an item's NIK (masked unless full_ids)
+                lines.append(f"   {i}. " + " · ".join([entry.describe(item), *numbers]))
         else:
             lines.append(
-                f"• {escape(str(entry.label))}: {display(entry, answers.get(entry.name), answers)}"
+                f"• {escape(str(entry.label))}: "
+                f"{display(entry, answers.get(entry.name), answers, full_ids=full_ids)}"
             )
     return lines
 
@@ -484,7 +503,8 @@ async def _review_screen(state: FormState) -> Reply:
     form = state.form
     lines = [
         *state.notes,
-        _("<b>{title}: check your report</b>").format(title=escape(str(form.title))),
+        _("<b>{title}: check your report</b>").format(title=escape(str(form.title)))
+        + _subtitle(state),
         *summary_lines(form, state.answers),
     ]
     if (
@@ -678,6 +698,9 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
     await _repair(state)
     if draft.step == REVIEW_STEP and ctx.incoming.uploads and _takes_more_files(state):
         # More photos after the last question: they join the evidence.
+        too_big = oversized_upload(ctx)
+        if too_big is not None:
+            return await _with_prompt(state, _refuse(state, too_big))
         added = [_file(u) for u in ctx.incoming.uploads]
         state.set_answers(**{EVIDENCE_STEP: [*(state.answers.get(EVIDENCE_STEP) or []), *added]})
         state.notes.append(_("📎 Added to your report."))
@@ -723,6 +746,9 @@ async def _read(state: FormState, step: Step) -> Any:
                 if step.optional
                 else _("Please send a photo.")
             )
+        too_big = oversized_upload(state.ctx)
+        if too_big is not None:
+            raise FieldError(too_big)
         return [_file(u) for u in incoming.uploads]
     if incoming.uploads:
         if state.form.evidence is None:
@@ -740,6 +766,8 @@ async def _read(state: FormState, step: Step) -> Any:
         latitude, longitude = incoming.location
         return {"latitude": latitude, "longitude": longitude}
     text = (incoming.text or "").strip()
+    if not text and step.kind in ("choice", "multi"):  # a sticker, a voice message...
+        raise FieldError(_("Please choose one of the buttons."))
     if not text:
         raise FieldError(_("Please answer with a text message."))
     if step.kind in ("choice", "multi"):
@@ -777,6 +805,12 @@ async def _search(state: FormState, step: Step, text: str) -> Any:
                 _(
                     "⚠️ No desa/kelurahan is called “{text}”. Try another spelling, or use it as written."
                 ).format(text=escape(text))
+            )
+        elif step.region_level == 3:
+            state.notes.append(
+                _("⚠️ No kecamatan is called “{text}”. Try another spelling.").format(
+                    text=escape(text)
+                )
             )
         else:
             state.notes.append(

@@ -18,8 +18,13 @@ from storage.models import Household, Report
 Target = Callable[[FormState], Awaitable[tuple[Household | None, Area | None]]]
 
 
+ON_BEHALF = "on_behalf"  # draft context: the household an RT head files for (flows/on_behalf.py)
+
+
 async def own_household(state: FormState) -> Household:
-    household = await state.session.get(Household, state.account.household_id)
+    """The household the form is about: the reporter's own, or the one an RT head files for."""
+    household_id = state.draft.context.get(ON_BEHALF) or state.account.household_id
+    household = await state.session.get(Household, household_id)
     assert household is not None, "report forms for a household need a linked account"
     return household
 
@@ -48,16 +53,20 @@ async def file_report(state: FormState, target: Target = _own) -> Outcome:
         return await _amend(state)
     household, area = await target(state)
     form = state.form
-    report = await workflow.submit_report(
-        state.session,
-        kind=form.name,
-        household=household,
-        reporter=state.account,
-        payload=form.payload(state.answers),
-        attachments=_attachments(state),
-        area=area,
-        policy=state.ctx.policy,
-    )
+    try:
+        report = await workflow.submit_report(
+            state.session,
+            kind=form.name,
+            household=household,
+            reporter=state.account,
+            payload=form.payload(state.answers),
+            attachments=_attachments(state),
+            area=area,
+            policy=state.ctx.policy,
+            on_behalf=state.draft.context.get(ON_BEHALF) is not None,
+        )
+    except DomainError as exc:  # an RT head's role was revoked while they filled the form
+        return Outcome([state.ctx.reply(str(exc))])
     replies = reporter_update(report)
     replies[0].text += "\n\n" + _(
         "Your tracking number is {number}. See /status at any time."

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from storage.models import Account
 
 MAX_CALLBACK_BYTES = 64
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # bytes; MAX_UPLOAD_MB sets it
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,17 @@ class Reply:
     photo: str | None = None  # a photo's file id: sent as a photo with the text as caption
     document: str | None = None  # a document's file id: sent as a document with the text as caption
     edit_message_id: int | None = None  # replace that message instead of sending a new one
+    # A file made for this reply (e.g. /datasaya's JSON): sent as a document named
+    # ``file_name`` with the text as caption. Sent directly only, never through the outbox.
+    file_name: str | None = None
+    file_data: bytes | None = None
 
     def to_message(self) -> dict[str, Any]:
         """The reply as JSON-ready data (an outbox row's ``message``), without the chat."""
+        if self.file_data is not None:
+            raise ValueError(
+                "a reply carrying file content is sent directly, not through the outbox"
+            )
         data = asdict(self)
         del data["chat_id"]
         return {key: value for key, value in data.items() if value not in (None, False, [])}
@@ -64,6 +73,7 @@ class Upload:
     kind: str  # "photo" or "document"
     file_id: str
     unique_id: str
+    size: int | None = None  # bytes, as Telegram reports it (None when it does not say)
 
 
 @dataclass
@@ -101,6 +111,8 @@ class Ctx:
     incoming: Incoming
     account: Account | None
     policy: Policy = DEFAULT_POLICY  # the review workflow's configuration (WORKFLOW_FILE)
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT  # largest photo or document accepted, in bytes
+    bot_username: str | None = None  # for deep links (t.me/<bot>?start=...)
 
     def reply(self, text: str, **kwargs: object) -> Reply:
         return Reply(chat_id=self.incoming.chat_id, text=text, **kwargs)  # type: ignore[arg-type]

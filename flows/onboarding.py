@@ -1,4 +1,6 @@
-"""/start: choose a language, share one's own contact, link to a household by NIK + KK."""
+"""/start: share one's own contact, link to a household by NIK + KK.
+
+The language was chosen on the consent screen (flows.consent); /bahasa changes it."""
 
 from __future__ import annotations
 
@@ -8,17 +10,13 @@ from typing import Any
 from flows import engine
 from flows.engine import FieldError, Form, FormState, Step
 from flows.io import Ctx, Outcome
-from locales import _, lazy_gettext, normalize_locale, use_locale
-from registry.accounts import ensure_account, grant_area, link_account
+from locales import _, lazy_gettext, use_locale
+from registry.accounts import LinkLocked, grant_area, link_account, link_locked_until
 from registry.errors import DomainError
 from registry.nik import mask
 from storage.models import Account, Household, RoleGrant
 
 LANGUAGES = [("id", "🇮🇩 Bahasa Indonesia"), ("en", "🇬🇧 English")]
-
-
-async def _set_language(value: Any, state: FormState) -> None:
-    state.account.locale = value
 
 
 async def _own_contact(value: Any, state: FormState) -> None:
@@ -38,6 +36,9 @@ async def _link(state: FormState) -> Outcome:
         household = await link_account(
             state.session, account, state.answers["nik"], state.answers["kk"]
         )
+    except LinkLocked as exc:
+        # No point asking again within the hour: the form ends here (the draft is deleted).
+        return Outcome([state.ctx.reply(str(exc), remove_keyboard=True)])
     except DomainError as exc:
         state.draft.answers = {k: v for k, v in state.answers.items() if k not in ("nik", "kk")}
         raise FieldError(
@@ -59,13 +60,6 @@ LINK_FORM = engine.register(
         review=False,
         submit=_link,
         steps=[
-            Step(
-                "language", "choice",
-                prompt=lazy_gettext("Welcome to Lapor Warga! Choose your language."),
-                label=lazy_gettext("Language"),
-                options=LANGUAGES,
-                on_answer=_set_language,
-            ),
             Step(
                 "contact", "contact",
                 prompt=lazy_gettext(
@@ -106,20 +100,22 @@ def _role_line(grant: RoleGrant) -> str:
 
 
 async def account_of(ctx: Ctx) -> Account:
-    """The person's account, created at their first /start, /lapor or /bahasa."""
-    if ctx.account is None:
-        ctx.account = await ensure_account(
-            ctx.session, ctx.incoming.user_id, first_name=ctx.incoming.first_name
-        )
+    """The person's account. Accounts are created only when their person agrees to the
+    consent text (flows.consent), and every flow runs behind that gate (flows.app.run)."""
+    if ctx.account is None or ctx.account.consented_at is None:
+        raise PermissionError("a flow was reached without consent; route it via flows.app.run")
     return ctx.account
+
+
+def reviewer_welcome(ctx: Ctx, account: Account) -> Outcome:
+    lines = [_("Welcome! You review reports as:"), *map(_role_line, account.roles), ""]
+    lines.append(_("/antrian shows what waits for your decision."))
+    return Outcome([ctx.reply("\n".join(lines))])
 
 
 async def start(ctx: Ctx) -> Outcome:
     """/start: resume an open form, greet a linked resident or a reviewer, or begin linking."""
-    incoming = ctx.incoming
     account = await account_of(ctx)
-    if account.locale is None:
-        account.locale = normalize_locale(incoming.language_code)
     with use_locale(account.locale):
         draft = await engine.current_draft(ctx)
         if draft is not None:
@@ -132,10 +128,11 @@ async def start(ctx: Ctx) -> Outcome:
             ).format(kk=mask(household.kk) if household else "-")
             return Outcome([ctx.reply(text)])
         if account.roles:
-            lines = [_("Welcome! You review reports as:"), *map(_role_line, account.roles), ""]
-            lines.append(_("/antrian shows what waits for your decision."))
-            return Outcome([ctx.reply("\n".join(lines))])
+            return reviewer_welcome(ctx, account)
+        until = await link_locked_until(ctx.session, account)
+        if until is not None:
+            return Outcome([ctx.reply(str(LinkLocked(until)))])
         return await engine.start(ctx, LINK_FORM)
 
 
-__all__ = ["LINK_FORM", "start"]
+__all__ = ["LINK_FORM", "account_of", "reviewer_welcome", "start"]

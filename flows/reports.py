@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from flows import engine
+from flows import engine, on_behalf
 from flows.engine import Form, FormState, Step
 from flows.filing import answered
 from flows.io import Button, Ctx, Outcome
@@ -15,6 +15,8 @@ from locales import _, format_date, format_datetime, lazy_gettext
 from registry import workflow
 from registry.errors import DomainError
 from storage.models import Report
+
+MAX_NUMBER = 20  # LW-2026-000001 is 14 characters
 
 
 def _forms_for(ctx: Ctx) -> list[Form]:
@@ -28,6 +30,7 @@ async def menu(ctx: Ctx) -> Outcome:
     await account_of(ctx)
     forms = _forms_for(ctx)
     buttons = [[Button(str(form.title), f"lapor:{form.name}")] for form in forms]
+    buttons += on_behalf.menu_buttons(ctx)  # RT heads: a report for a resident without a phone
     text = _("What do you want to report?")
     if forms is UNLINKED_FORMS:
         text += "\n\n" + _(
@@ -54,6 +57,9 @@ async def status(ctx: Ctx) -> Outcome:
     number = (ctx.incoming.text or "").partition(" ")[2].strip().upper()
     if ctx.account is None:
         return Outcome([ctx.reply(_("You have not sent any report yet."))])
+    if len(number) > MAX_NUMBER:  # not echoed: it could be anything
+        text = _("That is not a report number. Numbers look like {example}.")
+        return Outcome([ctx.reply(text.format(example="<code>LW-2026-000001</code>"))])
     if number:
         return await _history(ctx, number)
     reports = await workflow.reports_of(ctx.session, ctx.account)
@@ -135,9 +141,10 @@ async def needs_info(ctx: Ctx, data: str) -> Outcome:
         form = engine.form_named(report.kind)
         if form is None:
             return Outcome(notice=_("This button has expired."))
-        return await engine.start_at_review(
-            ctx, form, report.payload, {"amend": report.id, "version": report.version}
-        )
+        context = {"amend": report.id, "version": report.version}
+        if report.filed_on_behalf and report.household is not None:
+            context |= on_behalf.context_for(report.household)
+        return await engine.start_at_review(ctx, form, report.payload, context)
     return await engine.start(ctx, ANSWER_FORM, context)
 
 

@@ -13,7 +13,7 @@ from flows import engine, notify
 from flows.engine import FieldError, Form, FormState, Step
 from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, lazy_gettext, use_locale
-from registry import links, workflow
+from registry import audit, links, workflow
 from registry.errors import DomainError
 from registry.households import member_by_nik
 from registry.nik import mask
@@ -91,6 +91,8 @@ def event_line(event: ReportEvent) -> str:
         line += " · " + reason_text(event)
     elif event.to_state == workflow.NEEDS_INFO:
         line += " · " + _("question: {text}").format(text=escape(event.note or ""))
+    elif event.reason_code == workflow.REPORTER_GONE:
+        line += " · " + _("unanswered: the reporter deleted their account")
     elif event.from_state == workflow.NEEDS_INFO:
         line += " · " + (
             _("answer: {text}").format(text=escape(event.note))
@@ -145,8 +147,22 @@ def _conversation_lines(report: Report) -> list[str]:
     return lines
 
 
-async def render_card(session: AsyncSession, report: Report) -> str:
-    """The report as reviewers see it: where, what was answered, what is attached."""
+def _kk(kk: str | None, full_ids: bool) -> str:
+    if not kk:
+        return "-"
+    return kk if full_ids else mask(kk)
+
+
+def shows_full_ids(reviewer: Account, report: Report) -> bool:
+    """Officers deciding a report at their tier see full NIK and KK numbers; everyone
+    else (RT heads, lurah) sees them masked."""
+    grant = workflow.tier_grant(reviewer, report)
+    return report.state == workflow.AWAITING_OFFICER and grant is not None
+
+
+async def render_card(session: AsyncSession, report: Report, *, full_ids: bool = False) -> str:
+    """The report as reviewers see it: where, what was answered, what is attached. NIK
+    and KK numbers are masked unless ``full_ids`` (an officer at the officer tier)."""
     form = engine.form_named(report.kind)
     payload = report.payload
     anonymous = form is not None and form.anonymous is not None and form.anonymous(payload)
@@ -156,7 +172,7 @@ async def render_card(session: AsyncSession, report: Report) -> str:
     household = report.household
     if household is not None:
         lines += [
-            _("Household: KK {kk}").format(kk=mask(household.kk) if household.kk else "-"),
+            _("Household: KK {kk}").format(kk=_kk(household.kk, full_ids)),
             _("Address: {address}, RT {rt} / RW {rw}").format(
                 address=escape(household.address), rt=household.rt, rw=household.rw
             ),
@@ -169,11 +185,15 @@ async def render_card(session: AsyncSession, report: Report) -> str:
         lines.append(_("Area: RT {rt} / RW {rw}").format(rt=report.rt, rw=report.rw))
     lines += [place, ""]
     if form is not None:
-        lines += engine.summary_lines(form, payload)
+        lines += engine.summary_lines(form, payload, full_ids=full_ids)
     if report.kind == "move_in" and payload.get("nik"):
-        lines += await _known_person(session, payload["nik"])
+        lines += await _known_person(session, payload["nik"], full_ids)
     if anonymous:
         lines.append(_("<i>Filed by a resident of this area; who filed it is not shown.</i>"))
+    if report.filed_on_behalf:
+        lines.append(
+            _("📝 <i>Filed by the RT head for this household (the resident has no phone).</i>")
+        )
     flagged = await _link_lines(session, report)
     talk = _conversation_lines(report)
     lines += [""] * bool(flagged or talk) + flagged + talk
@@ -185,13 +205,13 @@ async def render_card(session: AsyncSession, report: Report) -> str:
     return "\n".join(lines)
 
 
-async def _known_person(session: AsyncSession, nik: str) -> list[str]:
+async def _known_person(session: AsyncSession, nik: str, full_ids: bool = False) -> list[str]:
     """A person moving in whom the registry already lists elsewhere: say who and where."""
     member = await member_by_nik(session, nik)
     if member is None:
         return []
     household = await session.get(Household, member.household_id)
-    kk = mask(household.kk) if household is not None and household.kk else "-"
+    kk = _kk(household.kk if household is not None else None, full_ids)
     return [
         _("⚠️ This NIK is already in the registry: {name}, household KK {kk}, {status}.").format(
             name=escape(member.name), kk=kk, status=MEMBER_STATUS[member.status]
@@ -211,7 +231,18 @@ def _decision_buttons(report: Report) -> list[list[Button]]:
     ]
 
 
-async def card_for_reviewer(session: AsyncSession, report: Report, chat_id: int) -> list[Reply]:
+async def card_for_reviewer(
+    session: AsyncSession, report: Report, reviewer: Account, chat_id: int | None = None
+) -> list[Reply]:
+    """The report's attachments and card with decision buttons, for ``reviewer`` (to
+    ``chat_id``, by default their own chat). Every card shown is a view of the report's
+    personal data: it goes into the audit log."""
+    chat_id = reviewer.telegram_id if chat_id is None else chat_id
+    full_ids = shows_full_ids(reviewer, report)
+    audit.record(
+        session, "report.view", actor=reviewer, report=report, state=report.state,
+        full_ids=full_ids,
+    )  # fmt: skip
     caption = _("Attachment of {number}").format(number=report.number)
     replies = [
         Reply(chat_id=chat_id, text=caption, photo=a.file_id)
@@ -219,7 +250,8 @@ async def card_for_reviewer(session: AsyncSession, report: Report, chat_id: int)
         else Reply(chat_id=chat_id, text=caption, document=a.file_id)
         for a in report.attachments
     ]
-    text = await render_card(session, report) + "\n\n" + _("Is this true? Please decide.")
+    text = await render_card(session, report, full_ids=full_ids)
+    text += "\n\n" + _("Is this true? Please decide.")
     replies.append(Reply(chat_id=chat_id, text=text, buttons=_decision_buttons(report)))
     return replies
 
@@ -230,6 +262,11 @@ def _arrival_note(report: Report) -> str:
         return _(
             "⏫ A report was escalated to you: {tier} did not decide within {days} days."
         ).format(tier=TIER_NAMES.get(last.from_state or "", "-"), days=last.note)
+    if last is not None and last.reason_code == workflow.REPORTER_GONE:
+        return _(
+            "↩️ A report your tier asked about is back unanswered: its reporter deleted their "
+            "account. Please decide with what you have."
+        )
     if last is not None and last.from_state == workflow.NEEDS_INFO:
         return _("💬 The reporter answered your tier's question about a report.")
     return _("📥 A new report waits for your review.")
@@ -241,7 +278,7 @@ async def notify_current_tier(session: AsyncSession, report: Report) -> list[Rep
     for account in await workflow.reviewers_for(session, report):
         with use_locale(account.locale):
             replies.append(Reply(chat_id=account.telegram_id, text=_arrival_note(report)))
-            replies.extend(await card_for_reviewer(session, report, account.telegram_id))
+            replies.extend(await card_for_reviewer(session, report, account))
     return replies
 
 
@@ -315,9 +352,12 @@ def reporter_update(report: Report) -> list[Reply]:
                 next=TIER_NAMES.get(report.state, "-"),
             )  # fmt: skip
             if report.state == workflow.APPLIED and report.kind == "birth":
-                text += " " + _("{name} is now a member of your household.").format(
-                    name=escape(report.payload["name"])
+                template = (
+                    _("{name} is now a member of the household.")
+                    if report.filed_on_behalf
+                    else _("{name} is now a member of your household.")
                 )
+                text += " " + template.format(name=escape(report.payload["name"]))
             if report.state == workflow.APPLIED and report.kind == "dispute":
                 text += " " + _("The officers will take it into account at the next desil review.")
         return [Reply(chat_id=reporter.telegram_id, text=text, buttons=buttons)]
@@ -350,12 +390,13 @@ async def on_decision(ctx: Ctx, data: str) -> Outcome:
             context = {"report_id": report.id, "version": version_int, "number": report.number}
             return await engine.start(ctx, REJECT_FORM if verdict == "n" else ASK_FORM, context)
         tier = report.state
+        full_ids = shows_full_ids(ctx.account, report)  # the card keeps what it showed
         decision = await workflow.decide(
             ctx.session, report, ctx.account, approve=True, expected_version=version_int
         )
     except DomainError as exc:
         return Outcome(notice=str(exc), alert=True)
-    card = await render_card(ctx.session, decision.report)
+    card = await render_card(ctx.session, decision.report, full_ids=full_ids)
     await notify_decision(ctx.session, decision)
     return Outcome(
         [
@@ -504,4 +545,4 @@ async def open_from_queue(ctx: Ctx, data: str) -> Outcome:
     except (DomainError, ValueError, IndexError) as exc:
         message = str(exc) if isinstance(exc, DomainError) else _("This button has expired.")
         return Outcome(notice=message, alert=True)
-    return Outcome(await card_for_reviewer(ctx.session, report, ctx.incoming.chat_id))
+    return Outcome(await card_for_reviewer(ctx.session, report, ctx.account, ctx.incoming.chat_id))

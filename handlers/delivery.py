@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
+    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -19,6 +21,7 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.io import Contact, Incoming, Outcome, Reply, Upload
+from handlers.longtext import split_html
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +29,10 @@ log = logging.getLogger(__name__)
 def _upload(message: Message) -> Upload | None:
     if message.photo:
         biggest = message.photo[-1]
-        return Upload("photo", biggest.file_id, biggest.file_unique_id)
+        return Upload("photo", biggest.file_id, biggest.file_unique_id, biggest.file_size)
     if message.document:
-        return Upload("document", message.document.file_id, message.document.file_unique_id)
+        document = message.document
+        return Upload("document", document.file_id, document.file_unique_id, document.file_size)
     return None
 
 
@@ -99,12 +103,23 @@ def _markup(
 
 async def send(bot: Bot, reply: Reply) -> None:
     markup = _markup(reply)
+    if reply.file_data is not None:
+        upload = BufferedInputFile(reply.file_data, filename=reply.file_name or "file")
+        await bot.send_document(reply.chat_id, upload, caption=reply.text, reply_markup=markup)
+        return
     if reply.photo:
         await bot.send_photo(reply.chat_id, reply.photo, caption=reply.text)
         return
     if reply.document:
         await bot.send_document(reply.chat_id, reply.document, caption=reply.text)
         return
+    parts = split_html(reply.text)
+    if len(parts) > 1:
+        # Over Telegram's 4096 characters (a card with a long conversation): several
+        # messages, the keyboard on the last; an edit of such a card becomes new messages.
+        for part in parts[:-1]:
+            await bot.send_message(reply.chat_id, part)
+        reply = replace(reply, text=parts[-1], edit_message_id=None)
     if reply.edit_message_id is not None and not isinstance(
         markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
     ):

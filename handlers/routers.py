@@ -10,8 +10,8 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import app, broadcast
-from flows.io import Ctx, Outcome
+from flows import app, broadcast, invites, privacy
+from flows.io import DEFAULT_UPLOAD_LIMIT, Ctx, Incoming, Outcome
 from handlers.albums import AlbumMiddleware
 from handlers.delivery import (
     commit_and_send,
@@ -34,7 +34,23 @@ COMMANDS: dict[str, Flow] = {
     "lanjut": app.resume,
     "bahasa": app.language_menu,
     "umumkan": broadcast.start,
+    "undang": invites.invite,
+    "peran": invites.roles,
+    "datasaya": privacy.export_data,
+    "hapusakun": privacy.ask_delete,
 }
+
+
+async def _ctx(
+    incoming: Incoming,
+    bot: Bot,
+    session: AsyncSession,
+    account: Account | None,
+    policy: Policy,
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+) -> Ctx:
+    username = (await bot.me()).username  # cached by aiogram after the first call
+    return Ctx(session, incoming, account, policy, upload_limit=upload_limit, bot_username=username)
 
 
 async def _run(
@@ -44,16 +60,22 @@ async def _run(
     session: AsyncSession,
     account: Account | None,
     policy: Policy,
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT,
 ) -> None:
-    ctx = Ctx(session, incoming_from_message(message), account, policy)
-    await commit_and_send(bot, session, await flow(ctx))
+    ctx = await _ctx(incoming_from_message(message), bot, session, account, policy, upload_limit)
+    await commit_and_send(bot, session, await app.run(ctx, flow))
 
 
 def _command_handler(flow: Flow) -> Callable[..., Awaitable[None]]:
     async def handler(
-        message: Message, bot: Bot, session: AsyncSession, account: Account | None, policy: Policy
+        message: Message,
+        bot: Bot,
+        session: AsyncSession,
+        account: Account | None,
+        policy: Policy,
+        upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     ) -> None:
-        await _run(flow, message, bot, session, account, policy)
+        await _run(flow, message, bot, session, account, policy, upload_limit=upload_limit)
 
     return handler
 
@@ -65,9 +87,11 @@ async def on_message(
     account: Account | None,
     policy: Policy,
     album: list[Message] | None = None,
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT,
 ) -> None:
-    ctx = Ctx(session, incoming_from_message(message, album), account, policy)
-    await commit_and_send(bot, session, await app.message(ctx))
+    incoming = incoming_from_message(message, album)
+    ctx = await _ctx(incoming, bot, session, account, policy, upload_limit)
+    await commit_and_send(bot, session, await app.run(ctx, app.message))
 
 
 async def on_button(
@@ -77,8 +101,10 @@ async def on_button(
     account: Account | None,
     policy: Policy,
 ) -> None:
-    ctx = Ctx(session, incoming_from_callback(query), account, policy)
-    await commit_and_send(bot, session, await app.button(ctx, query.data or ""), query)
+    ctx = await _ctx(incoming_from_callback(query), bot, session, account, policy)
+    data = query.data or ""
+    outcome = await app.run(ctx, lambda ctx: app.button(ctx, data))
+    await commit_and_send(bot, session, outcome, query)
 
 
 async def on_error(event: ErrorEvent, bot: Bot) -> bool:

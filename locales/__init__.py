@@ -94,6 +94,11 @@ def format_datetime(value: datetime, fmt: str = "medium") -> str:
     return _dates.format_datetime(value, format=fmt, locale=_current.get())
 
 
+def format_time(value: datetime, fmt: str = "short") -> str:
+    """``14.35`` in Indonesian, ``2:35 PM`` in English (in ``value``'s own time zone)."""
+    return _dates.format_time(value, format=fmt, tzinfo=value.tzinfo, locale=_current.get())
+
+
 def format_number(value: int | float) -> str:
     return _numbers.format_decimal(value, locale=_current.get())
 

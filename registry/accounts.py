@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import _
+from locales import _, format_time
 from registry.errors import DomainError, NotFound
-from registry.households import household_by_kk, member_by_nik
+from registry.households import MAX_RW_RT, household_by_kk, member_by_nik
 from registry.regions import get_region
-from storage.models import Account, Household, RoleGrant, utcnow
+from storage.models import Account, Household, Invite, LinkAttempt, RoleGrant, utcnow
 
 ROLES = ("rt", "rw", "lurah", "officer")
 # The region level each role is granted on: RT/RW heads and lurah on a desa/kelurahan,
@@ -38,29 +41,126 @@ async def ensure_account(
     return account
 
 
+async def record_consent(
+    session: AsyncSession, telegram_id: int, *, locale: str, first_name: str | None = None
+) -> Account | None:
+    """The person agreed to the consent text: their account is created now (or, for a
+    reviewer granted a role from the command line, the existing row is kept) and records
+    when they agreed and the language they read the text in.
+
+    None if the account had agreed already: a second tap on the button, perhaps at the
+    same moment as the first (the row is created and marked once)."""
+    account = await account_by_telegram_id(session, telegram_id)
+    if account is None:
+        try:
+            async with session.begin_nested():
+                session.add(Account(telegram_id=telegram_id, first_name=first_name))
+        except IntegrityError:
+            pass  # a simultaneous tap created it
+        account = await account_by_telegram_id(session, telegram_id)
+        assert account is not None
+    marked = await session.execute(
+        update(Account)
+        .where(Account.id == account.id, Account.consented_at.is_(None))
+        .values(
+            consented_at=utcnow(),
+            locale=locale,
+            first_name=func.coalesce(Account.first_name, first_name),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount != 1:
+        return None
+    await session.refresh(account)
+    return account
+
+
+# Five failed NIK + KK tries within an hour lock linking until an hour after the first of them.
+LINK_TRIES = 5
+LINK_LOCK = timedelta(hours=1)
+# Times are shown in Western Indonesia Time (UTC+7, no daylight saving).
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+class LinkLocked(DomainError):
+    """Too many failed NIK + KK tries: no linking, even with the right numbers, until ``until``
+    (naive UTC)."""
+
+    code = "link_locked"
+
+    def __init__(self, until: datetime, now: datetime | None = None) -> None:
+        self.until = until
+        minutes = max(1, math.ceil((until - (now or utcnow())).total_seconds() / 60))
+        shown = format_time(until.replace(tzinfo=UTC).astimezone(WIB))
+        super().__init__(
+            _(
+                "Too many tries with a NIK and KK that do not match: for your safety, linking "
+                "your account is locked until {time} WIB (in {minutes} min). Meanwhile you can "
+                "still report a household missing from the registry with /lapor."
+            ).format(time=shown, minutes=minutes)
+        )
+
+
+async def link_locked_until(
+    session: AsyncSession, account: Account, now: datetime | None = None
+) -> datetime | None:
+    """When linking opens again for the account, or None if it is open now."""
+    now = now or utcnow()
+    recent = (
+        (
+            await session.execute(
+                select(LinkAttempt.created_at)
+                .where(
+                    LinkAttempt.account_id == account.id, LinkAttempt.created_at > now - LINK_LOCK
+                )
+                .order_by(LinkAttempt.created_at.desc())
+                .limit(LINK_TRIES)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if len(recent) < LINK_TRIES:
+        return None
+    return min(recent) + LINK_LOCK
+
+
 async def link_account(session: AsyncSession, account: Account, nik: str, kk: str) -> Household:
-    """Link the account to the household whose KK lists a living member with this NIK."""
+    """Link the account to the household whose KK lists a living member with this NIK.
+
+    Every failed try is recorded (:class:`LinkAttempt`); the fifth within an hour locks
+    linking (:class:`LinkLocked`), and a locked account cannot link even with the right
+    numbers until the hour is over."""
+    now = utcnow()
+    until = await link_locked_until(session, account, now)
+    if until is not None:
+        raise LinkLocked(until, now)
     member = await member_by_nik(session, nik)
     household = await household_by_kk(session, kk)
+    failure: DomainError | None = None
     if member is None or household is None or member.household_id != household.id:
-        raise NotFound(_("NIK and KK do not match a household in the registry."), code="no_match")
-    if member.status != "alive":
-        raise DomainError(_("This NIK belongs to a member who is no longer in the household."))
+        failure = NotFound(
+            _("NIK and KK do not match a household in the registry."), code="no_match"
+        )
+    elif member.status != "alive":
+        failure = DomainError(_("This NIK belongs to a member who is no longer in the household."))
+    if failure is not None:
+        session.add(LinkAttempt(account_id=account.id, created_at=now))
+        await session.flush()
+        until = await link_locked_until(session, account, now)
+        raise failure if until is None else LinkLocked(until, now)
     account.member_id = member.id
     account.household_id = household.id
-    account.linked_at = utcnow()
+    account.linked_at = now
     await session.flush()
     return household
 
 
-async def grant_role(
-    session: AsyncSession,
-    telegram_id: int,
-    role: str,
-    region_code: str,
-    rw: int | None = None,
-    rt: int | None = None,
-) -> RoleGrant:
+async def check_role_area(
+    session: AsyncSession, role: str, region_code: str, rw: int | None, rt: int | None
+) -> tuple[int | None, int | None]:
+    """Check that ``role`` can be held on this area; returns the (rw, rt) the role keeps
+    (a lurah or officer has neither, an RW head no RT)."""
     if role not in ROLES:
         raise DomainError(_("unknown role {role}").format(role=role))
     region = await get_region(session, region_code)
@@ -68,7 +168,7 @@ async def grant_role(
         raise NotFound(_("region {code} is not in the database").format(code=region_code))
     if region.level not in ROLE_LEVELS[role]:
         raise DomainError(
-            _("role {role} is granted on a desa/kelurahan code")
+            _("role {role} is granted on a desa/kelurahan code").format(role=role)
             if role != "officer"
             else _("role officer is granted on a kabupaten/kota or kecamatan code")
         )
@@ -80,7 +180,37 @@ async def grant_role(
         rw = rt = None
     if role == "rw":
         rt = None
-    account = await ensure_account(session, telegram_id)
+    if rw is not None and not 1 <= rw <= MAX_RW_RT:
+        raise DomainError(_("rw must be a number from 1 to {n}").format(n=MAX_RW_RT))
+    if rt is not None and not 1 <= rt <= MAX_RW_RT:
+        raise DomainError(_("rt must be a number from 1 to {n}").format(n=MAX_RW_RT))
+    return rw, rt
+
+
+async def grant_role(
+    session: AsyncSession,
+    telegram_id: int,
+    role: str,
+    region_code: str,
+    rw: int | None = None,
+    rt: int | None = None,
+) -> RoleGrant:
+    rw, rt = await check_role_area(session, role, region_code, rw, rt)
+    return await add_grant(
+        session, await ensure_account(session, telegram_id), role, region_code, rw, rt
+    )
+
+
+async def add_grant(
+    session: AsyncSession,
+    account: Account,
+    role: str,
+    region_code: str,
+    rw: int | None,
+    rt: int | None,
+) -> RoleGrant:
+    """Give ``account`` an area already checked by :func:`check_role_area` (an account
+    may hold several roles; the same one twice is kept once)."""
     for held in account.roles:
         if (held.role, held.region_code, held.rw, held.rt) == (role, region_code, rw, rt):
             return held
@@ -91,8 +221,8 @@ async def grant_role(
     return grant
 
 
-def grant_area(grant: RoleGrant) -> str:
-    """``16.71.01.1001 RW 2 RT 3``: where a role grant applies."""
+def grant_area(grant: RoleGrant | Invite) -> str:
+    """``16.71.01.1001 RW 2 RT 3``: where a role grant (or an invitation's) applies."""
     area = grant.region_code
     if grant.rw is not None:
         area += f" RW {grant.rw}"

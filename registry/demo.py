@@ -15,6 +15,7 @@ from registry.accounts import grant_role
 from registry.households import import_household_rows
 from registry.nik import make_nik
 from registry.regions import BUNDLED_REGIONS_CSV, import_regions
+from storage.models import Account, utcnow
 
 DEMO_CITY = "16.71"
 DEMO_VILLAGE = "16.71.01.1001"
@@ -96,12 +97,19 @@ def demo_rows() -> list[tuple[int, list[str]]]:
 
 
 async def load_demo(session: AsyncSession) -> None:
-    """Regions of the demo city, the demo households and the reviewers' roles."""
+    """Regions of the demo city, the demo households and the reviewers' roles.
+
+    The demo's reviewers (synthetic people) are taken to have agreed to the consent text
+    already, as reviewers who opened the bot before, so the demo starts with the report;
+    the demo resident is a newcomer and agrees on the consent screen like anyone."""
     await import_regions(session, BUNDLED_REGIONS_CSV, within=DEMO_CITY)
     await import_household_rows(session, demo_rows())
     for person in DEMO_PEOPLE:
         if person.role is not None:
             assert person.region is not None
-            await grant_role(
+            grant = await grant_role(
                 session, person.telegram_id, person.role, person.region, person.rw, person.rt
             )
+            account = await session.get(Account, grant.account_id)
+            assert account is not None
+            account.consented_at = utcnow()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -160,6 +160,11 @@ def describe_changes(before: dict[str, Any] | None, after: dict[str, Any] | None
     return "; ".join(parts)
 
 
+def live_telegram_id() -> Any:
+    """An account's Telegram id; empty for a deleted account (its row keeps ``-id``)."""
+    return case((Account.deleted_at.is_(None), Account.telegram_id)).label("telegram_id")
+
+
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time())
 
@@ -197,7 +202,7 @@ async def changed_rows(session: AsyncSession, since: date) -> AsyncIterator[list
             RegistryRevision.member_id,
             RegistryRevision.before,
             RegistryRevision.after,
-            Account.telegram_id,
+            live_telegram_id(),
         )
         .join(Household, Household.id == RegistryRevision.household_id)
         .outerjoin(Report, Report.id == RegistryRevision.report_id)
@@ -214,7 +219,7 @@ async def changed_rows(session: AsyncSession, since: date) -> AsyncIterator[list
         ]  # fmt: skip
 
     approver = (
-        select(Account.telegram_id)
+        select(live_telegram_id())
         .join(ReportEvent, ReportEvent.actor_account_id == Account.id)
         .where(ReportEvent.report_id == HouseholdFlag.report_id, ReportEvent.to_state == APPROVED)
         .order_by(ReportEvent.id.desc())

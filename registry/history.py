@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.exports import live_telegram_id
 from registry.households import household_snapshot
 from storage.models import Account, Household, Member, RegistryRevision, Report
 
@@ -32,7 +33,7 @@ async def household_history(session: AsyncSession, household: Household) -> list
     """One entry per revision, oldest first: when, what, whom, which report, approved by."""
     rows = (
         await session.execute(
-            select(RegistryRevision, Member.name, Report.number, Account.telegram_id)
+            select(RegistryRevision, Member.name, Report.number, live_telegram_id())
             .outerjoin(Member, Member.id == RegistryRevision.member_id)
             .outerjoin(Report, Report.id == RegistryRevision.report_id)
             .outerjoin(Account, Account.id == RegistryRevision.approved_by_account_id)

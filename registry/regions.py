@@ -168,12 +168,16 @@ async def search_regions(
     session: AsyncSession, query: str, *, level: int = 4, limit: int = 8
 ) -> list[RegionMatch]:
     """Regions of ``level`` whose name contains every word of ``query`` (case and hyphens
-    ignored), names starting with the query first; each labelled with its parents."""
+    ignored), names starting with the query first, or the one region whose code the query
+    is; each labelled with its parents."""
     words = [w for w in query.casefold().replace("-", " ").split() if w]
     if not words:
         return []
-    normalized = func.lower(func.replace(Region.name, "-", " "))
     stmt = select(Region).where(Region.level == level)
+    if region_level(query.strip()) == level:
+        exact = await session.execute(stmt.where(Region.code == query.strip()))
+        return await _labelled(session, list(exact.scalars()), level)
+    normalized = func.lower(func.replace(Region.name, "-", " "))
     escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
     for word in escaped:
         stmt = stmt.where(normalized.like(f"%{word}%", escape="\\"))
@@ -183,6 +187,10 @@ async def search_regions(
         .scalars()
         .all()
     )
+    return await _labelled(session, list(found), level)
+
+
+async def _labelled(session: AsyncSession, found: list[Region], level: int) -> list[RegionMatch]:
     parents = {
         code
         for region in found

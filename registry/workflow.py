@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from locales import _
-from registry import links
+from registry import audit, links
 from registry.accounts import Area, grant_covers
 from registry.apply import apply_report
 from registry.errors import AlreadyDecided, DomainError, IllegalTransition, NotAllowed, NotFound
@@ -60,6 +60,9 @@ FINAL_STATES = (APPLIED, REJECTED, WITHDRAWN)
 # the same change was entered in the registry through another report.
 REJECT_REASONS = ("not_true", "duplicate", "not_in_area", "no_evidence", "other")
 ESCALATED = "escalated"  # reason_code of an SLA escalation; its note holds the SLA days
+# reason_code of a report returned unanswered to the tier that asked: its reporter deleted
+# their account (/hapusakun), so nobody can answer any more.
+REPORTER_GONE = "reporter_gone"
 
 # Who makes each transition. A forward move between tiers must also follow the report's
 # own path (``Report.tiers``); needs-info returns to the tier that asked.
@@ -75,7 +78,7 @@ TRANSITIONS: dict[tuple[str | None, str], frozenset[str]] = {
     **{(state, REJECTED): frozenset({REVIEWER, SYSTEM}) for state in WAITING},
     (NEEDS_INFO, REJECTED): frozenset({SYSTEM}),  # its duplicate was entered meanwhile
     **{(state, NEEDS_INFO): frozenset({REVIEWER}) for state in WAITING},
-    **{(NEEDS_INFO, state): frozenset({REPORTER}) for state in WAITING},
+    **{(NEEDS_INFO, state): frozenset({REPORTER, SYSTEM}) for state in WAITING},
     **{(state, WITHDRAWN): frozenset({REPORTER}) for state in (SUBMITTED, *WAITING, NEEDS_INFO)},
 }
 
@@ -209,14 +212,28 @@ async def submit_report(
     area: Area | None = None,
     policy: Policy = DEFAULT_POLICY,
     now: datetime | None = None,
+    on_behalf: bool = False,
 ) -> Report:
     """File a report and put it in its first tier's queue; returns it with its tracking
     number. Duplicates and conflicts with other reports are linked (``report.links``).
 
-    The report is reviewed in ``area`` (region, RW, RT), by default the household's."""
+    The report is reviewed in ``area`` (region, RW, RT), by default the household's.
+    ``on_behalf``: an RT head files it for a household of their RT whose members have no
+    phone; the reporter must hold that RT (checked now: the role may have been revoked
+    while the form was filled in)."""
     where = area or household
     if where is None:
         raise IllegalTransition(_("A report needs a household or an area."))
+    if on_behalf and (
+        household is None
+        or not any(g.role == "rt" and grant_covers(g, household) for g in reporter.roles)
+    ):
+        raise NotAllowed(
+            _(
+                "You no longer head the RT of this household, so the report was not sent. "
+                "Nothing was saved."
+            )
+        )
     report = Report(
         kind=kind,
         state=SUBMITTED,
@@ -227,6 +244,7 @@ async def submit_report(
         reporter_account_id=reporter.id,
         payload=payload,
         tiers=first_tiers(policy, kind, payload, reporter, where),
+        filed_on_behalf=on_behalf,
     )
     if now is not None:
         report.created_at = now
@@ -239,6 +257,11 @@ async def submit_report(
     _event(report, reporter, SUBMITTED, by=REPORTER, now=now)
     _event(report, None, TIER_STATE[report.tiers[0]], by=SYSTEM, now=now)
     await links.link_new_report(session, report, OPEN_STATES, APPLIED)
+    if on_behalf:
+        audit.record(
+            session, "report.file_on_behalf", actor=reporter, report=report,
+            household_id=household.id if household is not None else None,
+        )  # fmt: skip
     await session.flush()
     return report
 
@@ -356,10 +379,12 @@ async def decide(
     note: str | None = None,
     reason_code: str | None = None,
     expected_version: int | None = None,
+    by: str | None = None,
 ) -> Decision:
     """Move the report one tier on (or reject it with a reason code). On the officer's
     approval the change is applied to the registry in the same transaction, and its open
-    duplicates are closed."""
+    duplicates are closed. The decision goes into the audit log (``by="cli"`` for one
+    taken from the command line)."""
     check_can_decide(actor, report, expected_version)
     check_reason(approve, reason_code, note)
     from_state = report.state
@@ -393,7 +418,23 @@ async def decide(
 
     await _guarded(session, work, actor)
     decision.to_state = report.state
+    audit.record(
+        session, "report.decide", actor=actor, by=by, report=report,
+        **_moved(from_state, report.state), decision="approve" if approve else "reject",
+        **({"reason_code": reason_code} if reason_code else {}),
+    )  # fmt: skip
+    for closed in decision.closed:
+        audit.record(
+            session, "report.close", by=audit.SYSTEM, report=closed,
+            **_moved(closed.events[-1].from_state, closed.state), reason_code="duplicate",
+            duplicate_of=report.number,
+        )  # fmt: skip
     return decision
+
+
+def _moved(from_state: str | None, to_state: str) -> dict[str, Any]:
+    """An audit entry's ``from`` and ``to`` states."""
+    return {"from": from_state, "to": to_state}
 
 
 async def _close_duplicates(session: AsyncSession, report: Report) -> list[Report]:
@@ -426,6 +467,9 @@ async def ask_info(
         report.paused_state = from_state
 
     await _guarded(session, work, actor)
+    audit.record(
+        session, "report.ask", actor=actor, report=report, **_moved(from_state, NEEDS_INFO)
+    )
     return Decision(report, from_state, NEEDS_INFO)
 
 
@@ -468,6 +512,17 @@ async def answer_info(
     return Decision(report, NEEDS_INFO, back)
 
 
+def return_unanswered(report: Report, *, now: datetime | None = None) -> Decision:
+    """A report waiting for its reporter's answer goes back, unanswered, to the tier that
+    asked, because the reporter deleted their account. In the caller's transaction."""
+    if report.state != NEEDS_INFO or report.paused_state is None:
+        raise IllegalTransition(_("This report is not waiting for an answer."))
+    back = report.paused_state
+    _event(report, None, back, by=SYSTEM, reason_code=REPORTER_GONE, now=now)
+    report.paused_state = None
+    return Decision(report, NEEDS_INFO, back)
+
+
 async def withdraw(
     session: AsyncSession, report: Report, reporter: Account, *, note: str | None = None
 ) -> Decision:
@@ -498,6 +553,10 @@ async def escalate(
         _event(report, None, nxt, by=SYSTEM, note=f"{sla_days:g}", reason_code=ESCALATED, now=now)
 
     await _guarded(session, work, None)
+    audit.record(
+        session, "report.escalate", by=audit.SYSTEM, report=report, **_moved(from_state, nxt),
+        sla_days=int(sla_days) if sla_days == int(sla_days) else sla_days,
+    )  # fmt: skip
     return Decision(report, from_state, nxt)
 
 

@@ -116,6 +116,12 @@ class Account(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     linked_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the person agreed to the consent text; nothing of theirs is stored before that,
+    # except an account a reviewer role was granted to from the command line.
+    consented_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # /hapusakun: the row stays as a tombstone (decisions and the audit log refer to it),
+    # with every personal field emptied and ``telegram_id`` set to ``-id``.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     roles: Mapped[list[RoleGrant]] = relationship(
         back_populates="account",
@@ -142,6 +148,55 @@ class RoleGrant(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     account: Mapped[Account] = relationship(back_populates="roles")
+
+
+class LinkAttempt(Base):
+    """A failed try to link an account by NIK + KK; five within an hour lock linking."""
+
+    __tablename__ = "link_attempts"
+    __table_args__ = (Index("ix_link_attempts_account_time", "account_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Invite(Base):
+    """A single-use invitation to a reviewer role; only the SHA-256 of its code is stored."""
+
+    __tablename__ = "invites"
+    __table_args__ = (
+        CheckConstraint("role IN ('rt', 'rw', 'lurah', 'officer')", name="role_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    rw: Mapped[int | None] = mapped_column(SmallInteger)
+    rt: Mapped[int | None] = mapped_column(SmallInteger)
+    created_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    used_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+
+
+class AuditEntry(Base):
+    """Who did what to which report or account: decisions, views of a report's personal
+    data, data requests, deletions, role changes. ``details`` never holds a NIK, KK,
+    phone number or message text."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    actor: Mapped[str] = mapped_column(String(64))  # "account", "cli", "system"
+    action: Mapped[str] = mapped_column(String(32))
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
+    subject_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class Draft(Base):
@@ -180,6 +235,9 @@ class Report(Base):
     rw: Mapped[int] = mapped_column(SmallInteger)
     rt: Mapped[int] = mapped_column(SmallInteger)
     reporter_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # An RT head filed it for a resident of their RT who has no phone: ``reporter`` is the
+    # RT head (who follows it up), ``household_id`` the resident's household.
+    filed_on_behalf: Mapped[bool] = mapped_column(default=False)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

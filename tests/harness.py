@@ -14,6 +14,9 @@ class RunningBot(BotRunner):
         # Scripted people read fast: the per-chat limit (1/s in production) would only make
         # every test wait; the sender's behaviour at the limit is tested in test_outbox.py.
         settings.setdefault("outbox_chat_rate", 1000.0)
+        # Scripted people also answer faster than anyone types: the per-user rate limit
+        # (20 updates in 10 s) is tested in tests/security/test_flood.py with its defaults.
+        settings.setdefault("rate_limit_updates", 100_000)
         super().__init__(
             load_settings(
                 bot_token=api.token,

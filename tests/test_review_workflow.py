@@ -173,7 +173,8 @@ def legal(from_state, to_state, by, path, paused) -> bool:
     if from_state == S.NEEDS_INFO:
         if to_state == S.REJECTED:  # the system closing a duplicate
             return by == S.SYSTEM
-        return to_state == paused and by == S.REPORTER
+        # The reporter's answer, or the system when the reporter deleted their account.
+        return to_state == paused and by in (S.REPORTER, S.SYSTEM)
     if from_state == S.APPROVED:
         return to_state == S.APPLIED and by == S.SYSTEM
     return False

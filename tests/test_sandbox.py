@@ -6,6 +6,7 @@ import aiohttp
 import pytest
 
 from bot.sandbox.app import Sandbox, entities_to_html
+from locales import _, use_locale
 
 
 def test_entities_become_tags_and_text_is_escaped() -> None:
@@ -60,14 +61,22 @@ async def test_page_and_api_refuse_what_they_cannot_do(sandbox) -> None:
         async with http.post("/api/phone/resident/text", json={"text": "/start"}) as response:
             assert response.status == 200
         resident = sandbox.phones["resident"]
-        prompt = await resident.next_message()
-        # The page was opened in Indonesian, so the phones report Telegram language "id".
-        assert "Pilih bahasa Anda" in prompt.plain_text
+        consent = await resident.next_message()
+        # The page was opened in Indonesian, so the phones report Telegram language "id"
+        # and the newcomer's consent text is in Indonesian.
+        assert "/datasaya" in consent.plain_text
+        with use_locale("id"):
+            agree_label = _("✅ I agree")
         async with http.get("/api/state") as response:
             state = await response.json()
         messages = state["phones"]["resident"]["messages"]
         assert [m["mine"] for m in messages] == [True, False]
-        assert messages[1]["buttons"][0] == ["🇮🇩 Bahasa Indonesia"]
+        assert messages[1]["buttons"][0] == [agree_label]
+        assert messages[1]["buttons"][-1] == ["🇬🇧 English"]
+        # The demo's reviewers agreed before: their buttons work at once.
+        async with http.post("/api/phone/rt/text", json={"text": "/antrian"}) as response:
+            assert response.status == 200
+        assert "/datasaya" not in (await sandbox.phones["rt"].next_message()).plain_text
         assert state["registry"]["kk"] == "167101**********"
         async with http.get("/api/file/unknown") as response:
             assert response.status == 404

@@ -102,6 +102,9 @@ def _message_json(msg: Message) -> dict[str, Any]:
     if msg.photo_file_id or (msg.photo and msg.kind == "photo"):
         file_id = msg.photo_file_id or msg.photo[-1]["file_id"]  # type: ignore[index]
         data["photo"] = f"/api/file/{file_id}"
+    if msg.kind == "document" and msg.document_file_id:  # e.g. /datasaya's file
+        name = msg.document_file_name or "document"
+        data["document"] = {"url": f"/api/file/{msg.document_file_id}", "name": name}
     if msg.kind == "contact" and msg.raw:
         data["html"] = "📱 " + escape(msg.raw["contact"]["phone_number"])
     if msg.kind == "location" and msg.raw:
@@ -290,9 +293,14 @@ class Sandbox:
 
     async def file(self, request: web.Request) -> web.Response:
         try:
-            content = self.api.file_content(request.match_info["file_id"])
+            stored = self.api.files[request.match_info["file_id"]]
         except KeyError:
             raise web.HTTPNotFound() from None
+        content = stored.content
+        if stored.kind == "document":
+            return web.Response(
+                body=content, content_type=stored.mime_type or "application/octet-stream"
+            )
         return web.Response(
             body=content, content_type="image/jpeg" if content[:2] == b"\xff\xd8" else "image/png"
         )

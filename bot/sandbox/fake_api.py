@@ -732,6 +732,24 @@ class Person:
     async def send_location(self, latitude: float, longitude: float) -> int:
         return self._incoming("location", location={"latitude": latitude, "longitude": longitude})
 
+    def raw_message(self, **content: Any) -> dict[str, Any]:
+        """A message object from this person in their private chat, with a new message id
+        (for :meth:`send_raw_update`): ``raw_message(sticker={...})``; pass ``chat`` to
+        place it elsewhere, e.g. in a group."""
+        return {
+            "message_id": next(self._ids),
+            "from": self.user_dict(),
+            "chat": self.chat_dict(),
+            "date": _now(),
+            **content,
+        }
+
+    async def send_raw_update(self, payload: dict[str, Any]) -> int:
+        """Queue any update as it is, e.g. ``{"message": person.raw_message(voice=...)}``,
+        ``{"edited_message": ...}``, ``{"my_chat_member": ...}``, ``{"channel_post": ...}``;
+        returns its update_id. The bot receives it only if its ``allowed_updates`` do."""
+        return self.api._queue_update(payload)["update_id"]
+
     async def press(
         self, button_text: str, message: Message | None = None, *, stale: bool = False
     ) -> str:
@@ -776,6 +794,21 @@ class Person:
         assert message is not None and button is not None
         if "callback_data" not in button:
             raise AssertionError(f"button {button_text!r} is not a callback button: {button!r}")
+        return self._callback_query(message, button["callback_data"])
+
+    async def press_data(self, data: str, message: Message | None = None) -> str:
+        """Send a callback query with arbitrary ``data``, as a forged or altered client
+        could (no such button needs to exist); returns the callback query id.
+
+        The query comes from ``message`` or else the newest (not deleted) bot message in
+        this chat; the chat needs at least one message from the bot."""
+        if message is None:
+            message = next((m for m in reversed(self.messages) if not m.deleted), None)
+            if message is None:
+                raise AssertionError(f"{self!r}: no bot message to attach a callback query to")
+        return self._callback_query(message, data)
+
+    def _callback_query(self, message: Message, data: str) -> str:
         query_id = self.api._new_query_id(self)
         self.last_pressed = message
         self.last_query_id = query_id
@@ -787,7 +820,7 @@ class Person:
                     "from": self.user_dict(),
                     "message": self.api._message_dict(message),
                     "chat_instance": str(-(10**12) - self.chat_id),
-                    "data": button["callback_data"],
+                    "data": data,
                 }
             }
         )

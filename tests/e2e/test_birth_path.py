@@ -27,9 +27,29 @@ async def seed(running, tmp_path) -> None:
         await session.commit()
 
 
-async def link(person, *, language_button: str, nik: str, kk: str) -> None:
+async def agree(person, *, language: str | None = None, expect: str | None = None):
+    """A newcomer's first step: the consent text (it came after whatever they sent first),
+    then "✅ I agree" in whatever language it is shown. ``language``: a language button
+    ("🇬🇧 English") pressed first if the text offers it. ``expect``: a fragment of the
+    message that follows the agreement, returned."""
+    consent = await person.expect("/datasaya")
+    if language is not None and language in consent.buttons():
+        await person.press(language, consent)
+        await person.expect_edit(message=consent)
+    await person.press(next(b for b in consent.buttons() if b.startswith("✅")), consent)
+    await person.expect_edit(message=consent)
+    return await person.expect(expect) if expect is not None else None
+
+
+async def open_bot(person):
+    """Someone granted a role from the command line opens the bot: /start, agree, welcome."""
     await person.send_text("/start")
-    await person.press(language_button, await person.next_message())
+    return await agree(person, expect="/antrian")
+
+
+async def link(person, *, language_button: str | None = None, nik: str, kk: str) -> None:
+    await person.send_text("/start")
+    await agree(person, language=language_button)
     contact_prompt = await person.next_message()
     assert contact_prompt.reply_buttons()[0]["request_contact"] is True
     await person.send_contact("+6281234567890")
@@ -51,16 +71,18 @@ async def test_birth_report_travels_from_resident_to_registry(
     rt = fake_api.user(RT_ID, "Pak RT", language_code="en")
     lurah = fake_api.user(LURAH_ID, "Bu Lurah", language_code="en")
     officer = fake_api.user(OFFICER_ID, "Petugas Dinsos", language_code="en")
-    for reviewer in (rt, lurah, officer):
+    for reviewer in (rt, lurah, officer):  # roles granted from the command line
         await reviewer.send_text("/start")
-        welcome = await reviewer.expect("You review reports as")
+        welcome = await agree(reviewer, expect="You review reports as")
         assert VILLAGE in welcome.plain_text or "16.71" in welcome.plain_text
 
-    # 1. Linking: language, own contact only, NIK + KK.
+    # 1. Consent in her Telegram language, then linking: own contact only, NIK + KK.
     await sari.send_text("/start")
-    prompt = await sari.expect("Choose your language")
-    assert prompt.buttons()[:2] == ["🇮🇩 Bahasa Indonesia", "🇬🇧 English"]
-    await sari.press("🇬🇧 English")
+    consent = await sari.expect("/datasaya")
+    assert "Nothing is stored until you agree" in consent.plain_text
+    assert consent.buttons() == ["✅ I agree", "✖️ I do not agree", "🇮🇩 Bahasa Indonesia"]
+    await sari.press("✅ I agree", consent)
+    assert "✅ You agreed." in (await sari.expect_edit(message=consent)).plain_text
     contact_prompt = await sari.expect("Share my contact")
     assert contact_prompt.reply_buttons()[0]["request_contact"] is True
     await sari.send_contact("+6281298765432", user_id=4242)  # someone else's contact

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from registry.accounts import ensure_account, grant_role, link_account
+from registry.accounts import grant_role, link_account, record_consent
 from registry.households import import_households
 from storage.models import Broadcast, Household, OutboxMessage
 from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
@@ -28,9 +28,8 @@ async def seed(running, fake_api, *, officer_regions: tuple[str, ...] = ("16.71"
         locales = {OFFICER_ID: "en", RT_ID: "en", SARI_ID: "en", BUDI_ID: "en", ANI_ID: "id",
                    FAR_ID: "en"}  # fmt: skip
         accounts = {}
-        for telegram_id, locale in locales.items():
-            accounts[telegram_id] = account = await ensure_account(session, telegram_id)
-            account.locale = locale
+        for telegram_id, locale in locales.items():  # each agreed to the consent text before
+            accounts[telegram_id] = await record_consent(session, telegram_id, locale=locale)
         await link_account(session, accounts[SARI_ID], SARI.person("Sari Wulandari").nik, SARI.kk)
         await link_account(session, accounts[BUDI_ID], SARI.person("Budi Santoso").nik, SARI.kk)
         await link_account(

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts import ensure_account, grant_role, link_account
+from registry.accounts import ensure_account, grant_role, link_account, record_consent
 from registry.households import household_by_kk, import_households
 from registry.nik import make_nik
 from storage.models import Household, HouseholdFlag, Member, RegistryRevision, Report
@@ -433,8 +433,8 @@ async def seed(running, fake_api) -> dict[int, Any]:
             await grant_role(session, RT_ID, "rt", VILLAGE, rw=rw, rt=rt)
         await grant_role(session, LURAH_ID, "lurah", VILLAGE)
         await grant_role(session, OFFICER_ID, "officer", "16.71")
-        for telegram_id in (RT_ID, LURAH_ID, OFFICER_ID, SARI_ID, FAJAR_ID):
-            (await ensure_account(session, telegram_id)).locale = "en"
+        for telegram_id in (RT_ID, LURAH_ID, OFFICER_ID, SARI_ID, FAJAR_ID):  # agreed before
+            await record_consent(session, telegram_id, locale="en")
         sari = await ensure_account(session, SARI_ID)
         await link_account(session, sari, SARI.person("Sari Wulandari").nik, SARI.kk)
         await session.commit()

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from storage.models import Draft, Report
-from tests.e2e.test_birth_path import LURAH_ID, RT_ID, SARI_ID, link, seed
+from tests.e2e.test_birth_path import LURAH_ID, RT_ID, SARI_ID, agree, link, open_bot, seed
 from tests.factories import SARI
 
 
@@ -50,6 +50,12 @@ async def test_rejection_reaches_the_resident_in_indonesian(
     number = await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=10))
     await rt.expect("laporan baru")
     card = await rt.expect(number)
+    # The RT head (granted from the command line) taps the card before ever opening the bot:
+    # the consent text first, then the card works.
+    await rt.press("✅ Konfirmasi", card)
+    await agree(rt, expect="/antrian")
+    async with running_bot.session() as session:
+        assert (await session.execute(select(Report))).scalar_one().state == "awaiting_rt"
     await rt.press("❌ Tolak", card)
     await rt.press("Sudah pernah dilaporkan", await rt.expect("Mengapa"))
     await rt.expect("Jelaskan alasannya")
@@ -78,6 +84,8 @@ async def test_reviewer_queue_and_strict_tier_order(running_bot, fake_api, tmp_p
     sari = fake_api.user(SARI_ID, "Sari", language_code="id")
     lurah = fake_api.user(LURAH_ID, "Bu Lurah", language_code="id")
     rt = fake_api.user(RT_ID, "Pak RT", language_code="id")
+    for reviewer in (lurah, rt):
+        await open_bot(reviewer)
     await link(sari, language_button="🇮🇩 Bahasa Indonesia", nik=SARI.people[1].nik, kk=SARI.kk)
     await sari.expect("KK 167101**********")
     number = await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=1))
@@ -187,6 +195,8 @@ async def test_a_rejection_reason_typed_after_another_rt_head_confirmed(
     sari = fake_api.user(SARI_ID, "Sari", language_code="id")
     rt = fake_api.user(RT_ID, "Pak RT", language_code="id")
     deputy = fake_api.user(7010, "Bu Wakil RT", language_code="id")
+    for reviewer in (rt, deputy):
+        await open_bot(reviewer)
     await link(sari, language_button="🇮🇩 Bahasa Indonesia", nik=SARI.people[1].nik, kk=SARI.kk)
     await sari.expect("KK 167101**********")
     await file_birth(sari, "Bagus Pratama", date.today() - timedelta(days=2))

@@ -10,7 +10,16 @@ from sqlalchemy import select
 
 from registry.accounts import link_account
 from storage.models import Member, OutboxMessage, Report
-from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, ago, link, seed
+from tests.e2e.test_birth_path import (
+    LURAH_ID,
+    OFFICER_ID,
+    RT_ID,
+    SARI_ID,
+    ago,
+    agree,
+    link,
+    seed,
+)
 from tests.factories import SARI
 
 BUDI_ID = 1002
@@ -44,7 +53,7 @@ async def reviewer(fake_api, telegram_id: int, name: str):
     """A reviewer who has opened the bot once (so it writes to them in English)."""
     person = fake_api.user(telegram_id, name, language_code="en")
     await person.send_text("/start")
-    await person.expect("You review reports as")
+    await agree(person, expect="You review reports as")
     return person
 
 
@@ -165,10 +174,9 @@ async def test_the_same_birth_reported_twice_enters_the_registry_once(
     sari = await _linked_sari(running_bot, fake_api, tmp_path)
     budi = fake_api.user(BUDI_ID, "Budi", language_code="en")
     async with running_bot.session() as session:  # Budi, Sari's husband, is linked too
-        from registry.accounts import ensure_account
+        from registry.accounts import record_consent
 
-        account = await ensure_account(session, BUDI_ID, first_name="Budi")
-        account.locale = "en"
+        account = await record_consent(session, BUDI_ID, locale="en", first_name="Budi")
         await link_account(session, account, SARI.people[0].nik, SARI.kk)
         await session.commit()
     rt = await reviewer(fake_api, RT_ID, "Pak RT")

@@ -19,6 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.sandbox.fake_api import make_png
+from locales import _, use_locale
 from registry.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,7 +117,9 @@ def test_a_report_walks_from_the_residents_phone_to_the_registry(
     page.wait.until(lambda d: "Budi Santoso · Kepala keluarga" in page.registry())
 
     page.type("resident", "/start")
-    page.press("resident", "🇮🇩 Bahasa Indonesia")
+    page.sees("resident", "/datasaya")  # the consent text, in the page's language
+    with use_locale("id"):
+        page.press("resident", _("✅ I agree"))
     page.reply_button("resident", "📱 Bagikan kontak saya")
     page.sees("resident", "Kirim NIK Anda")
     page.type("resident", DEMO_RESIDENT.nik)

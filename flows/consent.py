@@ -1,0 +1,154 @@
+"""The consent screen (UU 27/2022 Pelindungan Data Pribadi).
+
+Nothing of a person is stored before they agree: whoever has no account, or an account
+without ``consented_at`` (a reviewer granted a role from the command line), gets this
+screen instead of what they asked for (:func:`flows.app.run` routes every update here).
+
+Buttons: ``cs:<locale>:<y|n|l>[:<invite code>]``. ``y`` agrees and ``n`` declines the
+text shown in ``<locale>``; ``l`` shows the text in ``<locale>``. The invite code is the
+argument of ``/start <code>`` (a reviewer's invitation link), kept until the person agrees.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flows import invites, onboarding
+from flows.io import Button, Ctx, Incoming, Outcome
+from locales import SUPPORTED_LOCALES, _, normalize_locale, use_locale
+from registry import audit
+from registry.accounts import record_consent
+from storage.models import Account
+
+PREFIX = "cs"
+AGREE, DECLINE, LANGUAGE = "y", "n", "l"
+# An invitation code: what ``/start <code>`` carries (Telegram deep links allow at most 64
+# characters of [A-Za-z0-9_-]; our codes are at most 24).
+CODE = re.compile(r"[A-Za-z0-9_-]{1,24}")
+_START = re.compile(r"/start(?:@\w+)?\s+(\S+)\s*")
+# The button that shows the text in the other language, labelled in that language.
+OTHER_LANGUAGE = {"id": "en", "en": "id"}
+
+
+def agreed(account: Account | None) -> bool:
+    return account is not None and account.consented_at is not None
+
+
+def start_code(incoming: Incoming) -> str | None:
+    """The invitation code of ``/start <code>``, if the message is one."""
+    match = _START.fullmatch(incoming.text or "")
+    if match is None or not CODE.fullmatch(match.group(1)):
+        return None
+    return match.group(1)
+
+
+def pressed(incoming: Incoming) -> bool:
+    """Whether the update is a press on a consent screen's button."""
+    return (incoming.callback or "").partition(":")[0] == PREFIX
+
+
+def consent_text() -> str:
+    """The consent text, in the current locale (HTML)."""
+    return "\n\n".join(
+        [
+            _("🔒 <b>Lapor Warga: your data</b>"),
+            _(
+                "Lapor Warga keeps the DTSEN social registry true, so that aid reaches the "
+                "right families."
+            ),
+            _(
+                "<b>What is stored:</b> your Telegram account, your phone number, the link "
+                "to your household (your NIK and KK number), and the reports and photos you "
+                "send."
+            ),
+            _(
+                "<b>Who sees it:</b> the RT head, the lurah/kepala desa and the Dinas "
+                "Sosial/BPS officers of your area. Your NIK and KK are shown masked, except "
+                "to officers."
+            ),
+            _(
+                "<b>How long:</b> until you delete your account with /hapusakun. Reports "
+                "already in review stay in the registry's record, without your identity."
+            ),
+            _("/datasaya sends you everything that is stored about you."),
+            _("Nothing is stored until you agree."),
+        ]
+    )
+
+
+def _buttons(locale: str, code: str | None) -> list[list[Button]]:
+    suffix = f":{code}" if code else ""
+    other = OTHER_LANGUAGE[locale]
+    label = dict(onboarding.LANGUAGES)[other]
+    return [
+        [Button(_("✅ I agree"), f"{PREFIX}:{locale}:{AGREE}{suffix}")],
+        [Button(_("✖️ I do not agree"), f"{PREFIX}:{locale}:{DECLINE}{suffix}")],
+        [Button(label, f"{PREFIX}:{other}:{LANGUAGE}{suffix}")],
+    ]
+
+
+def _screen_locale(ctx: Ctx) -> str:
+    """The person's Telegram language (or the language an existing account chose)."""
+    chosen = ctx.account.locale if ctx.account is not None else None
+    with use_locale(chosen or normalize_locale(ctx.incoming.language_code)) as locale:
+        return locale
+
+
+async def ask(ctx: Ctx) -> Outcome:
+    """The consent screen, instead of whatever the person asked for."""
+    locale = _screen_locale(ctx)
+    code = start_code(ctx.incoming)
+    with use_locale(locale):
+        reply = ctx.reply(consent_text(), buttons=_buttons(locale, code))
+        notice = _("Please read the text below first.") if ctx.incoming.callback else None
+    return Outcome([reply], notice=notice)
+
+
+async def on_button(ctx: Ctx, data: str) -> Outcome:
+    """``cs:<locale>:<y|n|l>[:<code>]``: agree, decline, or change the language."""
+    parts = data.split(":")
+    locale = parts[1] if len(parts) > 1 else ""
+    action = parts[2] if len(parts) > 2 else ""
+    code = parts[3] if len(parts) == 4 else None
+    if (
+        len(parts) not in (3, 4)
+        or locale not in SUPPORTED_LOCALES
+        or action not in (AGREE, DECLINE, LANGUAGE)
+        or (code is not None and not CODE.fullmatch(code))
+        or agreed(ctx.account)
+    ):
+        return Outcome(notice=_("This button has expired."))
+    edit = ctx.incoming.message_id
+    with use_locale(locale):
+        if action == LANGUAGE:
+            return Outcome(
+                [ctx.reply(consent_text(), buttons=_buttons(locale, code), edit_message_id=edit)]
+            )
+        if action == DECLINE:
+            text = _(
+                "You did not agree, so nothing about you was stored. Lapor Warga cannot be "
+                "used without it. Send /start to read the text again."
+            )
+            return Outcome([ctx.reply(text, edit_message_id=edit)], notice=_("Nothing was stored."))
+        return await _agree(ctx, locale, code)
+
+
+async def _agree(ctx: Ctx, locale: str, code: str | None) -> Outcome:
+    incoming = ctx.incoming
+    account = await record_consent(
+        ctx.session, incoming.user_id, locale=locale, first_name=incoming.first_name
+    )
+    if account is None:  # a double tap: the other tap agreed
+        return Outcome(notice=_("This button has expired."))
+    audit.record(ctx.session, "consent", actor=account, locale=locale)
+    ctx.account = account
+    agreed_text = consent_text() + "\n\n" + _("✅ You agreed.")
+    outcome = Outcome(
+        [ctx.reply(agreed_text, edit_message_id=incoming.message_id)], notice=_("Thank you!")
+    )
+    if code is not None:  # a reviewer's invitation link
+        return outcome.extend(await invites.redeem(ctx, code))
+    return outcome.extend(await onboarding.start(ctx))
+
+
+__all__ = ["PREFIX", "agreed", "ask", "consent_text", "on_button", "pressed", "start_code"]

@@ -1,0 +1,135 @@
+"""An RT head files a report for a household of their RT whose members have no phone.
+
+``/lapor`` shows an RT head one more button; they send the household's KK number
+(refused, without saying whether the KK exists elsewhere, unless the household is in
+an RT they head), then pick the report. The form runs on that household (the draft's
+``on_behalf`` context, read by :func:`flows.filing.own_household`); the report is
+filed with ``filed_on_behalf`` set, the RT head as its reporter (they follow it up and
+get its updates), and reviewed from the kelurahan/desa on like any RT head's report.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from flows import engine
+from flows.engine import FieldError, Form, FormState, Step
+from flows.filing import ON_BEHALF
+from flows.io import Button, Ctx, Outcome
+from flows.report_forms import REPORT_FORMS, UNLINKED_FORMS
+from locales import _, lazy_gettext
+from registry.accounts import grant_covers
+from registry.households import household_by_kk
+from registry.nik import mask
+from storage.models import Account, Household
+
+PREFIX = "ob"  # ob: the KK question; ob:<household id>:<form>: a report for that household
+# Reports about a household already in the registry (not the one for a missing household).
+FORMS = [form for form in REPORT_FORMS if form not in UNLINKED_FORMS]
+
+
+def heads_an_rt(account: Account | None) -> bool:
+    return account is not None and any(g.role == "rt" for g in account.roles)
+
+
+def covers(account: Account, household: Household) -> bool:
+    """Whether the account heads the RT of this household (a current grant)."""
+    return any(g.role == "rt" and grant_covers(g, household) for g in account.roles)
+
+
+def menu_buttons(ctx: Ctx) -> list[list[Button]]:
+    """The extra /lapor button for RT heads."""
+    if not heads_an_rt(ctx.account):
+        return []
+    return [[Button(_("📝 For a resident without a phone"), PREFIX)]]
+
+
+def subtitle(household: Household) -> str:
+    """A line under every question of a form filed for this household (escaped HTML)."""
+    head = next((m for m in household.members if m.relationship == "head"), None)
+    who = f" ({escape(head.name)})" if head is not None else ""
+    return f"📝 KK {mask(household.kk) if household.kk else '-'}{who}"
+
+
+def _not_in_your_rt() -> str:
+    return _(
+        "That KK number is not a household of your RT in the registry. You can file reports "
+        "only for households of the RT you head."
+    )
+
+
+async def _covered(value: Any, state: FormState) -> None:
+    household = await household_by_kk(state.session, value)
+    if household is None or not covers(state.account, household):
+        raise FieldError(_not_in_your_rt())
+    if household.id == state.account.household_id:
+        raise FieldError(
+            _("That is your own household: choose the report on the /lapor menu instead.")
+        )
+
+
+async def _choose_report(state: FormState) -> Outcome:
+    """The KK is accepted: which report to file for that household."""
+    household = await household_by_kk(state.session, state.answers["kk"])
+    assert household is not None  # checked by the question a moment ago
+    text = "\n".join(
+        [
+            subtitle(household),
+            _("Address: {address}, RT {rt} / RW {rw}").format(
+                address=escape(household.address), rt=household.rt, rw=household.rw
+            ),
+            "",
+            _("What do you want to report for this household?"),
+        ]
+    )
+    buttons = [[Button(str(form.title), f"{PREFIX}:{household.id}:{form.name}")] for form in FORMS]
+    return Outcome([state.ctx.reply(text, buttons=buttons)])
+
+
+KK_FORM = engine.register(
+    Form(
+        name="on_behalf_kk",
+        title=lazy_gettext("Report for a resident without a phone"),
+        review=False,
+        submit=_choose_report,
+        steps=[
+            Step(
+                "kk",
+                "kk",
+                prompt=lazy_gettext(
+                    "Send the 16-digit KK number of the resident's household. It must be a "
+                    "household of your RT."
+                ),
+                label=lazy_gettext("KK number"),
+                max_length=40,
+                check=_covered,
+            ),
+        ],
+    )
+)
+
+
+async def on_button(ctx: Ctx, data: str) -> Outcome:
+    """``ob``: ask for the KK; ``ob:<household id>:<form>``: open that form for it."""
+    if not heads_an_rt(ctx.account):
+        return Outcome(notice=_("This button has expired."))
+    assert ctx.account is not None
+    parts = data.split(":")
+    if len(parts) == 1:
+        return await engine.start(ctx, KK_FORM)
+    form = next((f for f in FORMS if len(parts) == 3 and f.name == parts[2]), None)
+    if form is None or not parts[1].isdigit():
+        return Outcome(notice=_("This button has expired."))
+    household = await ctx.session.get(Household, int(parts[1]))
+    if household is None or not covers(ctx.account, household):
+        return Outcome([ctx.reply(_not_in_your_rt())])
+    return await engine.start(ctx, form, context_for(household))
+
+
+def context_for(household: Household) -> dict[str, Any]:
+    """The draft context of a form filed for ``household``."""
+    return {ON_BEHALF: household.id, "subtitle": subtitle(household)}
+
+
+__all__ = ["FORMS", "KK_FORM", "context_for", "menu_buttons", "on_button"]

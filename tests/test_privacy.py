@@ -1,0 +1,195 @@
+"""registry.privacy on a real database: what an account's data export holds, and what
+deleting an account removes, keeps and leaves nameless."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from flows.io import Reply
+from registry import workflow
+from registry.accounts import (
+    ReviewArea,
+    account_by_telegram_id,
+    ensure_account,
+    grant_role,
+    link_account,
+)
+from registry.exports import changed_rows
+from registry.history import household_history
+from registry.households import household_by_kk, import_households
+from registry.nik import make_nik
+from registry.privacy import AlreadyDeleted, delete_account, export_account_data
+from storage.models import Account, Report, ReportEvent, utcnow
+from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
+
+RT, LURAH, OFFICER, RESIDENT, NEWCOMER = 1, 2, 3, 100, 101
+NEW_AREA = ReviewArea(VILLAGE, 4, 1)
+HOME = {"code": VILLAGE, "name": "Tiga-puluh-lima Ilir"}
+PHONE = "+6281277771234"
+LOCATION = {"latitude": -2.97412, "longitude": 104.74583}
+RUDI_NIK = make_nik("16.71.01", date(1995, 3, 11), "M", 9311)
+
+
+@pytest.fixture
+async def world(session, tmp_path) -> None:
+    await import_households(session, write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))
+    await grant_role(session, RT, "rt", VILLAGE, rw=SARI.rw, rt=SARI.rt)
+    await grant_role(session, RT, "rt", VILLAGE, rw=NEW_AREA.rw, rt=NEW_AREA.rt)
+    await grant_role(session, LURAH, "lurah", VILLAGE)
+    await grant_role(session, OFFICER, "officer", "16.71")
+    resident = await ensure_account(session, RESIDENT)
+    resident.phone, resident.consented_at = "+6281234567890", utcnow()
+    await link_account(session, resident, SARI.person("Sari Wulandari").nik, SARI.kk)
+    newcomer = await ensure_account(session, NEWCOMER)
+    newcomer.consented_at = utcnow()
+    await session.commit()
+
+
+async def _account(session, telegram_id: int) -> Account:
+    account = await account_by_telegram_id(session, telegram_id)
+    assert account is not None
+    return account
+
+
+async def _new_household(session, reporter: Account, *, on_behalf: bool = False) -> Report:
+    members = [
+        {"m_name": "Rudi Hermawan", "m_nik": RUDI_NIK, "m_sex": "M", "m_birth": "1995-03-11",
+         "m_relationship": "head"},
+    ]  # fmt: skip
+    report = await workflow.submit_report(
+        session, kind="new_household", household=None, reporter=reporter, area=NEW_AREA,
+        payload={"village": HOME, "rw": NEW_AREA.rw, "rt": NEW_AREA.rt,
+                 "address": "Jl. Sungai Sahang Lr. Damai No. 7", "phone": PHONE,
+                 "location": LOCATION, "members": members, "floor": "wood", "wall": "wood",
+                 "roof": "metal"},
+    )  # fmt: skip
+    report.filed_on_behalf = on_behalf
+    await session.flush()
+    return report
+
+
+async def test_deleting_drops_the_contact_the_reporter_gave_and_keeps_the_rest(
+    world, session
+) -> None:
+    newcomer = await _account(session, NEWCOMER)
+    report = await _new_household(session, newcomer)
+    await session.commit()
+    report_id = report.id
+    version = await session.scalar(select(Report.version).where(Report.id == report_id))
+
+    deletion = await delete_account(session, newcomer)
+    await session.commit()
+    session.expire_all()
+
+    assert deletion.reports == 1
+    stored = await session.get(Report, report_id)
+    assert stored.reporter_account_id is None
+    assert "phone" not in stored.payload and "location" not in stored.payload
+    assert stored.payload["members"][0]["m_nik"] == RUDI_NIK  # the registry's part stays
+    assert stored.payload["address"] == "Jl. Sungai Sahang Lr. Damai No. 7"
+    assert stored.version == version  # the reviewers' buttons stay valid
+    # Its events no longer name the reporter; the RT head can still decide it.
+    assert {e.actor_account_id for e in stored.events} == {None}
+    rt = await _account(session, RT)
+    decision = await workflow.decide(session, stored, rt, approve=True, expected_version=version)
+    assert decision.to_state == workflow.AWAITING_KELURAHAN
+
+
+async def test_a_report_filed_for_someone_else_keeps_their_contact(world, session) -> None:
+    rt = await _account(session, RT)
+    report = await _new_household(session, rt, on_behalf=True)
+    report_id = report.id
+    await session.commit()
+
+    await delete_account(session, rt)
+    await session.commit()
+    with pytest.raises(AlreadyDeleted):  # a second confirmation deletes nothing more
+        await delete_account(session, rt)
+    await session.rollback()
+    session.expire_all()
+    stored = await session.get(Report, report_id)
+    assert stored.reporter_account_id is None
+    assert stored.payload["phone"] == PHONE and stored.payload["location"] == LOCATION
+
+
+async def test_a_deleted_approver_has_no_telegram_id_in_the_exports(world, session) -> None:
+    resident = await _account(session, RESIDENT)
+    household = await household_by_kk(session, SARI.kk)
+    report = await workflow.submit_report(
+        session, kind="housing", household=household, reporter=resident,
+        payload={"aspects": ["roof"], "roof": "metal"},
+    )  # fmt: skip
+    for telegram_id in (RT, LURAH, OFFICER):
+        await workflow.decide(session, report, await _account(session, telegram_id), approve=True)
+    officer = await _account(session, OFFICER)
+    officer_id = officer.id
+    await session.commit()
+    before = [row[-1] async for row in changed_rows(session, date.today())]
+    assert before == [OFFICER]
+
+    await delete_account(session, officer)
+    await session.commit()
+    session.expire_all()
+    assert [row[-1] async for row in changed_rows(session, date.today())] == [None]
+    history = await household_history(session, await household_by_kk(session, SARI.kk))
+    assert [entry["approved_by"] for entry in history] == [None]
+    # The decisions still point at the account row (a tombstone now).
+    approvals = (
+        (
+            await session.execute(
+                select(ReportEvent).where(ReportEvent.actor_account_id == officer_id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert [e.to_state for e in approvals] == [workflow.APPROVED, workflow.APPLIED]
+
+
+async def test_the_export_names_reviewers_by_tier_and_lists_a_reviewers_decisions(
+    world, session
+) -> None:
+    resident = await _account(session, RESIDENT)
+    household = await household_by_kk(session, SARI.kk)
+    report = await workflow.submit_report(
+        session, kind="housing", household=household, reporter=resident,
+        payload={"aspects": ["roof"], "roof": "metal"},
+    )  # fmt: skip
+    rt = await _account(session, RT)
+    await workflow.decide(session, report, rt, approve=True)
+    await workflow.decide(
+        session, report, await _account(session, LURAH), approve=False, reason_code="not_true",
+        note="Atapnya masih genteng",
+    )  # fmt: skip
+
+    mine = await export_account_data(session, resident)
+    json.dumps(mine)  # JSON-ready as it is
+    assert [e["by"] for e in mine["reports"][0]["events"]] == [
+        "you", "system", "reviewer:rt", "reviewer:kelurahan",
+    ]  # fmt: skip
+    assert mine["reports"][0]["events"][-1]["note"] == "Atapnya masih genteng"
+    assert mine["account"]["household"]["kk"] == SARI.kk
+    assert mine["account"]["phone"] == "+6281234567890"
+    # Nothing names a reviewer: the events carry no account ids.
+    fields = {"at", "by", "from_state", "to_state", "reason_code", "note"}
+    assert all(set(e) == fields for e in mine["reports"][0]["events"])
+    assert mine["account"]["roles"] == [] and mine["decisions_as_reviewer"] == []
+
+    theirs = await export_account_data(session, rt)
+    assert theirs["reports"] == [] and theirs["account"]["household"] is None
+    assert [r["role"] for r in theirs["account"]["roles"]] == ["rt", "rt"]
+    assert [(d["report"], d["to_state"]) for d in theirs["decisions_as_reviewer"]] == [
+        (report.number, workflow.AWAITING_KELURAHAN)
+    ]
+    assert [e["action"] for e in theirs["audit_log"]] == ["report.decide"]
+
+
+def test_a_reply_carrying_a_file_is_never_queued() -> None:
+    reply = Reply(chat_id=1, text="data", file_name="a.json", file_data=b"{}")
+    with pytest.raises(ValueError, match="sent directly, not through the outbox"):
+        reply.to_message()
+    assert Reply(chat_id=1, text="data").to_message() == {"text": "data"}
