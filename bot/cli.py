@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.settings import Settings, SettingsError, load_settings
-from locales import _, set_default_locale
+from locales import _, format_number, set_default_locale
 from registry.errors import DomainError, ImportRejected, RowError
 from registry.nik import normalize_digits
-from storage import db
+from storage import backup, db
 
 if TYPE_CHECKING:
     from storage.models import Household
@@ -68,9 +68,16 @@ def _parser() -> argparse.ArgumentParser:
         help="port of the page (default: 8080; 0 picks a free one)",
     )
 
-    db_parser = sub.add_parser("db", help="database schema")
+    db_parser = sub.add_parser("db", help="database schema and backups")
     db_sub = db_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply all Alembic migrations")
+    db_backup = db_sub.add_parser(
+        "backup",
+        help="copy the database to FILE while the bot may keep running "
+        "(SQLite: online backup API; PostgreSQL: pg_dump --format=custom, restore with pg_restore)",
+    )
+    db_backup.add_argument("file", type=Path, metavar="FILE")
+    db_backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     regions = sub.add_parser("regions", help="Kemendagri region codes")
     regions_sub = regions.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -302,6 +309,49 @@ async def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     print(_("Database schema is up to date."))
+    return EXIT_OK
+
+
+def _backup_failure(exc: backup.BackupError) -> str:
+    messages = {
+        "memory": _("An in-memory SQLite database has nothing to back up."),
+        "missing": _("{file}: no such database file.").format(file=exc.detail),
+        "sqlite": _("The SQLite backup failed: {error}").format(error=exc.detail),
+        "no_pg_dump": _(
+            "pg_dump was not found: install the PostgreSQL client (apt-get install "
+            "postgresql-client), or run pg_dump --format=custom yourself."
+        ),
+        "pg_dump": _("pg_dump failed: {error}").format(error=exc.detail),
+    }
+    return messages[exc.code]
+
+
+def _backup_target(target: Path, force: bool) -> None:
+    if target.exists() and not force:
+        raise CliError(
+            _("{file} exists; choose another name or add --force to replace it.").format(
+                file=target
+            )
+        )
+    if not target.parent.is_dir():
+        raise CliError(_("{dir}: no such folder.").format(dir=target.parent))
+
+
+async def _db_backup(settings: Settings, args: argparse.Namespace) -> int:
+    target: Path = args.file
+    _backup_target(target, args.force)
+    try:
+        if settings.is_sqlite:
+            size = await backup.backup_sqlite(settings.database_url, target)
+        else:
+            size = await backup.backup_postgres(settings.database_url, target)
+    except backup.BackupError as exc:
+        raise CliError(_backup_failure(exc)) from None
+    print(
+        _("Backed up the database to {file} ({size} bytes).").format(
+            file=target, size=format_number(size)
+        )
+    )
     return EXIT_OK
 
 
@@ -960,6 +1010,7 @@ COMMANDS: dict[tuple[str, str | None], Callable[[Settings, argparse.Namespace], 
     ("run", None): _run,
     ("sandbox", None): _sandbox,
     ("db", "upgrade"): _db_upgrade,
+    ("db", "backup"): _db_backup,
     ("regions", "import"): _regions_import,
     ("registry", "import"): _registry_import,
     ("registry", "show"): _registry_show,

@@ -18,7 +18,7 @@ from handlers.delivery import (
     incoming_from_callback,
     incoming_from_message,
 )
-from locales import _
+from locales import _, use_locale
 from registry.policy import Policy
 from storage.models import Account
 
@@ -112,16 +112,19 @@ async def on_error(event: ErrorEvent, bot: Bot) -> bool:
         "update %s failed: %s", event.update.update_id, event.exception.__class__.__name__,
         exc_info=event.exception,
     )  # fmt: skip
-    chat = None
+    chat, user = None, None
     if event.update.message is not None:
-        chat = event.update.message.chat.id
+        chat, user = event.update.message.chat.id, event.update.message.from_user
     elif event.update.callback_query is not None:
-        chat = event.update.callback_query.from_user.id
+        user = event.update.callback_query.from_user
+        chat = user.id
     if chat is not None:
+        # Outside the session middleware (which may be what failed): the language
+        # Telegram reports for the person.
+        with use_locale(user.language_code if user else None):
+            text = _("Sorry, something went wrong. Nothing was lost; please try again.")
         try:
-            await bot.send_message(
-                chat, _("Sorry, something went wrong. Nothing was lost; please try again.")
-            )
+            await bot.send_message(chat, text)
         except Exception:
             log.warning("could not tell chat %s about the failure", chat)
     return True
