@@ -7,7 +7,7 @@ whose area strictly contains the grant, whatever the callback data says."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -17,7 +17,8 @@ from flows import engine, notify, onboarding
 from flows.broadcast import region_name
 from flows.engine import FieldError, Form, FormState, Step
 from flows.io import Button, Ctx, Outcome, Reply
-from locales import _, format_date, format_time, lazy_gettext, use_locale
+from locales import _, format_date, format_time, in_wib, lazy_gettext, use_locale
+from registry.accounts import grant_area
 from registry.errors import DomainError
 from registry.households import MAX_RW_RT
 from registry.invites import (
@@ -37,7 +38,6 @@ PURPOSE = "role"  # outbox purpose of the messages about roles
 PREFIX = "pr"  # callback data: pr:<grant id>[:y|:n]
 MAX_LISTED = 30  # grants with a Revoke button in one /peran message
 KABUPATEN_LEVEL = 2
-WIB = timezone(timedelta(hours=7), "WIB")  # Western Indonesia Time, no daylight saving
 
 REDEEM_ERRORS = {
     "unknown": lazy_gettext(
@@ -60,7 +60,7 @@ def deep_link(bot_username: str, code: str) -> str:
 
 def expiry_text(expires_at: datetime) -> str:
     """``January 21, 2026, 5:00 PM WIB`` in the current locale (``expires_at``: naive UTC)."""
-    local = expires_at.replace(tzinfo=UTC).astimezone(WIB)
+    local = in_wib(expires_at)
     return f"{format_date(local)}, {format_time(local)} WIB"
 
 
@@ -78,12 +78,8 @@ def manages(account: Account | None, region_code: str) -> bool:
 
 async def _role_area(session: AsyncSession, grant: RoleGrant | Invite) -> str:
     """``RT head · Tiga-puluh-lima Ilir (16.71.01.1001) RW 2 RT 3`` (escaped HTML)."""
-    area = escape(await region_name(session, grant.region_code))
-    if grant.rw is not None:
-        area += f" RW {grant.rw}"
-    if grant.rt is not None:
-        area += f" RT {grant.rt}"
-    return f"{onboarding.ROLE_NAMES[grant.role]} · {area}"
+    place = escape(await region_name(session, grant.region_code))
+    return f"{onboarding.ROLE_NAMES[grant.role]} · {grant_area(grant, place)}"
 
 
 # ---- redeeming an invitation (after /start <code> and the consent) ---------------------------

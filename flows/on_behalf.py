@@ -19,7 +19,7 @@ from flows.filing import ON_BEHALF
 from flows.io import Button, Ctx, Outcome
 from flows.report_forms import REPORT_FORMS, UNLINKED_FORMS
 from locales import _, lazy_gettext
-from registry.accounts import grant_covers
+from registry.accounts import grant_for
 from registry.households import household_by_kk
 from registry.nik import mask
 from storage.models import Account, Household
@@ -35,7 +35,7 @@ def heads_an_rt(account: Account | None) -> bool:
 
 def covers(account: Account, household: Household) -> bool:
     """Whether the account heads the RT of this household (a current grant)."""
-    return any(g.role == "rt" and grant_covers(g, household) for g in account.roles)
+    return grant_for(account, "rt", household) is not None
 
 
 def menu_buttons(ctx: Ctx) -> list[list[Button]]:

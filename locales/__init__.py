@@ -12,7 +12,7 @@ import gettext as _gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +25,9 @@ LOCALES_DIR = Path(__file__).resolve().parent
 DOMAIN = "messages"
 SUPPORTED_LOCALES: tuple[str, ...] = ("id", "en")
 DEFAULT_LOCALE = "id"
+
+# Times shown to people are in Western Indonesia Time (UTC+7, no daylight saving).
+WIB = timezone(timedelta(hours=7), "WIB")
 
 _current: ContextVar[str] = ContextVar("lapor_warga_locale", default=DEFAULT_LOCALE)
 
@@ -97,6 +100,11 @@ def format_datetime(value: datetime, fmt: str = "medium") -> str:
 def format_time(value: datetime, fmt: str = "short") -> str:
     """``14.35`` in Indonesian, ``2:35 PM`` in English (in ``value``'s own time zone)."""
     return _dates.format_time(value, format=fmt, tzinfo=value.tzinfo, locale=_current.get())
+
+
+def in_wib(value: datetime) -> datetime:
+    """A stored time (naive UTC) in Western Indonesia Time, for format_date/format_time."""
+    return value.replace(tzinfo=UTC).astimezone(WIB)
 
 
 def format_number(value: int | float) -> str:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import _, format_time
+from locales import _, format_time, in_wib
 from registry.errors import DomainError, NotFound
 from registry.households import MAX_RW_RT, household_by_kk, member_by_nik
 from registry.regions import get_region
@@ -78,8 +78,6 @@ async def record_consent(
 # Five failed NIK + KK tries within an hour lock linking until an hour after the first of them.
 LINK_TRIES = 5
 LINK_LOCK = timedelta(hours=1)
-# Times are shown in Western Indonesia Time (UTC+7, no daylight saving).
-WIB = timezone(timedelta(hours=7), "WIB")
 
 
 class LinkLocked(DomainError):
@@ -91,7 +89,7 @@ class LinkLocked(DomainError):
     def __init__(self, until: datetime, now: datetime | None = None) -> None:
         self.until = until
         minutes = max(1, math.ceil((until - (now or utcnow())).total_seconds() / 60))
-        shown = format_time(until.replace(tzinfo=UTC).astimezone(WIB))
+        shown = format_time(in_wib(until))
         super().__init__(
             _(
                 "Too many tries with a NIK and KK that do not match: for your safety, linking "
@@ -221,9 +219,10 @@ async def add_grant(
     return grant
 
 
-def grant_area(grant: RoleGrant | Invite) -> str:
-    """``16.71.01.1001 RW 2 RT 3``: where a role grant (or an invitation's) applies."""
-    area = grant.region_code
+def grant_area(grant: RoleGrant | Invite, place: str | None = None) -> str:
+    """``16.71.01.1001 RW 2 RT 3``: where a role grant (or an invitation's) applies;
+    ``place`` names the region instead of its bare code."""
+    area = place or grant.region_code
     if grant.rw is not None:
         area += f" RW {grant.rw}"
     if grant.rt is not None:
@@ -244,6 +243,11 @@ class ReviewArea:
     region_code: str
     rw: int
     rt: int
+
+
+def grant_for(account: Account, role: str, area: Area) -> RoleGrant | None:
+    """The account's current grant of ``role`` whose area contains ``area``, if any."""
+    return next((g for g in account.roles if g.role == role and grant_covers(g, area)), None)
 
 
 def grant_covers(grant: RoleGrant, area: Area) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from locales import _
 from registry import audit, links
-from registry.accounts import Area, grant_covers
+from registry.accounts import Area, grant_covers, grant_for
 from registry.apply import apply_report
 from registry.errors import AlreadyDecided, DomainError, IllegalTransition, NotAllowed, NotFound
 from registry.policy import DEFAULT_POLICY, TIERS, Policy
@@ -179,10 +179,7 @@ def first_tiers(
         held = [
             tier
             for tier in TIERS
-            if any(
-                g.role == TIER_ROLE[TIER_STATE[tier]] and grant_covers(g, area)
-                for g in reporter.roles
-            )
+            if grant_for(reporter, TIER_ROLE[TIER_STATE[tier]], area) is not None
         ]
         if held:
             highest = TIERS.index(held[-1])
@@ -224,10 +221,7 @@ async def submit_report(
     where = area or household
     if where is None:
         raise IllegalTransition(_("A report needs a household or an area."))
-    if on_behalf and (
-        household is None
-        or not any(g.role == "rt" and grant_covers(g, household) for g in reporter.roles)
-    ):
+    if on_behalf and (household is None or grant_for(reporter, "rt", household) is None):
         raise NotAllowed(
             _(
                 "You no longer head the RT of this household, so the report was not sent. "
@@ -284,7 +278,7 @@ def tier_grant(account: Account, report: Report) -> RoleGrant | None:
     role = TIER_ROLE.get(report.state)
     if role is None:
         return None
-    return next((g for g in account.roles if g.role == role and grant_covers(g, report)), None)
+    return grant_for(account, role, report)
 
 
 def check_can_decide(

@@ -13,8 +13,8 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from locales import _, format_time, use_locale
-from registry.accounts import WIB, LinkLocked, account_by_telegram_id, link_account
+from locales import WIB, _, format_time, use_locale
+from registry.accounts import LinkLocked, account_by_telegram_id, link_account
 from storage.models import Account, AuditEntry, Draft, LinkAttempt, OutboxMessage, utcnow
 from tests.e2e.test_birth_path import RT_ID, agree, seed
 from tests.factories import HARTONO, SARI
