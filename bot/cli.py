@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
+log = logging.getLogger(__name__)
+
 
 def no_token_help() -> str:
     return _("""\
@@ -54,7 +56,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="run the bot (long polling); needs BOT_TOKEN")
+    run_help = (
+        "run the bot; needs BOT_TOKEN. Long polling by default (one process); --webhook "
+        "serves Telegram's webhook instead (several processes on one PostgreSQL). "
+        "METRICS_PORT adds /healthz and /metrics. SIGTERM stops it after the updates in hand."
+    )
+    run = sub.add_parser("run", help=run_help, description=run_help)
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve webhooks on WEBHOOK_HOST:WEBHOOK_PORT (default 0.0.0.0:8080) and register "
+        "WEBHOOK_URL with WEBHOOK_SECRET at Telegram",
+    )
 
     sandbox = sub.add_parser(
         "sandbox",
@@ -963,13 +976,14 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
         await engine.dispose()
 
 
-async def _run(settings: Settings, _args: argparse.Namespace) -> int:
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.bot_token is None:
         print(no_token_help(), file=sys.stderr)
         return EXIT_CONFIG
     from aiogram.utils.token import TokenValidationError, validate_token
 
     from bot.factory import create_bot, create_dispatcher, set_commands
+    from bot.monitor import Monitor
 
     try:
         validate_token(settings.bot_token.get_secret_value())
@@ -977,13 +991,65 @@ async def _run(settings: Settings, _args: argparse.Namespace) -> int:
         raise CliError(
             _("BOT_TOKEN: not a Telegram bot token (expected 123456:ABC...)"), EXIT_CONFIG
         ) from None
+    if args.webhook:
+        missing = [
+            name
+            for name, value in (
+                ("WEBHOOK_URL", settings.webhook_url),
+                ("WEBHOOK_SECRET", settings.webhook_secret),
+            )
+            if value is None
+        ]
+        if missing:
+            raise CliError(
+                _("--webhook needs {names} (see README.md, Production).").format(
+                    names=", ".join(missing)
+                ),
+                EXIT_CONFIG,
+            )
     engine = await _open_database(settings)
     bot = create_bot(settings)
+    monitor = None
     try:
-        dp = create_dispatcher(db.make_sessionmaker(engine), settings)
+        dp = create_dispatcher(engine, settings)
+        if settings.metrics_port is not None:
+            monitor = Monitor(engine, dp["sessionmaker"], dp["metrics"])
+            try:
+                await monitor.start(settings.metrics_host, settings.metrics_port)
+            except OSError as exc:
+                raise CliError(
+                    _("METRICS_PORT: cannot listen on {host}:{port} ({error}).").format(
+                        host=settings.metrics_host, port=settings.metrics_port,
+                        error=exc.strerror or exc.__class__.__name__,
+                    ),
+                    EXIT_CONFIG,
+                ) from None  # fmt: skip
         await set_commands(bot, settings.default_locale)
-        await dp.start_polling(bot)
+        if args.webhook:
+            from bot.webhook import serve
+
+            try:
+                await serve(dp, bot, settings)
+            except OSError as exc:
+                raise CliError(
+                    _("WEBHOOK_PORT: cannot listen on {host}:{port} ({error}).").format(
+                        host=settings.webhook_host, port=settings.webhook_port,
+                        error=exc.strerror or exc.__class__.__name__,
+                    ),
+                    EXIT_CONFIG,
+                ) from None  # fmt: skip
+        else:
+            # getUpdates does not work while a webhook is registered (a previous
+            # --webhook run): polling takes over, the pending updates are kept.
+            if (await bot.get_webhook_info()).url:
+                log.warning("removing the registered webhook: this process polls instead")
+                await bot.delete_webhook(drop_pending_updates=False)
+            # aiogram stops polling on SIGTERM and SIGINT; the dispatcher's shutdown
+            # then waits for the updates in hand (SHUTDOWN_TIMEOUT).
+            await dp.start_polling(bot, close_bot_session=False)
     finally:
+        if monitor is not None:
+            await monitor.stop()
         await bot.session.close()
         await engine.dispose()
     return EXIT_OK

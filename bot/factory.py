@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from functools import partial
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import BotCommand, BotCommandScopeDefault
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.housekeeping import DraftSweeper
-from bot.outbox import OutboxSender
+from bot.outbox import SEND_TIMEOUT, OutboxSender
 from bot.scheduler import SlaScheduler
 from bot.settings import Settings
+from handlers.albums import AlbumMiddleware
+from handlers.metrics import Metrics, UpdateTracker
 from handlers.middlewares import DbSessionMiddleware
-from handlers.routers import create_router
+from handlers.ordering import ChatOrderMiddleware
+from handlers.routers import OutageNotices, create_router
 from handlers.throttle import RateLimitMiddleware
 from locales import SUPPORTED_LOCALES, _, use_locale
+from storage import db
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -30,20 +37,42 @@ def create_bot(settings: Settings) -> Bot:
     )
 
 
-def create_dispatcher(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
-) -> Dispatcher:
+def create_dispatcher(engine: AsyncEngine, settings: Settings) -> Dispatcher:
+    """The dispatcher with every middleware and background job, on ``engine``'s database.
+
+    Middleware order for messages and button presses: the rate limit (a flood is dropped
+    before it touches the database), album gathering, the chat's lock (one update of a
+    chat at a time, across processes on PostgreSQL), then the update's session (a
+    redelivered update is dropped there)."""
+    sessionmaker = db.make_sessionmaker(engine)
     dp = Dispatcher()
+    dp["sessionmaker"] = sessionmaker
+    dp["metrics"] = metrics = Metrics()
+    dp["tracker"] = tracker = UpdateTracker(metrics)
+    dp.update.outer_middleware(tracker)
+    # The first shutdown step: the updates in hand finish before the sender and the
+    # background jobs stop (they may queue messages).
+    dp.shutdown.register(partial(tracker.drain, settings.shutdown_timeout))
     # Messages caused by state changes go through the outbox; whoever commits some wakes it.
-    dp["outbox"] = sender = OutboxSender(sessionmaker, settings)
-    # The rate limit comes first: a flood is dropped before it touches the database.
+    dp["outbox"] = sender = OutboxSender(
+        sessionmaker,
+        settings,
+        lease=timedelta(seconds=settings.outbox_lease),
+        send_timeout=min(SEND_TIMEOUT, settings.outbox_lease / 3),  # a send ends within its claim
+        metrics=metrics,
+    )
     throttle = RateLimitMiddleware(settings.rate_limit_updates, settings.rate_limit_window)
+    order = ChatOrderMiddleware(engine)
+    session = DbSessionMiddleware(sessionmaker, on_enqueued=sender.wake)
     dp.message.outer_middleware(throttle)
+    dp.message.outer_middleware(AlbumMiddleware())
+    dp.message.outer_middleware(order)
+    dp.message.outer_middleware(session)
     dp.callback_query.outer_middleware(throttle)
+    dp.callback_query.outer_middleware(order)
+    dp.callback_query.outer_middleware(session)
     dp["upload_limit"] = int(settings.max_upload_mb * 1024 * 1024)
-    middleware = DbSessionMiddleware(sessionmaker, on_enqueued=sender.wake)
-    dp.message.outer_middleware(middleware)
-    dp.callback_query.outer_middleware(middleware)
+    dp["outage_notices"] = OutageNotices()
     dp.include_router(create_router())
     dp["policy"] = policy = settings.policy()
     sender.attach(dp)

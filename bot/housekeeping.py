@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from flows import drafts
 from flows.notify import post
+from storage import updates
 from storage.models import utcnow
+from storage.updates import log_failure
+
+KEEP_PROCESSED_UPDATES = timedelta(days=2)
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +41,8 @@ class Periodic:
         while True:
             try:
                 await self.run_once()
-            except Exception:
-                log.exception("%s failed", self.name)
+            except Exception as exc:
+                log_failure(log, f"{self.name} failed", exc)
             await asyncio.sleep(self.interval)
 
     async def on_startup(self) -> None:
@@ -56,7 +61,8 @@ class Periodic:
 
 
 class DraftSweeper(Periodic):
-    """Reminders and expiry notices go to the outbox in the sweep's own transaction;
+    """Reminders and expiry notices go to the outbox in the sweep's own transaction,
+    which also forgets processed update ids older than two days;
     ``on_enqueued`` (the outbox sender's ``wake``) is called after a sweep queued some."""
 
     name = "draft sweep"
@@ -82,6 +88,8 @@ class DraftSweeper(Periodic):
                 expire_after=self.settings.draft_expire_after,
             )
             queued = post(session, replies, "reminder")
+            # Telegram redelivers an update within a day at most: older ids can go.
+            await updates.prune(session, utcnow() - KEEP_PROCESSED_UPDATES)
             await session.commit()
         if queued and self.on_enqueued is not None:
             self.on_enqueued()

@@ -42,8 +42,10 @@ from bot.settings import Settings
 from flows.broadcast import close_finished
 from flows.io import Reply
 from handlers.delivery import send
+from handlers.metrics import Metrics
 from storage import outbox
 from storage.models import OutboxMessage, utcnow
+from storage.updates import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class RateLimiter:
         self._next = -math.inf  # earliest start of the next send overall
         self._chat_next: dict[int, float] = {}
         self._paused_until = -math.inf
+        self._last_start = -math.inf  # when the last send actually started
 
     def reserve(self, chat_id: int, now: float) -> float:
         """Book the next free slot for ``chat_id``; returns how long to wait for it."""
@@ -100,6 +103,17 @@ class RateLimiter:
         if len(self._chat_next) > 10_000:  # forget chats whose spacing has passed
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
         return start - now
+
+    def admit(self, now: float) -> float:
+        """A send is about to start: 0 (it is counted) when the last one started at least
+        ``interval`` ago, else how long still to wait. Slots are booked ahead for a whole
+        round, so without this the rows that woke late (a stalled event loop, a busy
+        machine) would all send at once: more than ``rate`` in a second (429)."""
+        wait = self._last_start + self.interval - now
+        if wait > 0:
+            return wait
+        self._last_start = now
+        return 0.0
 
     def pause(self, now: float, seconds: float) -> None:
         self._paused_until = max(self._paused_until, now + seconds)
@@ -128,7 +142,9 @@ class OutboxSender:
         *,
         lease: timedelta = LEASE,
         send_timeout: float = SEND_TIMEOUT,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.sessionmaker = sessionmaker
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -175,8 +191,8 @@ class OutboxSender:
             self._wakeup.clear()
             try:
                 claimed = await self.run_once(bot)
-            except Exception:  # a database hiccup must not end the loop
-                log.exception("outbox: a round of sending failed")
+            except Exception as exc:  # a database hiccup must not end the loop
+                log_failure(log, "outbox: a round of sending failed", exc)
                 claimed = 0
             if not claimed and not self._stopping.is_set():
                 await self._idle()
@@ -189,8 +205,8 @@ class OutboxSender:
                 due = await outbox.next_due(session, now)
             if due is not None:
                 timeout = min(timeout, max(MIN_IDLE, (due - now).total_seconds()))
-        except Exception:
-            log.exception("outbox: could not look for the next due message")
+        except Exception as exc:
+            log_failure(log, "outbox: could not look for the next due message", exc)
         try:
             await asyncio.wait_for(self._wakeup.wait(), timeout)
         except TimeoutError:
@@ -210,6 +226,9 @@ class OutboxSender:
             )
             released: list[tuple[int, datetime]] = []
             for row, result in zip(rows, results, strict=True):
+                if self.metrics is not None:
+                    outcome = "error" if isinstance(result, BaseException) else result
+                    self.metrics.sends.labels(outcome).inc()
                 if isinstance(result, BaseException):
                     log.error("outbox row %s: %s", row.id, result.__class__.__name__)
                 elif result == RELEASED:
@@ -257,12 +276,16 @@ class OutboxSender:
             delay = self.limiter.reserve(chat_id, self.clock.monotonic())
             if delay > 0 and not await self._sleep(delay):
                 return False
+            while not self._stopping.is_set():
+                if self.limiter.paused_for(self.clock.monotonic()) > 0:
+                    break  # flood control began while this row waited: queue behind it
+                gap = self.limiter.admit(self.clock.monotonic())
+                if gap <= 0:
+                    return True
+                if not await self._sleep(gap):  # woke late, right behind another send
+                    return False
             if self._stopping.is_set():
                 return False
-            paused = self.limiter.paused_for(self.clock.monotonic())
-            if paused <= 0:
-                return True
-            # Flood control began while this row waited: queue again behind the pause.
 
     async def _deliver(self, bot: Bot, row: OutboxMessage) -> str:
         claimed_until = row.claimed_until

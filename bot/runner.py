@@ -32,7 +32,7 @@ class BotRunner:
         self.engine = db.create_engine(self.settings.database_url)
         self.sessionmaker = db.make_sessionmaker(self.engine)
         self.bot = create_bot(self.settings)
-        self.dp = create_dispatcher(self.sessionmaker, self.settings)
+        self.dp = create_dispatcher(self.engine, self.settings)
         await set_commands(self.bot, self.settings.default_locale)
         self._task = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, polling_timeout=1)

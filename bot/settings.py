@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,11 @@ class Settings(BaseSettings):
     outbox_poll_interval: float = Field(
         default=5.0, gt=0, le=3600, description="seconds between looks for messages to send"
     )
+    # A sender's claim on a message; a crashed sender's messages are retried after it.
+    # One send may take a third of it (at most 30 s) before it counts as timed out.
+    outbox_lease: float = Field(
+        default=90.0, ge=6, le=3600, description="seconds a claimed message stays claimed"
+    )
     outbox_max_attempts: int = Field(
         default=10, ge=1, le=100, description="tries before a message is given up as failed"
     )
@@ -69,6 +75,18 @@ class Settings(BaseSettings):
     rate_limit_window: float = Field(
         default=10.0, gt=0, le=3600, description="seconds of the rate limit's window"
     )
+    # Production mode (lapor-warga run --webhook): Telegram posts updates to WEBHOOK_URL,
+    # which a reverse proxy forwards to WEBHOOK_HOST:WEBHOOK_PORT; WEBHOOK_SECRET is the
+    # X-Telegram-Bot-Api-Secret-Token that proves a request comes from Telegram.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # /healthz and /metrics (Prometheus) of a running bot; off unless a port is set.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # On SIGTERM: seconds to let the updates in hand finish before stopping anyway.
+    shutdown_timeout: float = Field(default=30.0, gt=0, le=600)
     # Photos and documents larger than this are refused (Telegram lets bots fetch 20 MB).
     max_upload_mb: float = Field(default=10.0, gt=0, le=2000, description="largest upload, MB")
 
@@ -140,6 +158,39 @@ class Settings(BaseSettings):
             if not _USERNAME_RE.match(value):
                 raise ValueError("not a Telegram username (5-32 letters, digits or _)")
         return value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            parsed = urlsplit(value)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname or not parsed.path:
+                raise ValueError(
+                    "must be a full URL with a path, e.g. https://bot.example.org/telegram"
+                )
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            # What Telegram accepts as secret_token; 16 characters at least, to be a secret.
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+                raise ValueError(
+                    "16 to 256 letters, digits, _ or - (e.g. from: openssl rand -hex 32)"
+                )
+        return value
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram posts to: the path of WEBHOOK_URL (the proxy keeps it)."""
+        return urlsplit(self.webhook_url).path if self.webhook_url else "/telegram"
 
     @field_validator("workflow_file")
     @classmethod

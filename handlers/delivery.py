@@ -6,7 +6,12 @@ import logging
 from dataclasses import replace
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
@@ -21,9 +26,14 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.io import Contact, Incoming, Outcome, Reply, Upload
+from flows.notify import post
 from handlers.longtext import split_html
+from storage.updates import mark_processed
 
 log = logging.getLogger(__name__)
+
+# Telegram itself failing, not the request: worth trying again later.
+_UNREACHABLE = (TelegramServerError, TelegramRetryAfter, TelegramNetworkError, TimeoutError)
 
 
 def _upload(message: Message) -> Upload | None:
@@ -143,13 +153,32 @@ async def send(bot: Bot, reply: Reply) -> None:
 async def commit_and_send(
     bot: Bot, session: AsyncSession, outcome: Outcome, query: CallbackQuery | None = None
 ) -> None:
-    """Commit the update's work, then answer: nothing is shown that was not saved."""
+    """Commit the update's work, then answer: nothing is shown that was not saved.
+
+    The update is marked processed in the same transaction (a redelivery is dropped).
+    When Telegram cannot be reached (5xx, flood control, network, timeout) the reply and
+    those after it go to the outbox, whose sender retries them in order: the person
+    still gets the next question once Telegram is back."""
+    mark_processed(session)
     await session.commit()
     if query is not None:
-        await query.answer(outcome.notice, show_alert=outcome.alert)
-    for reply in outcome.replies:
+        try:
+            await query.answer(outcome.notice, show_alert=outcome.alert)
+        except TelegramAPIError as exc:  # only the button's spinner; the replies matter
+            log.info("button press not answered: %s", exc.__class__.__name__)
+    replies = list(outcome.replies)
+    for index, reply in enumerate(replies):
         try:
             await send(bot, reply)
+        except _UNREACHABLE as exc:
+            later = [r for r in replies[index:] if r.file_data is None]
+            post(session, later, "reply")
+            await session.commit()
+            log.warning(
+                "Telegram unreachable (%s): %s reply(ies) queued for retry",
+                exc.__class__.__name__, len(later),
+            )  # fmt: skip
+            return
         except TelegramAPIError as exc:
             # One unreachable reviewer must not stop the others from hearing of the report.
             log.warning(

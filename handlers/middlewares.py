@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from aiogram.types import TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
+from handlers.metrics import DUPLICATE, set_outcome
 from locales import use_locale
 from registry.accounts import account_by_telegram_id
 from storage.outbox import PENDING_FLAG
+from storage.updates import processed, processing
+
+log = logging.getLogger(__name__)
 
 
 class DbSessionMiddleware(BaseMiddleware):
     """Opens the update's own session; handlers commit, anything unfinished is rolled back.
+
+    The session runs on the connection holding the chat's lock when there is one
+    (``ChatOrderMiddleware`` on PostgreSQL). An update already processed (Telegram
+    delivers it again after a slow or lost answer) is acknowledged and dropped here;
+    otherwise its id, and those of the album it gathered, are committed with its work
+    (``handlers.delivery.commit_and_send``).
 
     ``on_enqueued`` (the outbox sender's ``wake``) is called after an update whose
     session queued outbox messages, so they go out at once instead of at the next poll."""
@@ -34,7 +45,17 @@ class DbSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self.sessionmaker() as session:
+        connection: AsyncConnection | None = data.get("db_connection")
+        opened = self.sessionmaker(bind=connection) if connection else self.sessionmaker()
+        async with opened as session:
+            update: Update | None = data.get("event_update")
+            if update is not None:
+                if await processed(session, update.update_id):
+                    log.info("update %s was processed before: acknowledged, not redone",
+                             update.update_id)  # fmt: skip
+                    set_outcome(data, DUPLICATE)
+                    return None
+                processing(session, [update.update_id, *data.get("album_update_ids", ())])
             data["session"] = session
             user: User | None = data.get("event_from_user")
             account = None

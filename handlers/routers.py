@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import app, broadcast, invites, privacy
 from flows.io import DEFAULT_UPLOAD_LIMIT, Ctx, Incoming, Outcome
-from handlers.albums import AlbumMiddleware
 from handlers.delivery import (
     commit_and_send,
     incoming_from_callback,
@@ -21,6 +23,7 @@ from handlers.delivery import (
 from locales import _, use_locale
 from registry.policy import Policy
 from storage.models import Account
+from storage.updates import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -107,27 +110,73 @@ async def on_button(
     await commit_and_send(bot, session, outcome, query)
 
 
-async def on_error(event: ErrorEvent, bot: Bot) -> bool:
-    log.error(
-        "update %s failed: %s", event.update.update_id, event.exception.__class__.__name__,
-        exc_info=event.exception,
-    )  # fmt: skip
+class OutageNotices:
+    """Who was told about a database outage lately: once a minute per chat, however many
+    updates (or Telegram's redeliveries of them) fail meanwhile."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every = every
+        self._told: dict[int, float] = {}
+
+    def due(self, chat_id: int) -> bool:
+        now = time.monotonic()
+        self._told = {c: t for c, t in self._told.items() if now - t < self.every}
+        if chat_id in self._told:
+            return False
+        self._told[chat_id] = now
+        return True
+
+
+def _outage_text(redelivered: bool) -> str:
+    if redelivered:
+        return _(
+            "The service cannot reach its database for a moment. Your message is kept and "
+            "will be answered as soon as it is back."
+        )
+    return _(
+        "The service cannot reach its database for a moment. Nothing you saved was lost; "
+        "please send your last message again in a few minutes."
+    )
+
+
+async def on_error(
+    event: ErrorEvent,
+    bot: Bot,
+    outage_notices: OutageNotices | None = None,
+    redelivered: bool = False,
+) -> Any:
+    """The apology for a failed update. A database outage is told apart: the person
+    hears it once a minute, and with webhooks (``redelivered``) the error goes on to the
+    webhook server, which answers 503 so that Telegram delivers the update again later."""
+    outage = is_outage(event.exception)
+    if outage:
+        log.error("update %s: the database is unreachable (%s)", event.update.update_id,
+                  event.exception.__class__.__name__)  # fmt: skip
+    else:
+        log.error(
+            "update %s failed: %s", event.update.update_id, event.exception.__class__.__name__,
+            exc_info=event.exception,
+        )  # fmt: skip
     chat, user = None, None
     if event.update.message is not None:
         chat, user = event.update.message.chat.id, event.update.message.from_user
     elif event.update.callback_query is not None:
         user = event.update.callback_query.from_user
         chat = user.id
-    if chat is not None:
+    tell = chat is not None and (not outage or outage_notices is None or outage_notices.due(chat))
+    if tell:
         # Outside the session middleware (which may be what failed): the language
         # Telegram reports for the person.
         with use_locale(user.language_code if user else None):
-            text = _("Sorry, something went wrong. Nothing was lost; please try again.")
+            if outage:
+                text = _outage_text(redelivered)
+            else:
+                text = _("Sorry, something went wrong. Nothing was lost; please try again.")
         try:
             await bot.send_message(chat, text)
         except Exception:
             log.warning("could not tell chat %s about the failure", chat)
-    return True
+    return UNHANDLED if outage and redelivered else True
 
 
 def create_router() -> Router:
@@ -137,7 +186,6 @@ def create_router() -> Router:
     router.message.register(_command_handler(app.start), CommandStart(), private)
     for name, flow in COMMANDS.items():
         router.message.register(_command_handler(flow), Command(name), private)
-    router.message.middleware(AlbumMiddleware())
     router.message.register(on_message, private)
     router.callback_query.register(on_button, F.data)
     router.errors.register(on_error)

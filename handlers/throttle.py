@@ -22,6 +22,7 @@ from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
+from handlers.metrics import THROTTLED, set_outcome
 from locales import _, use_locale
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ class RateLimitMiddleware(BaseMiddleware):
         allowed, warn = self.admit(user.id, album)
         if allowed:
             return await handler(event, data)
+        set_outcome(data, THROTTLED)
         if warn:
             log.info(
                 "user %s sent over %s updates in %ss: dropping them", user.id, self.limit,

@@ -224,6 +224,10 @@ class Report(Base):
     __table_args__ = (
         Index("ix_reports_state_household", "state", "household_id"),
         Index("ix_reports_state_area", "state", "region_code", "rw", "rt"),
+        # Queues and /status read the oldest or newest reports of a state or a reporter
+        # (ORDER BY id LIMIT n): these keep that to the rows asked for (migration 0006).
+        Index("ix_reports_state_id", "state", "id"),
+        Index("ix_reports_reporter_id", "reporter_account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -234,7 +238,7 @@ class Report(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
     rw: Mapped[int] = mapped_column(SmallInteger)
     rt: Mapped[int] = mapped_column(SmallInteger)
-    reporter_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    reporter_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
     # An RT head filed it for a resident of their RT who has no phone: ``reporter`` is the
     # RT head (who follows it up), ``household_id`` the resident's household.
     filed_on_behalf: Mapped[bool] = mapped_column(default=False)
@@ -377,3 +381,17 @@ class OutboxMessage(Base):
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update whose work was committed, written in that same transaction.
+
+    Telegram delivers an update again when the bot answered slowly or not at all (a
+    webhook timeout, a crash after the commit); the second delivery finds its id here
+    and is acknowledged without being processed twice. Rows older than Telegram keeps
+    updates (24 hours) are pruned by the draft sweep."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -167,6 +167,17 @@ async def running_bot(fake_api, database_url: str) -> AsyncIterator[object]:
     await running.stop()
 
 
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/production brings its own PostgreSQL cluster: it runs in the SQLite pass only."""
+    if (
+        PG_ADMIN_URL
+        and collection_path.name == "production"
+        and collection_path.parent == REPO / "tests"
+    ):
+        return True
+    return None
+
+
 # User actions of each report type's happy path (tests/e2e/test_report_types.py).
 ACTION_COUNTS: dict[str, int] = {}
 

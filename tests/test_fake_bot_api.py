@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import html
 import io
-from collections.abc import AsyncIterator
+import urllib.parse
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -16,9 +17,12 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     TelegramBadRequest,
+    TelegramConflictError,
     TelegramForbiddenError,
+    TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.filters import Command, CommandStart
@@ -35,6 +39,8 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +50,7 @@ from bot.sandbox.fake_api import (
     SAMPLE_PNG,
     FakeBotAPI,
     HTMLParseError,
+    WebhookDelivery,
     make_png,
     parse_html,
     utf16_len,
@@ -660,6 +667,727 @@ async def test_not_found_is_telegram_not_found(api: FakeBotAPI, bot: Bot) -> Non
     api.fail_next("getMe", 404, "Not Found")
     with pytest.raises(TelegramNotFound):
         await bot.get_me()
+
+
+# ---------------------------------------------------------------------------------------
+# flood control and outages
+# ---------------------------------------------------------------------------------------
+
+
+class StepClock:
+    """The fake server's clock, moved by the test (no test here waits for a real second)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+async def flood_api(clock: StepClock) -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(flood_limit=3, clock=clock) as fake:
+        yield fake
+    assert fake.internal_errors == []
+
+
+async def post(api: FakeBotAPI, method: str, **data: Any) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{api.base_url}/bot{api.token}/{method}", data=data) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def test_flood_limit_answers_429_like_telegram_and_stores_nothing(
+    flood_api: FakeBotAPI, clock: StepClock
+) -> None:
+    api = flood_api
+    bot = make_bot(api)
+    try:
+        rina = api.user(USER_ID, "Rina")
+        for i in range(3):
+            await bot.send_message(USER_ID, f"m{i}")
+        with pytest.raises(TelegramRetryAfter) as excinfo:
+            await bot.send_message(USER_ID, "m3")
+        assert excinfo.value.retry_after == 1
+        assert await post(api, "sendMessage", chat_id=USER_ID, text="m3") == (
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            },
+        )
+        assert [m.text for m in rina.messages] == ["m0", "m1", "m2"]
+        assert api.flood_rejections == 2
+        # Not messages: reading, typing, polling go on.
+        await bot.get_me()
+        await bot.send_chat_action(USER_ID, "typing")
+        assert await bot.get_updates(timeout=0) == []
+
+        clock.now += 1.0
+        album = [InputMediaPhoto(media=BufferedInputFile(SAMPLE_PNG, "a.png"))] * 2
+        await bot.send_media_group(USER_ID, album)  # two messages
+        sent = await bot.send_message(USER_ID, "m3")
+        with pytest.raises(TelegramRetryAfter):  # an edit counts too
+            await bot.edit_message_text("m3!", chat_id=USER_ID, message_id=sent.message_id)
+        clock.now += 1.0
+        await bot.send_message(USER_ID, "m4")
+        with pytest.raises(TelegramRetryAfter):  # three items, two places free: all refused
+            await bot.send_media_group(USER_ID, [*album, album[0]])
+        assert api.flood_rejections == 4
+        clock.now += 1.0
+        await bot.edit_message_text("m3!", chat_id=USER_ID, message_id=sent.message_id)
+        assert [m.text for m in rina.messages][3:] == [None, None, "m3!", "m4"]
+        assert len(api.sent) == 7
+    finally:
+        await bot.session.close()
+
+
+async def test_flood_window_slides_and_a_429_holds_until_retry_after(
+    flood_api: FakeBotAPI, clock: StepClock
+) -> None:
+    api = flood_api
+    bot = make_bot(api)
+    try:
+        api.user(USER_ID, "Sinta")
+        await bot.send_message(USER_ID, "a")  # 1000.0
+        clock.now = 1000.9
+        await bot.send_message(USER_ID, "b")
+        await bot.send_message(USER_ID, "c")
+        clock.now = 1001.05  # "a" left the window: one place free
+        await bot.send_message(USER_ID, "d")
+        clock.now = 1001.1  # b, c, d within the last second (a per-second counter: only d)
+        with pytest.raises(TelegramRetryAfter) as excinfo:
+            await bot.send_message(USER_ID, "e")
+        assert excinfo.value.retry_after == 1  # "b" leaves at 1001.9: 0.8 s, rounded up
+        clock.now = 1001.95  # the window has room again, but the 429 said 1 s
+        with pytest.raises(TelegramRetryAfter) as excinfo:
+            await bot.send_message(USER_ID, "e")
+        assert excinfo.value.retry_after == 1
+        clock.now = 1002.1
+        await bot.send_message(USER_ID, "e")
+        assert [m.text for m in api.sent] == ["a", "b", "c", "d", "e"]
+        assert api.flood_rejections == 2
+    finally:
+        await bot.session.close()
+
+
+async def test_outage_500_fails_every_method_without_side_effects(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    sari = api.user(USER_ID, "Sari")
+    await sari.send_text("sebelum")
+    with api.outage("500") as outage:
+        assert api.current_outage is outage
+        with pytest.raises(TelegramServerError):
+            await bot.send_message(USER_ID, "hilang")
+        with pytest.raises(TelegramServerError):  # would confirm "sebelum" if it ran
+            await bot.get_updates(offset=10_000, timeout=0)
+        with pytest.raises(TelegramServerError):
+            await bot.get_me()
+        assert await post(api, "sendMessage", chat_id=USER_ID, text="x") == (
+            500,
+            {"ok": False, "error_code": 500, "description": "Internal Server Error"},
+        )
+    assert api.current_outage is None and not outage.active
+    assert outage.requests == ["sendMessage", "getUpdates", "getMe", "sendMessage"]
+    assert sari.messages == [] and api.sent == []
+    (update,) = await bot.get_updates(timeout=0)
+    assert update.message.text == "sebelum"
+    await bot.send_message(USER_ID, "sesudah")
+    assert [m.text for m in sari.messages] == ["sesudah"]
+
+
+async def test_outage_429_tells_the_seconds_left_and_ends_by_itself(clock: StepClock) -> None:
+    async with FakeBotAPI(clock=clock) as api:
+        bot = make_bot(api)
+        try:
+            api.user(USER_ID, "Tari")
+            outage = api.outage("429", seconds=30)
+            with pytest.raises(TelegramRetryAfter) as excinfo:
+                await bot.send_message(USER_ID, "hilang")
+            assert excinfo.value.retry_after == 30
+            clock.now += 12.5
+            with pytest.raises(TelegramRetryAfter) as excinfo:
+                await bot.get_updates(timeout=0)
+            assert excinfo.value.retry_after == 18
+            clock.now += 17.5
+            assert not outage.active and api.current_outage is None
+            await bot.send_message(USER_ID, "kembali")
+
+            api.outage("429", retry_after=5)  # no end of its own
+            with pytest.raises(TelegramRetryAfter) as excinfo:
+                await bot.get_me()
+            assert excinfo.value.retry_after == 5
+            second = api.outage("500", seconds=1)  # replaces it
+            with pytest.raises(TelegramServerError):
+                await bot.get_me()
+            assert api.outages[1].requests == ["getMe"] and second.requests == ["getMe"]
+            clock.now += 1
+            assert [m.text for m in api.sent] == ["kembali"] and api.flood_rejections == 0
+            with pytest.raises(ValueError, match="outage mode"):
+                api.outage("503")
+        finally:
+            await bot.session.close()
+
+
+async def test_outage_timeout_holds_the_request_until_the_client_gives_up(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    api.user(USER_ID, "Umi")
+    loop = asyncio.get_running_loop()
+    with api.outage("timeout") as outage:
+        started = loop.time()
+        with pytest.raises(TelegramNetworkError, match="timeout"):
+            await bot.send_message(USER_ID, "hilang", request_timeout=1)
+        assert loop.time() - started >= 0.9
+    # A client that waits longer than ``hang`` finds the connection dropped.
+    with api.outage("timeout", hang=0.2):
+        started = loop.time()
+        with pytest.raises(TelegramNetworkError):
+            await bot.get_me(request_timeout=30)
+        assert loop.time() - started < 10
+    assert outage.requests == ["sendMessage"] and api.sent == []
+    await bot.send_message(USER_ID, "kembali")
+    assert [m.text for m in api.sent] == ["kembali"]
+
+
+async def test_polling_rides_out_an_outage(api: FakeBotAPI, polling: Dispatcher) -> None:
+    vina = api.user(USER_ID, "Vina")
+    outage = api.outage("500", seconds=2.0)
+    # Once a poll was refused, the one under way before the outage is over.
+    await api.wait_for(lambda: "getUpdates" in outage.requests, timeout=5, what="a refused poll")
+    await vina.send_text("halo")
+    assert (await vina.next_message(timeout=15)).text == "halo"
+    assert "getUpdates" in outage.requests
+
+
+# ---------------------------------------------------------------------------------------
+# webhook delivery
+# ---------------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A webhook endpoint the test runs: records every POST and answers per a script."""
+
+    def __init__(self, path: str = "/webhook") -> None:
+        self.path = path
+        self.updates: list[dict[str, Any]] = []
+        self.secrets: list[str | None] = []
+        self.answers: list[int] = []  # statuses to answer in turn; 200 once used up
+        self.holds: dict[str, asyncio.Event] = {}  # message text -> answer once it is set
+        self.base = ""  # http://127.0.0.1:PORT
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return self.base + self.path
+
+    def texts(self) -> list[str]:
+        return [u["message"]["text"] for u in self.updates if "message" in u]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        update = await request.json()
+        self.updates.append(update)
+        self.secrets.append(request.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+        hold = self.holds.get(update.get("message", {}).get("text", ""))
+        if hold is not None:
+            await hold.wait()
+        status = self.answers.pop(0) if self.answers else 200
+        return web.json_response({}, status=status)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post(self.path, self.handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+
+    async def stop(self) -> None:
+        for hold in self.holds.values():
+            hold.set()
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[Callable[[], Awaitable[Receiver]]]:
+    started: list[Receiver] = []
+
+    async def start() -> Receiver:
+        receiver = Receiver()
+        await receiver.start()
+        started.append(receiver)
+        return receiver
+
+    try:
+        yield start
+    finally:
+        for receiver in started:
+            await receiver.stop()
+
+
+@pytest.fixture
+async def receiver(receivers: Callable[[], Awaitable[Receiver]]) -> Receiver:
+    return await receivers()
+
+
+async def eventually(predicate: Callable[[], Any], what: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait for something the fake does not announce (e.g. a receiver's state)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def test_webhook_delivers_updates_with_the_secret_header(
+    api: FakeBotAPI, bot: Bot, receiver: Receiver
+) -> None:
+    alice = api.user(USER_ID, "Alice")
+    await alice.send_text("sebelum")  # queued before the webhook: delivered as well
+    assert await bot.set_webhook(receiver.url, secret_token="rahasia_-123")
+    assert await api.wait_webhook() == receiver.url
+    await alice.send_text("/start")
+    await api.wait_webhook_idle()
+
+    assert receiver.texts() == ["sebelum", "/start"]
+    assert receiver.updates == api.updates
+    assert receiver.secrets == ["rahasia_-123", "rahasia_-123"]
+    assert api.webhook_deliveries == [
+        WebhookDelivery(1, receiver.url, 200),
+        WebhookDelivery(2, receiver.url, 200),
+    ]
+    info = await bot.get_webhook_info()
+    assert (info.url, info.pending_update_count, info.max_connections) == (receiver.url, 0, 40)
+    assert (info.has_custom_certificate, info.last_error_date, info.allowed_updates) == (
+        False,
+        None,
+        None,
+    )
+    with pytest.raises(TelegramConflictError, match="webhook is active"):
+        await bot.get_updates()
+
+    # Without a secret the header is left out.
+    assert await bot.set_webhook(receiver.url)
+    await alice.send_text("tanpa rahasia")
+    await api.wait_webhook_idle()
+    assert receiver.secrets[-1] is None
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://bot.example.org/hook", "HTTPS url must be provided for webhook"),
+        ("bot.example.org/hook", "HTTPS url must be provided for webhook"),
+        ("ftp://127.0.0.1/hook", "Unsupported URL protocol"),
+        (
+            "https://bot.example.org:8080/hook",
+            "Webhook can be set up only on ports 80, 88, 443 or 8443",
+        ),
+    ],
+)
+async def test_set_webhook_refuses_bad_urls(
+    api: FakeBotAPI, bot: Bot, url: str, error: str
+) -> None:
+    with pytest.raises(TelegramBadRequest, match=f"bad webhook: {error}"):
+        await bot.set_webhook(url)
+    assert api.webhook_url == ""
+
+
+async def test_set_webhook_secret_token_and_max_connections(api: FakeBotAPI, bot: Bot) -> None:
+    with pytest.raises(TelegramBadRequest, match="secret token contains unallowed characters"):
+        await bot.set_webhook("https://bot.example.org/hook", secret_token=api.token)
+    with pytest.raises(TelegramBadRequest, match="secret token is too long"):
+        await bot.set_webhook("https://bot.example.org/hook", secret_token="a" * 257)
+    assert api.webhook_url == ""
+
+    assert await bot.set_webhook(
+        "https://bot.example.org:8443/hook", secret_token="a" * 256, max_connections=500
+    )
+    info = await bot.get_webhook_info()
+    assert (info.url, info.max_connections) == ("https://bot.example.org:8443/hook", 100)
+    assert api.webhook_secret_token == "a" * 256
+
+    # Loopback hosts may use plain http on any port (tests have no TLS).
+    assert await bot.set_webhook("http://localhost:8081/hook", max_connections=0)
+    info = await bot.get_webhook_info()
+    assert (info.url, info.max_connections) == ("http://localhost:8081/hook", 1)
+    assert api.webhook_secret_token is None  # each setWebhook replaces every setting
+
+    assert await bot.set_webhook("")  # an empty URL removes the webhook
+    assert (await bot.get_webhook_info()).url == ""
+    assert await bot.get_updates() == []
+
+
+async def test_webhook_retries_until_a_2xx_and_reports_the_failures(
+    api: FakeBotAPI, bot: Bot, receiver: Receiver
+) -> None:
+    api.webhook_retry_max_delay = 0.05
+    receiver.answers = [500, 429]
+    alice = api.user(USER_ID, "Alice")
+    await bot.set_webhook(receiver.url)
+    await alice.send_text("coba")
+    await api.wait_webhook_idle()
+
+    assert [d.result for d in api.webhook_deliveries] == [500, 429, 200]
+    assert receiver.texts() == ["coba", "coba", "coba"]
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Wrong response from the webhook: 429 Too Many Requests"
+    assert info.last_error_date is not None
+    assert info.pending_update_count == 0
+
+
+async def test_webhook_retries_refused_connections_and_timeouts(
+    api: FakeBotAPI, bot: Bot, receivers: Callable[[], Awaitable[Receiver]]
+) -> None:
+    api.webhook_retry_max_delay = 0.05
+    api.webhook_timeout = 0.2
+    alice = api.user(USER_ID, "Alice")
+    gone = await receivers()
+    await gone.stop()  # nobody listens there any more
+    await bot.set_webhook(gone.url)
+    await alice.send_text("lagi")
+    await api.wait_for(lambda: len(api.webhook_deliveries) >= 2, what="a retry")
+    assert {d.result for d in api.webhook_deliveries} == {"Connection refused"}
+    info = await bot.get_webhook_info()
+    assert (info.last_error_message, info.pending_update_count) == ("Connection refused", 1)
+
+    live = await receivers()
+    slow = live.holds["lambat"] = asyncio.Event()
+    await bot.set_webhook(live.url)  # another URL: the last error is forgotten
+    assert (await bot.get_webhook_info()).last_error_message is None
+    await alice.send_text("lambat")
+    await api.wait_for(
+        lambda: [d for d in api.webhook_deliveries if d.result == "Read timeout expired"],
+        what="a timeout",
+    )
+    assert live.texts()[0] == "lagi"
+    slow.set()
+    await api.wait_webhook_idle()
+    assert live.texts().count("lambat") >= 2  # the timed-out attempt reached the bot too
+    last = [d for d in api.webhook_deliveries if d.update_id == 2]
+    assert (last[0].result, last[-1].result) == ("Read timeout expired", 200)
+    assert api.webhook_last_error_message == "Read timeout expired"
+
+
+async def test_webhook_keeps_each_chat_in_order_while_others_proceed(
+    api: FakeBotAPI, bot: Bot, receiver: Receiver
+) -> None:
+    release = receiver.holds["a1"] = asyncio.Event()
+    alice, bob = api.user(USER_ID, "Alice"), api.user(USER_ID + 1, "Bob")
+    await bot.set_webhook(receiver.url)
+    await alice.send_text("a1")
+    await alice.send_text("a2")
+    await bob.send_text("b1")
+    await bob.send_text("b2")
+    await eventually(lambda: {"a1", "b2"} <= set(receiver.texts()), "a1 and Bob's updates")
+    await asyncio.sleep(0.1)
+    assert "a2" not in receiver.texts()  # a1 has not been answered yet
+    assert receiver.texts().index("b1") < receiver.texts().index("b2")
+    assert (await bot.get_webhook_info()).pending_update_count == 2
+
+    release.set()
+    await api.wait_webhook_idle()
+    assert receiver.texts()[-1] == "a2"
+    assert sorted(receiver.texts()) == ["a1", "a2", "b1", "b2"]
+
+
+@pytest.mark.parametrize(("ordering", "press_waits"), [("telegram", False), ("chat", True)])
+async def test_webhook_queues_of_callback_queries(
+    api: FakeBotAPI, bot: Bot, receiver: Receiver, ordering: str, press_waits: bool
+) -> None:
+    """Telegram queues a user's callback queries apart from their messages; the
+    "chat" ordering puts them behind the chat's messages."""
+    api.webhook_ordering = ordering
+    alice = api.user(USER_ID, "Alice")
+    await bot.send_message(USER_ID, "pilih", reply_markup=yes_no())
+    release = receiver.holds["ditahan"] = asyncio.Event()
+    await bot.set_webhook(receiver.url)
+    await alice.send_text("ditahan")
+    await alice.press("Ya")
+    await eventually(lambda: "ditahan" in receiver.texts(), "the held message")
+    await asyncio.sleep(0.1)
+    pressed = any("callback_query" in u for u in receiver.updates)
+    assert pressed is not press_waits
+    release.set()
+    await api.wait_webhook_idle()
+    assert sorted(next(k for k in u if k != "update_id") for u in receiver.updates) == [
+        "callback_query",
+        "message",
+    ]
+
+
+async def test_webhook_max_connections(api: FakeBotAPI, bot: Bot, receiver: Receiver) -> None:
+    release = receiver.holds["a1"] = asyncio.Event()
+    alice, bob = api.user(USER_ID, "Alice"), api.user(USER_ID + 1, "Bob")
+    await bot.set_webhook(receiver.url, max_connections=1)
+    await alice.send_text("a1")
+    await bob.send_text("b1")
+    await eventually(lambda: receiver.texts() == ["a1"], "a1")
+    await asyncio.sleep(0.1)
+    assert receiver.texts() == ["a1"]  # the one connection is busy
+    release.set()
+    await api.wait_webhook_idle()
+    assert receiver.texts() == ["a1", "b1"]
+
+
+async def test_webhook_targets_round_robin_random_or_chosen(
+    api: FakeBotAPI, bot: Bot, receivers: Callable[[], Awaitable[Receiver]]
+) -> None:
+    one, two = await receivers(), await receivers()
+    # As if both ran behind a load balancer at the registered (public) URL; a target
+    # without a path gets the registered URL's path.
+    api.webhook_targets = [one.base, two.url]
+    await bot.set_webhook("https://lapor.example.org/webhook", secret_token="lb")
+    alice = api.user(USER_ID, "Alice")
+    for text in ("m1", "m2", "m3", "m4"):
+        await alice.send_text(text)
+    await api.wait_webhook_idle()
+    assert (one.texts(), two.texts()) == (["m1", "m3"], ["m2", "m4"])
+    assert [d.target for d in api.webhook_deliveries] == [one.url, two.url] * 2
+    assert one.secrets + two.secrets == ["lb"] * 4
+
+    api.webhook_strategy = "random"
+    api.webhook_random.seed(3)
+    for n in range(12):
+        await alice.send_text(f"r{n}")
+    await api.wait_webhook_idle()
+    random_texts = [t for t in one.texts() + two.texts() if t.startswith("r")]
+    assert sorted(random_texts) == sorted(f"r{n}" for n in range(12))
+    assert any(t.startswith("r") for t in one.texts())
+    assert any(t.startswith("r") for t in two.texts())
+
+    api.webhook_strategy = lambda update, targets: targets[1]
+    await alice.send_text("ke dua")
+    await api.wait_webhook_idle()
+    assert two.texts()[-1] == "ke dua"
+
+
+async def test_redeliver_posts_a_delivered_update_again(
+    api: FakeBotAPI, bot: Bot, receivers: Callable[[], Awaitable[Receiver]]
+) -> None:
+    one, two = await receivers(), await receivers()
+    await bot.set_webhook(one.url, secret_token="ulang")
+    alice = api.user(USER_ID, "Alice")
+    await alice.send_text("sekali")
+    await api.wait_webhook_idle()
+    update = api.updates[0]
+
+    assert await api.redeliver(update["update_id"]) == 200
+    assert await api.redeliver(update["update_id"], target=two.url) == 200
+    two.answers = [503]
+    assert await api.redeliver(update["update_id"], target=two.url) == 503
+    assert one.updates == [update, update]
+    assert two.updates == [update, update]
+    assert two.secrets == ["ulang", "ulang"]
+    assert api.webhook_deliveries == [
+        (1, one.url, 200),
+        (1, one.url, 200),
+        (1, two.url, 200),
+        (1, two.url, 503),
+    ]
+    assert (await bot.get_webhook_info()).pending_update_count == 0
+    with pytest.raises(KeyError):
+        await api.redeliver(99)
+
+
+async def test_delete_webhook_stops_delivery(api: FakeBotAPI, bot: Bot, receiver: Receiver) -> None:
+    held = receiver.holds["tertahan"] = asyncio.Event()
+    alice = api.user(USER_ID, "Alice")
+    await bot.set_webhook(receiver.url)
+    await alice.send_text("pertama")
+    await api.wait_webhook_idle()
+    await alice.send_text("tertahan")
+    await eventually(lambda: "tertahan" in receiver.texts(), "the held update")
+
+    assert await bot.delete_webhook()
+    assert api.webhook_deliveries[-1] == (2, receiver.url, "cancelled")  # aborted
+    await alice.send_text("sesudah")
+    await asyncio.sleep(0.2)
+    held.set()
+    assert receiver.texts() == ["pertama", "tertahan"]
+    assert (await bot.get_webhook_info()).pending_update_count == 2
+    polled = await bot.get_updates()  # polling works again and gets what was not delivered
+    assert [u.message.text for u in polled if u.message] == ["tertahan", "sesudah"]
+
+    # drop_pending_updates drops the queue: nothing left to deliver
+    assert await bot.set_webhook(receiver.url, drop_pending_updates=True)
+    await asyncio.sleep(0.1)
+    assert receiver.texts() == ["pertama", "tertahan"]
+    assert (await bot.get_webhook_info()).pending_update_count == 0
+
+
+async def test_stop_ends_webhook_delivery(bot: Bot, receiver: Receiver) -> None:
+    api = FakeBotAPI()
+    await api.start()
+    own_bot = make_bot(api)
+    try:
+        receiver.holds["macet"] = asyncio.Event()
+        await own_bot.set_webhook(receiver.url)
+        await api.user(USER_ID, "Alice").send_text("macet")
+        await eventually(lambda: receiver.texts() == ["macet"], "the held update")
+    finally:
+        await own_bot.session.close()
+        await api.stop()
+    assert api.webhook_deliveries == [(1, receiver.url, "cancelled")]
+    assert api._webhook_task is None
+
+
+@pytest.mark.parametrize("encoding", ["json", "form"])
+async def test_webhook_answer_with_a_method_call(api: FakeBotAPI, bot: Bot, encoding: str) -> None:
+    """A 2xx answer may name a Bot API method (as Telegram allows): it is run, except
+    get* methods, setWebhook, deleteWebhook, close and logOut."""
+
+    async def handle(request: web.Request) -> web.Response:
+        message = (await request.json())["message"]
+        call: dict[str, Any] = {"method": "deleteWebhook"}
+        if message["text"] != "hapus":
+            call = {"method": "sendMessage", "chat_id": message["chat"]["id"]}
+            call["text"] = f"jawab {message['text']}"
+        if encoding == "json":
+            return web.json_response(call)
+        return web.Response(
+            body=urllib.parse.urlencode(call), content_type="application/x-www-form-urlencoded"
+        )
+
+    app = web.Application()
+    app.router.add_post("/hook", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        await bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+        alice = api.user(USER_ID, "Alice")
+        await alice.send_text("halo")
+        assert (await alice.next_message()).text == "jawab halo"
+        await alice.send_text("hapus")
+        await api.wait_webhook_idle()
+        assert api.webhook_url and api.calls("deleteWebhook") == []
+    finally:
+        await runner.cleanup()
+
+
+async def test_webhook_allowed_updates(api: FakeBotAPI, bot: Bot, receiver: Receiver) -> None:
+    alice = api.user(USER_ID, "Alice")
+    await bot.set_webhook(receiver.url, allowed_updates=["message"])
+    await alice.send_raw_update({"edited_message": alice.raw_message(text="ubah", edit_date=1)})
+    await alice.send_text("baru")
+    await api.wait_webhook_idle()
+    assert [sorted(u) for u in receiver.updates] == [["message", "update_id"]]
+    assert api.dropped_updates[0]["edited_message"]["text"] == "ubah"
+    assert (await bot.get_webhook_info()).allowed_updates == ["message"]
+
+
+async def serve_webhook(
+    dp: Dispatcher, bot: Bot, secret: str | None = None, *, handle_in_background: bool = True
+) -> tuple[web.AppRunner, str]:
+    """An aiohttp site with aiogram's webhook handler at /tg, as the bot process runs it."""
+    app = web.Application()
+    SimpleRequestHandler(
+        dp, bot, secret_token=secret, handle_in_background=handle_in_background
+    ).register(app, path="/tg")
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+async def test_aiogram_webhook_round_trip(api: FakeBotAPI, bot: Bot) -> None:
+    dp = Dispatcher()
+
+    @dp.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(f"gema: {message.text}")
+
+    runner, base = await serve_webhook(dp, bot, secret="lapor-warga_1")
+    try:
+        assert await bot.set_webhook(f"{base}/tg", secret_token="lapor-warga_1")
+        await api.wait_webhook()
+        alice = api.user(USER_ID, "Alice")
+        await alice.send_text("halo webhook")
+        assert (await alice.next_message()).text == "gema: halo webhook"
+
+        # A wrong secret: aiogram answers 401, the fake retries and reports it.
+        api.webhook_retry_max_delay = 0.05
+        assert await bot.set_webhook(f"{base}/tg", secret_token="salah")
+        await alice.send_text("lagi")
+        await api.wait_for(lambda: api.webhook_last_error_message, what="the failure")
+        assert api.webhook_last_error_message == "Wrong response from the webhook: 401 Unauthorized"
+        await alice.expect_no_message(0.2)
+        assert await bot.set_webhook(f"{base}/tg", secret_token="lapor-warga_1")
+        assert (await alice.next_message()).text == "gema: lagi"
+    finally:
+        await runner.cleanup()
+
+
+async def test_aiogram_answer_in_the_webhook_response(api: FakeBotAPI, bot: Bot) -> None:
+    """aiogram's handle_in_background=False answers with the handler's method call in the
+    response body (multipart); Telegram, and the fake, run it."""
+    dp = Dispatcher()
+
+    @dp.message(F.text)
+    async def echo(message: Message) -> Any:
+        return message.answer(
+            f"<b>balas</b>: {message.text}", parse_mode="HTML", reply_markup=yes_no()
+        )
+
+    runner, base = await serve_webhook(dp, bot, handle_in_background=False)
+    try:
+        await bot.set_webhook(f"{base}/tg")
+        alice = api.user(USER_ID, "Alice")
+        await alice.send_text("halo é \U0001f600")
+        msg = await alice.next_message()
+        assert msg.plain_text == "balas: halo é \U0001f600"
+        assert msg.buttons() == ["Ya", "Tidak", "Situs"]
+        assert api.calls("sendMessage")[0]["chat_id"] == str(USER_ID)
+    finally:
+        await runner.cleanup()
+
+
+async def test_two_aiogram_processes_behind_a_load_balancer(api: FakeBotAPI) -> None:
+    bots, runners, bases = [], [], []
+    for name in ("A", "B"):
+        dp = Dispatcher()
+
+        def handler(name: str) -> Callable[[Message], Awaitable[None]]:
+            async def echo(message: Message) -> None:
+                await message.answer(f"{name}: {message.text}")
+
+            return echo
+
+        dp.message.register(handler(name), F.text)
+        process_bot = make_bot(api)
+        runner, base = await serve_webhook(dp, process_bot, secret="lb")
+        bots.append(process_bot)
+        runners.append(runner)
+        bases.append(base)
+    try:
+        api.webhook_targets = bases  # each process serves /tg: the registered path
+        for process_bot in bots:  # both register the public URL at start-up
+            assert await process_bot.set_webhook("https://lapor.example.org/tg", secret_token="lb")
+        alice = api.user(USER_ID, "Alice")
+        await alice.send_text("satu")
+        assert (await alice.next_message()).text == "A: satu"
+        await alice.send_text("dua")
+        assert (await alice.next_message()).text == "B: dua"
+        # Telegram sends "satu" again (say A answered too late): now B handles it too.
+        assert await api.redeliver(api.updates[0]["update_id"], target=bases[1]) == 200
+        assert (await alice.next_message()).text == "B: satu"
+    finally:
+        for runner in runners:
+            await runner.cleanup()  # closes each bot's session too
 
 
 # ---------------------------------------------------------------------------------------

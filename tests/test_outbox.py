@@ -240,6 +240,17 @@ def test_rate_limiter_pause_holds_everything() -> None:
     assert limiter.paused_for(57.0) == 0
 
 
+def test_rate_limiter_admits_a_late_send_only_after_the_spacing() -> None:
+    limiter = RateLimiter(rate=10, chat_rate=1)
+    assert [limiter.reserve(chat, 100.0) for chat in (A, B, C)] == pytest.approx([0, 0.1, 0.2])
+    # The event loop stalled: the three rows wake at 100.5, all their slots past.
+    assert limiter.admit(100.5) == 0
+    assert limiter.admit(100.5) == pytest.approx(0.1)  # not right behind the first
+    assert limiter.admit(100.55) == pytest.approx(0.05)
+    assert limiter.admit(100.6) == 0
+    assert limiter.admit(100.7) == 0  # on time: no wait
+
+
 def test_rate_limiter_forgets_old_chats() -> None:
     limiter = RateLimiter(rate=1000, chat_rate=1)
     for chat in range(10_001):
@@ -427,6 +438,31 @@ async def test_stopping_gives_back_claims_it_did_not_send(
     assert first.status == "sent"
     assert (second.status, second.claimed_until, second.attempts) == ("pending", None, 0)
     assert people[B].messages == []
+
+
+async def test_a_stalled_event_loop_does_not_send_the_missed_slots_at_once(
+    sessionmaker, database_url, bot, fake_api
+):
+    # A round books its slots ahead; after a stall (a slow query, a busy machine) every
+    # row whose slot passed used to send at once: more than the rate within a second,
+    # which Telegram answers with 429. Real time: the stall is the point.
+    fake_api.flood_limit = 60
+    chats = [9000 + i for i in range(80)]
+    for chat in chats:
+        fake_api.user(chat, f"Warga {chat}")
+    await queue(sessionmaker, *[(chat, f"m{chat}") for chat in chats])
+    sender = make_sender(
+        sessionmaker, database_url, SystemClock(), outbox_rate=50, outbox_poll_interval=3600
+    )
+    await sender.on_startup(bot)
+    try:
+        await fake_api.wait_for(lambda: len(fake_api.sent) >= 10, timeout=10)
+        time.sleep(0.4)  # noqa: ASYNC251  the stall: 20 slots of 50/s pass meanwhile
+        await fake_api.wait_for(lambda: len(fake_api.sent) == 80, timeout=20)
+    finally:
+        await sender.on_shutdown()
+    assert fake_api.flood_rejections == 0
+    assert {row.status for row in await rows(sessionmaker)} == {"sent"}
 
 
 async def test_concurrent_claims_never_take_a_row_twice(database_url, sessionmaker):

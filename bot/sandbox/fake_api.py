@@ -22,33 +22,56 @@ Requests are validated the way Telegram validates them (message length, HTML ent
 inline keyboards, unknown chats, "message is not modified", stale callback queries...)
 and rejected with the same HTTP status and description, so aiogram raises its own
 exceptions (``TelegramBadRequest`` and friends).
+
+Faults: ``fail_next`` answers the next calls of one method with an error;
+``FakeBotAPI(flood_limit=30)`` enforces Telegram's global flood control (429 "retry
+after N" over 30 messages in any second); ``api.outage("500" | "429" | "timeout")``
+fails every request for a while. None of them has a side effect on a refused call.
+
+Webhooks: once the bot calls ``setWebhook`` (``http://`` is accepted for loopback hosts),
+the queued updates are POSTed to it as Telegram does (secret header, retries with
+back-off, one update at a time per chat, at most ``max_connections`` in flight) and
+``getUpdates`` answers 409. Tests can spread deliveries over several bot processes
+(``api.webhook_targets``), redeliver an update (``api.redeliver``) and inspect every
+attempt (``api.webhook_deliveries``); see "Webhook delivery" in :class:`FakeBotAPI`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
+import ipaddress
 import itertools
 import json
+import math
 import mimetypes
+import random
 import re
 import secrets
 import struct
 import time
 import zlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+import aiohttp
 from aiohttp import web
 
 __all__ = [
+    "OUTAGE_MODES",
     "SAMPLE_PNG",
     "FakeBotAPI",
     "HTMLParseError",
     "Message",
+    "Outage",
     "Person",
     "StoredFile",
     "TelegramError",
+    "WebhookDelivery",
     "make_png",
     "parse_html",
     "utf16_len",
@@ -112,6 +135,41 @@ _JSON_PARAMS = frozenset(
     }
 )
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+
+# What the flood limit counts (lower case): every method that posts a message to a chat or
+# changes one, as Telegram's "about 30 messages a second" does. sendMediaGroup counts each
+# item, copyMessages/forwardMessages each message. Not counted: getUpdates and the other
+# get* methods, answerCallbackQuery, sendChatAction, deleteMessage(s), the set* methods.
+FLOOD_COUNTED_METHODS = frozenset(
+    {
+        "sendmessage",
+        "sendphoto",
+        "senddocument",
+        "sendmediagroup",
+        "sendaudio",
+        "sendvideo",
+        "sendanimation",
+        "sendvoice",
+        "sendvideonote",
+        "sendsticker",
+        "sendlocation",
+        "sendvenue",
+        "sendcontact",
+        "sendpoll",
+        "senddice",
+        "copymessage",
+        "copymessages",
+        "forwardmessage",
+        "forwardmessages",
+        "editmessagetext",
+        "editmessagecaption",
+        "editmessagemedia",
+        "editmessagereplymarkup",
+        "editmessagelivelocation",
+    }
+)
+OUTAGE_MODES = ("500", "429", "timeout")
+OUTAGE_HANG = 60.0  # seconds a "timeout" outage holds a request at most (aiogram's default)
 
 
 # --------------------------------------------------------------------------------------
@@ -1034,6 +1092,205 @@ class _Params:
 _Handler = Callable[[_Params], Awaitable[Any]]
 
 
+class WebhookDelivery(NamedTuple):
+    """One webhook POST of an update (``FakeBotAPI.webhook_deliveries``, in the order
+    the attempts ended).
+
+    ``result`` is the HTTP status the receiver answered, or the failure, as Telegram
+    words it in getWebhookInfo: "Connection refused", "Read timeout expired", "Webhook
+    connection closed", ...; "cancelled" when deleteWebhook or ``stop()`` aborted it."""
+
+    update_id: int
+    target: str
+    result: int | str
+
+    @property
+    def ok(self) -> bool:
+        return isinstance(self.result, int) and 200 <= self.result < 300
+
+
+WEBHOOK_STRATEGIES = ("round_robin", "random")
+_SECRET_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
+# Methods Telegram does not run when a webhook answer names them (nor any get* method).
+_WEBHOOK_REPLY_REFUSED = frozenset({"setwebhook", "deletewebhook", "close", "logout"})
+# Update types Telegram's Bot API server queues per chat; the others are queued per
+# sender and type (callback queries of a user apart from the user's messages).
+_CHAT_QUEUED_UPDATES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_message",
+        "edited_business_message",
+    }
+)
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _webhook_queue_key(update: dict[str, Any], ordering: str) -> tuple[str, Any] | None:
+    """The delivery queue of ``update``: one update of a queue at a time, in order.
+
+    ``ordering="telegram"`` follows Telegram's Bot API server: messages (and edits,
+    channel posts) are queued by chat; callback queries, inline queries, shipping and
+    pre-checkout queries by sender, one queue per type; polls by poll. ``"chat"`` puts
+    every update of a chat (else of a sender) in one queue. None: no queue (sent freely).
+    """
+    kind = next((key for key in update if key != "update_id"), "")
+    payload = update.get(kind)
+    if not isinstance(payload, dict):
+        return None
+
+    def ident(obj: Any, key: str) -> Any:
+        inner = obj.get(key) if isinstance(obj, dict) else None
+        return inner.get("id") if isinstance(inner, dict) else None
+
+    chat_id = ident(payload, "chat")
+    if chat_id is None:
+        chat_id = ident(payload.get("message"), "chat")  # callback_query
+    sender_id = ident(payload, "from")
+    if sender_id is None:
+        sender_id = ident(payload, "user")
+    if ordering == "chat":
+        who = chat_id if chat_id is not None else sender_id
+        return None if who is None else ("chat", who)
+    if kind in _CHAT_QUEUED_UPDATES:
+        own_chat = ident(payload, "chat")
+        return None if own_chat is None else ("chat", own_chat)
+    if kind == "poll":
+        return ("poll", payload.get("id"))
+    if kind == "poll_answer":
+        return ("poll", payload.get("poll_id"))
+    family = "payment" if kind in ("shipping_query", "pre_checkout_query") else kind
+    who = sender_id if sender_id is not None else chat_id
+    return None if who is None else (family, who)
+
+
+def _retry_after_header(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _parse_webhook_reply(
+    content_type: str, body: bytes
+) -> tuple[dict[str, Any], dict[str, _Upload]]:
+    """The parameters of a Bot API call in a webhook's answer (JSON, URL-encoded or
+    multipart, as Telegram accepts); empty when there is none."""
+    mime = content_type.split(";", 1)[0].strip().lower()
+    values: dict[str, Any] = {}
+    files: dict[str, _Upload] = {}
+    if not body.strip():
+        return values, files
+    if mime == "application/json":
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return values, files
+        if isinstance(data, dict):
+            values.update(data)
+    elif mime == "application/x-www-form-urlencoded":
+        values.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    elif mime == "multipart/form-data":
+        head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        if not message.is_multipart():
+            return values, files
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str) or not name:
+                continue
+            content = part.get_payload(decode=True)
+            content = content if isinstance(content, bytes) else b""
+            filename = part.get_filename()
+            if filename is None:
+                values[name] = content.decode(part.get_content_charset() or "utf-8", "replace")
+            else:
+                files[name] = _Upload(filename, content, part.get_content_type())
+    return values, files
+
+
+class Outage:
+    """A failure window of a :class:`FakeBotAPI` (made by :meth:`FakeBotAPI.outage`).
+
+    While it is active every request, whatever its method or token, is answered by the
+    failure instead of the method, so nothing happens: no message is stored, getUpdates
+    confirms and delivers nothing. It ends after its ``seconds``, on :meth:`end`, or when
+    a ``with`` block around it exits. ``requests`` lists the methods it answered."""
+
+    def __init__(
+        self,
+        api: FakeBotAPI,
+        mode: str,
+        seconds: float | None,
+        retry_after: int | None,
+        hang: float,
+    ) -> None:
+        if mode not in OUTAGE_MODES:
+            raise ValueError(f"outage mode must be one of {OUTAGE_MODES}, not {mode!r}")
+        if seconds is not None and seconds <= 0:
+            raise ValueError("an outage lasts a positive number of seconds")
+        self.api = api
+        self.mode = mode
+        self.retry_after = retry_after
+        self.hang = hang
+        self.started = api.clock()
+        self.until = None if seconds is None else self.started + seconds
+        self.ended = False
+        self.requests: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return not self.ended and (self.until is None or self.api.clock() < self.until)
+
+    def end(self) -> None:
+        self.ended = True
+        self.api._notify()
+
+    def __enter__(self) -> Outage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.end()
+
+    def _retry_after(self) -> int:
+        if self.retry_after is not None:
+            return self.retry_after
+        if self.until is None:
+            return 1
+        return max(1, math.ceil(self.until - self.api.clock()))
+
+    async def answer(self, method: str, request: web.Request) -> web.StreamResponse:
+        self.requests.append(method)
+        if self.mode == "500":
+            return self.api._error(method, 500, "Internal Server Error")
+        if self.mode == "429":
+            retry_after = self._retry_after()
+            return self.api._error(
+                method, 429, f"Too Many Requests: retry after {retry_after}", retry_after
+            )
+        # "timeout": no answer. Held until the client gives up (aiohttp then cancels this
+        # handler), the server stops, or ``hang`` seconds pass; then the connection is
+        # dropped without a response.
+        await self.api._wait_until(lambda: self.api._closing, self.hang)
+        if request.transport is not None:
+            request.transport.close()
+        raise asyncio.CancelledError
+
+
 class FakeBotAPI:
     """An in-process fake Telegram Bot API server (see module docstring)."""
 
@@ -1045,6 +1302,8 @@ class FakeBotAPI:
         *,
         bot_first_name: str = "Lapor Warga (test)",
         strict_html: bool = True,
+        flood_limit: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -1073,7 +1332,39 @@ class FakeBotAPI:
         self.bot_texts: dict[tuple[str, str], str] = {}
         self.webhook_url = ""
         self.allowed_updates: list[str] = []
+        # Webhook delivery (see "Webhook delivery" below). What the bot registered:
+        self.webhook_secret_token: str | None = None
+        self.webhook_max_connections = 40
+        self.webhook_last_error_date: int | None = None
+        self.webhook_last_error_message: str | None = None
+        # Knobs for tests: where deliveries really go (as if behind a load balancer; empty:
+        # the registered URL) and how a target is chosen for each attempt...
+        self.webhook_targets: list[str] = []
+        self.webhook_strategy: str | Callable[[dict[str, Any], list[str]], str] = "round_robin"
+        self.webhook_random = random.Random()
+        # ...timings (Telegram: about 60 s per request; retries after 0, 2, 4... s up to
+        # 60-120 s), the delivery queues ("telegram" or "chat", see _webhook_queue_key),
+        # and a guard against POSTing to anything but this machine.
+        self.webhook_timeout = 10.0
+        self.webhook_retry_delay = 0.05  # the first back-off, doubled per failure...
+        self.webhook_retry_max_delay = 1.0  # ...up to this; Retry-After is capped by it too
+        self.webhook_ordering = "telegram"
+        self.webhook_local_only = True
+        self.webhook_deliveries: list[WebhookDelivery] = []  # every attempt, as it ended
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_inflight: dict[int, tuple[Any, asyncio.Task[None]]] = {}
+        self._webhook_failures: dict[int, int] = {}  # update_id -> failed attempts so far
+        self._webhook_retry_at: dict[int, float] = {}  # update_id -> loop time of next try
+        self._webhook_rr = itertools.count()
         self.internal_errors: list[str] = []
+        # Telegram's global flood control: at most ``flood_limit`` messages (see
+        # FLOOD_COUNTED_METHODS) in any one second, across all chats; more get a 429.
+        if flood_limit is not None and flood_limit <= 0:
+            raise ValueError("flood_limit must be positive")
+        self.flood_limit = flood_limit
+        self.clock = clock  # seconds, for the flood limit and outages (tests pass their own)
+        self.flood_rejections = 0  # 429s answered by the flood limit
+        self.outages: list[Outage] = []  # every outage, the last one current
 
         self._persons: dict[int, Person] = {}
         self._pending: list[dict[str, Any]] = []  # queued, not yet confirmed
@@ -1085,6 +1376,8 @@ class FakeBotAPI:
         self._file_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
         self._failures: dict[str, list[tuple[int, str, int | None]]] = {}
+        self._flood_window: deque[float] = deque()  # when the last second's messages came
+        self._flood_until = -math.inf  # a 429 told to wait until then: sends refused
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -1125,6 +1418,7 @@ class FakeBotAPI:
             return
         self._closing = True
         self._notify()
+        await self._stop_webhook_delivery()
         runner, self._runner = self._runner, None
         await runner.cleanup()
         self._base_url = None
@@ -1178,6 +1472,42 @@ class FakeBotAPI:
         key = method.lower()
         self._failures.setdefault(key, []).extend([(status, description, retry_after)] * count)
 
+    def outage(
+        self,
+        mode: str,
+        seconds: float | None = None,
+        *,
+        retry_after: int | None = None,
+        hang: float = OUTAGE_HANG,
+    ) -> Outage:
+        """Fail every request (getUpdates too) from now on, without side effects, for
+        ``seconds``, or until ``end()`` or the end of a ``with`` block around it:
+
+        * ``"500"``: HTTP 500 "Internal Server Error";
+        * ``"429"``: "Too Many Requests: retry after N", N = ``retry_after``, else the
+          seconds left of the outage rounded up (1 when it has no end);
+        * ``"timeout"``: no answer; the request is held until the client gives up, the
+          server stops, or ``hang`` seconds pass, and then dropped.
+
+        A new outage ends the current one. ::
+
+            with api.outage("500"):
+                ...  # every call fails
+            api.outage("timeout", seconds=3)  # ends by itself
+        """
+        current = self.current_outage
+        if current is not None:
+            current.end()
+        outage = Outage(self, mode, seconds, retry_after, hang)
+        self.outages.append(outage)
+        return outage
+
+    @property
+    def current_outage(self) -> Outage | None:
+        if self.outages and self.outages[-1].active:
+            return self.outages[-1]
+        return None
+
     def file_content(self, file_id: str) -> bytes:
         return self.files[file_id].content
 
@@ -1208,6 +1538,40 @@ class FakeBotAPI:
     async def wait_polling(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until the bot has called getUpdates at least once."""
         await self.wait_for(lambda: self.calls("getUpdates"), timeout, "the bot to poll")
+
+    async def wait_webhook(self, timeout: float = 5.0) -> str:  # noqa: ASYNC109
+        """Wait until the bot has set a webhook (setWebhook with a URL); return its URL."""
+        return str(await self.wait_for(lambda: self.webhook_url, timeout, "the bot's setWebhook"))
+
+    async def wait_webhook_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until the webhook has got (with a 2xx) every update queued so far."""
+        if not await self._wait_until(
+            lambda: not self._webhook_inflight and not self._deliverable(), timeout
+        ):
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for the webhook to take every update: "
+                f"{len(self._pending)} pending, webhook {self.webhook_url!r}, last error "
+                f"{self.webhook_last_error_message!r}"
+            )
+
+    async def redeliver(self, update_id: int, target: str | None = None) -> int | str:
+        """POST update ``update_id`` to the webhook once more, now, as Telegram does when
+        it got no answer in time, e.g. from a slow bot process: the update may reach a
+        second process while the first still handles it.
+
+        It goes to ``target`` or else to the next target the strategy picks (see
+        ``webhook_targets``), with the secret header; it is recorded in
+        ``webhook_deliveries`` and leaves the queue alone. Returns the HTTP status or
+        the failure (see :class:`WebhookDelivery`)."""
+        update = next((u for u in self.updates if u["update_id"] == update_id), None)
+        if update is None:
+            raise KeyError(f"no update {update_id} was ever queued")
+        url = self._webhook_resolve(target) if target else self._webhook_target(update)
+        if not url:
+            raise RuntimeError("no webhook is set and no target was given")
+        async with aiohttp.ClientSession() as session:
+            result, _ = await self._webhook_post(session, update, url)
+        return result
 
     def _notify(self) -> None:
         self._changed.set()
@@ -1601,6 +1965,44 @@ class FakeBotAPI:
             body["parameters"] = {"retry_after": retry_after}
         return web.json_response(body, status=status)
 
+    @staticmethod
+    def _flood_cost(method: str, p: _Params) -> int:
+        """How many messages a call counts for the flood limit (0: not counted)."""
+        if method not in FLOOD_COUNTED_METHODS:
+            return 0
+        if method in ("sendmediagroup", "copymessages", "forwardmessages"):
+            try:
+                items = p.get_json("media" if method == "sendmediagroup" else "message_ids")
+            except TelegramError:
+                items = None
+            return len(items) if isinstance(items, list) and items else 1
+        return 1
+
+    def _flood_admit(self, cost: int) -> int | None:
+        """Count ``cost`` messages now, or return the seconds to wait (for a 429).
+
+        A sliding window: at most ``flood_limit`` messages in any one second. Over it,
+        the call is refused with "retry after N" (the seconds until the window has room,
+        rounded up, at least 1), and, as Telegram does, every counted call is refused
+        until those N seconds have passed. A refused call is not counted; an admitted
+        one is, whether or not it then succeeds."""
+        if not cost or self.flood_limit is None:
+            return None
+        now = self.clock()
+        window = self._flood_window
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if now < self._flood_until:
+            return max(1, math.ceil(self._flood_until - now))
+        if not window or len(window) + cost <= self.flood_limit:
+            window.extend([now] * cost)
+            return None
+        # The window has room once enough of its oldest messages are a second old.
+        must_expire = min(len(window), math.ceil(len(window) + cost - self.flood_limit))
+        wait = max(1, math.ceil(window[must_expire - 1] + 1.0 - now))
+        self._flood_until = now + wait
+        return wait
+
     async def _handle_method(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
         requested = request.match_info["method"]
@@ -1613,6 +2015,9 @@ class FakeBotAPI:
         params = _Params(values, files, request)
         self.requests.append((name, params.loggable()))
         self._notify()
+        outage = self.current_outage
+        if outage is not None:
+            return await outage.answer(name, request)
         if token != self.token:
             return self._error(name, 401, "Unauthorized")
         if entry is None:
@@ -1621,6 +2026,11 @@ class FakeBotAPI:
         if failures:
             status, description, retry_after = failures.pop(0)
             return self._error(name, status, description, retry_after)
+        if self.flood_limit is not None:
+            wait = self._flood_admit(self._flood_cost(name.lower(), params))
+            if wait is not None:
+                self.flood_rejections += 1
+                return self._error(name, 429, f"Too Many Requests: retry after {wait}", wait)
 
         polling = name == "getUpdates"
         try:
@@ -1730,27 +2140,310 @@ class FakeBotAPI:
             self._notify()
         return batch
 
+    # ---- Webhook delivery ----------------------------------------------------------------
+    #
+    # While a webhook is set, a background task POSTs the queued updates (the queue
+    # getUpdates serves, filtered by allowed_updates the same way) as JSON to the webhook,
+    # with "X-Telegram-Bot-Api-Secret-Token" when a secret is set. As Telegram's Bot API
+    # server does:
+    # * an update is delivered, and leaves the queue, only on a 2xx answer; any other
+    #   status (redirects included), a refused or dropped connection or no answer within
+    #   ``webhook_timeout`` is a failure, shown in getWebhookInfo's last_error_*, and the
+    #   update is tried again after a back-off (``webhook_retry_delay`` doubled per
+    #   failure up to ``webhook_retry_max_delay``; a Retry-After header counts instead,
+    #   capped the same way), for as long as the webhook is set (Telegram gives up
+    #   after a while; the fake does not);
+    # * updates are sent in queues, one update of a queue at a time in update_id order:
+    #   a queue's next update waits until the previous one got its 2xx (even through
+    #   retries), while other queues proceed. Queues follow Telegram (messages per chat,
+    #   callback queries per user apart from messages, ...; see _webhook_queue_key), or
+    #   with ``webhook_ordering = "chat"`` every update of a chat is in one queue;
+    # * at most ``max_connections`` requests are in flight;
+    # * a 2xx answer whose body names a Bot API method (JSON, URL-encoded or multipart:
+    #   aiogram's SimpleRequestHandler(handle_in_background=False) answers so) has it
+    #   run, the result discarded; get* methods, setWebhook, deleteWebhook, close and
+    #   logOut are not run.
+    # deleteWebhook (or setWebhook with no URL) and stop() end the deliveries, aborting
+    # the requests in flight ("cancelled"); their updates stay queued.
+    #
+    # Each attempt goes to the registered URL, or, when tests set ``webhook_targets``, to
+    # one of them, as if a load balancer stood behind the URL: "round_robin" (each
+    # attempt, retries too, to the next target), "random" (``webhook_random``, seedable)
+    # or a callable ``(update, targets) -> target``. A target without a path gets the
+    # registered URL's path and query. Every attempt is recorded in
+    # ``webhook_deliveries``. Only loopback hosts get requests (``webhook_local_only``);
+    # for any other host the attempt fails without a connection.
+
+    def _check_webhook_url(self, url: str) -> None:
+        bad = "Bad Request: bad webhook: "
+        if "://" not in url:
+            raise TelegramError(bad + "HTTPS url must be provided for webhook")
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https"):
+            raise TelegramError(bad + "Unsupported URL protocol")
+        host = parts.hostname
+        if not host:
+            raise TelegramError(bad + "URL host is empty")
+        try:
+            port = parts.port
+        except ValueError:
+            raise TelegramError(bad + "Wrong port number specified in the URL") from None
+        if _is_loopback(host):
+            return  # tests: plain http and any port (Telegram itself would refuse these)
+        if scheme != "https":
+            raise TelegramError(bad + "HTTPS url must be provided for webhook")
+        if port not in (None, 80, 88, 443, 8443):
+            raise TelegramError(bad + "Webhook can be set up only on ports 80, 88, 443 or 8443")
+
     async def _api_deleteWebhook(self, p: _Params) -> bool:
         self.webhook_url = ""
+        await self._stop_webhook_delivery()
+        self.webhook_last_error_date = self.webhook_last_error_message = None
         if p.get_bool("drop_pending_updates"):
             self._pending.clear()
         return True
 
     async def _api_setWebhook(self, p: _Params) -> bool:
         url = p.get_str("url") or ""
-        if url and not url.startswith("https://"):
-            raise TelegramError("Bad Request: bad webhook: HTTPS url must be provided for webhook")
-        self.webhook_url = url
+        if url:
+            self._check_webhook_url(url)
+        secret = p.get_str("secret_token") or None
+        if secret is not None:
+            if len(secret) > 256:
+                raise TelegramError("Bad Request: secret token is too long")
+            if not _SECRET_TOKEN_RE.fullmatch(secret):
+                raise TelegramError("Bad Request: secret token contains unallowed characters")
+        max_connections = p.get_int("max_connections", 40)
+        allowed = p.get_json("allowed_updates")
+        if allowed is not None and not isinstance(allowed, list):
+            raise TelegramError("Bad Request: can't parse allowed_updates JSON object")
+        if not url:
+            return await self._api_deleteWebhook(p)
+        if isinstance(allowed, list):
+            self.allowed_updates = [str(a) for a in allowed]
         if p.get_bool("drop_pending_updates"):
             self._pending.clear()
+        if url != self.webhook_url:
+            self.webhook_last_error_date = self.webhook_last_error_message = None
+        self.webhook_url = url
+        self.webhook_secret_token = secret
+        # Telegram clamps max_connections to 1-100 rather than refusing it.
+        self.webhook_max_connections = min(
+            max(40 if max_connections is None else max_connections, 1), 100
+        )
+        self._poll_generation += 1  # a waiting getUpdates ends (empty): the webhook takes over
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._webhook_loop(), name="webhook")
+        self._notify()
         return True
 
     async def _api_getWebhookInfo(self, p: _Params) -> dict[str, Any]:
-        return {
+        info: dict[str, Any] = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._pending),
         }
+        if self.webhook_url:
+            if self.webhook_last_error_date is not None:
+                info["last_error_date"] = self.webhook_last_error_date
+                info["last_error_message"] = self.webhook_last_error_message
+            info["max_connections"] = self.webhook_max_connections
+        if self.allowed_updates:
+            info["allowed_updates"] = list(self.allowed_updates)
+        return info
+
+    async def _stop_webhook_delivery(self) -> None:
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._webhook_failures.clear()
+        self._webhook_retry_at.clear()
+
+    def _webhook_resolve(self, target: str) -> str:
+        parts = urlsplit(target)
+        if parts.path or not self.webhook_url:
+            return target
+        registered = urlsplit(self.webhook_url)
+        return urlunsplit((parts.scheme, parts.netloc, registered.path, registered.query, ""))
+
+    def _webhook_target(self, update: dict[str, Any]) -> str:
+        targets = list(self.webhook_targets)
+        if not targets:
+            return self.webhook_url
+        strategy = self.webhook_strategy
+        if callable(strategy):
+            chosen = strategy(update, targets)
+        elif strategy == "round_robin":
+            chosen = targets[next(self._webhook_rr) % len(targets)]
+        elif strategy == "random":
+            chosen = self.webhook_random.choice(targets)
+        else:
+            raise ValueError(
+                f"webhook_strategy must be one of {WEBHOOK_STRATEGIES} or a callable, "
+                f"not {strategy!r}"
+            )
+        return self._webhook_resolve(chosen)
+
+    async def _webhook_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        session = aiohttp.ClientSession()
+        inflight = self._webhook_inflight
+        try:
+            while self.webhook_url and not self._closing:
+                changed = self._changed
+                now = loop.time()
+                wake_at: float | None = None
+                busy = {key for key, _ in inflight.values() if key is not None}
+                for update in self._deliverable():
+                    update_id = update["update_id"]
+                    if update_id in inflight:
+                        continue
+                    key = _webhook_queue_key(update, self.webhook_ordering)
+                    if key is not None:
+                        if key in busy:
+                            continue  # not this queue's turn: its earlier update is not done
+                        busy.add(key)
+                    retry_at = self._webhook_retry_at.get(update_id, 0.0)
+                    if retry_at > now:
+                        wake_at = retry_at if wake_at is None else min(wake_at, retry_at)
+                        continue
+                    if len(inflight) >= self.webhook_max_connections:
+                        continue  # an ending request notifies: the scan runs again
+                    task = asyncio.create_task(self._webhook_attempt(session, update))
+                    inflight[update_id] = (key, task)
+                delay = None if wake_at is None else max(0.0, wake_at - loop.time())
+                try:
+                    async with asyncio.timeout(delay):
+                        await changed.wait()
+                except TimeoutError:
+                    pass
+        except Exception as exc:  # a bug in the fake: deliveries stop, loudly
+            self.internal_errors.append(f"webhook loop: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            tasks = [task for _, task in inflight.values()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            inflight.clear()
+            await session.close()
+
+    async def _webhook_attempt(
+        self, session: aiohttp.ClientSession, update: dict[str, Any]
+    ) -> None:
+        update_id = update["update_id"]
+        try:
+            url = self._webhook_target(update)
+            result, retry_after = await self._webhook_post(session, update, url)
+            if isinstance(result, int) and 200 <= result < 300:
+                self._pending = [u for u in self._pending if u["update_id"] != update_id]
+                self._webhook_failures.pop(update_id, None)
+                self._webhook_retry_at.pop(update_id, None)
+            else:
+                self._webhook_retry_later(update_id, retry_after)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in the fake or a bad strategy: loud, and retried
+            self.internal_errors.append(f"webhook: {type(exc).__name__}: {exc}")
+            self._webhook_retry_later(update_id, None)
+        finally:
+            self._webhook_inflight.pop(update_id, None)
+            self._notify()
+
+    def _webhook_retry_later(self, update_id: int, retry_after: float | None) -> None:
+        failures = self._webhook_failures[update_id] = self._webhook_failures.get(update_id, 0) + 1
+        if retry_after is None:
+            retry_after = self.webhook_retry_delay * 2 ** (failures - 1)
+        delay = min(retry_after, self.webhook_retry_max_delay)
+        self._webhook_retry_at[update_id] = asyncio.get_running_loop().time() + delay
+
+    async def _webhook_post(
+        self, session: aiohttp.ClientSession, update: dict[str, Any], url: str
+    ) -> tuple[int | str, float | None]:
+        """One POST of ``update`` to ``url``: (status or failure, Retry-After seconds)."""
+        update_id = update["update_id"]
+        headers = {"Content-Type": "application/json"}
+        if self.webhook_secret_token:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret_token
+        result: int | str
+        error: str | None = None
+        retry_after: float | None = None
+        reply: tuple[str, bytes] | None = None
+        host = urlsplit(url).hostname
+        if self.webhook_local_only and not _is_loopback(host):
+            result = error = f"the fake Bot API delivers only to this machine, not to {host}"
+        else:
+            try:
+                async with session.post(
+                    url,
+                    data=json.dumps(update, ensure_ascii=False).encode(),
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+                    allow_redirects=False,
+                ) as response:
+                    body = await response.read()
+                result = response.status
+                if 200 <= result < 300:
+                    reply = (response.headers.get("Content-Type", ""), body)
+                else:
+                    error = f"Wrong response from the webhook: {result} {response.reason or ''}"
+                    error = error.rstrip()
+                    retry_after = _retry_after_header(response.headers.get("Retry-After"))
+            except asyncio.CancelledError:
+                self.webhook_deliveries.append(WebhookDelivery(update_id, url, "cancelled"))
+                raise
+            except TimeoutError:
+                result = error = "Read timeout expired"
+            except aiohttp.ClientConnectorError as exc:
+                refused = isinstance(exc.os_error, ConnectionRefusedError)
+                result = error = "Connection refused" if refused else f"Connection error: {exc}"
+            except aiohttp.ServerDisconnectedError:
+                result = error = "Webhook connection closed"
+            except aiohttp.ClientError as exc:
+                result = error = f"{type(exc).__name__}: {exc}"
+        self.webhook_deliveries.append(WebhookDelivery(update_id, url, result))
+        if error is not None:
+            self.webhook_last_error_date = _now()
+            self.webhook_last_error_message = error
+        self._notify()
+        if reply is not None:
+            await self._webhook_reply(session, *reply)
+        return result, retry_after
+
+    async def _webhook_reply(
+        self, session: aiohttp.ClientSession, content_type: str, body: bytes
+    ) -> None:
+        """Run the Bot API call a webhook answered with, through this server (so it is
+        logged, validated, flood-limited like any call); the result is discarded."""
+        values, files = _parse_webhook_reply(content_type, body)
+        method = str(values.pop("method", "") or "")
+        lowered = method.lower()
+        if not method or lowered.startswith("get") or lowered in _WEBHOOK_REPLY_REFUSED:
+            return
+        if self._base_url is None:
+            return
+        form = aiohttp.FormData()
+        for key, value in values.items():
+            if value is not None:
+                form.add_field(key, value if isinstance(value, str) else json.dumps(value))
+        for key, upload in files.items():
+            form.add_field(
+                key,
+                upload.content,
+                filename=upload.filename or key,
+                content_type=upload.content_type or "application/octet-stream",
+            )
+        try:
+            async with session.post(
+                f"{self._base_url}/bot{self.token}/{method}",
+                data=form,
+                timeout=aiohttp.ClientTimeout(total=self.webhook_timeout),
+            ) as response:
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError):
+            pass  # Telegram does not tell either
 
     @staticmethod
     def _scope_key(p: _Params) -> tuple[str, str]:

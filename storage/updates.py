@@ -1,0 +1,164 @@
+"""Telegram updates in the database: which were processed, one chat at a time, and
+telling a database outage from other failures.
+
+* ``processed`` / ``mark_processed``: an update's id is written in the transaction
+  that commits its work, so a redelivered update is recognised and not applied twice.
+* ``chat_connection``: on PostgreSQL a connection holding a session-level advisory
+  lock on the chat, so updates of one chat are processed one after the other even
+  when several bot processes receive them; different chats lock different keys and
+  run at the same time. The update's session is bound to this connection (one
+  connection per update). On SQLite, which one process uses, there is no connection
+  to hold: the caller's in-process lock is enough.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, exists, select, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from storage.models import ProcessedUpdate, utcnow
+
+log = logging.getLogger(__name__)
+
+# The first key of the two-key advisory lock: the application's own namespace, so the
+# chat locks cannot collide with advisory locks another program takes in the database.
+# The second key is the chat id folded into 32 bits: two chats sharing a key only wait
+# for each other, they are never processed at once out of order.
+LOCK_NAMESPACE = 0x4C57  # "LW"
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (stopped, restarting, network down)."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is unreachable, not that a statement was wrong."""
+    if isinstance(exc, DatabaseUnavailable | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        if isinstance(exc, InterfaceError | OperationalError):
+            # asyncpg: connection refused / closed mid-statement / "the database system is
+            # starting up" (CannotConnectNowError) / admin shutdown.
+            name = exc.orig.__class__.__name__ if exc.orig is not None else ""
+            return (
+                exc.connection_invalidated or name in _OUTAGE_NAMES or isinstance(exc.orig, OSError)
+            )
+    return isinstance(exc, OSError)
+
+
+_OUTAGE_NAMES = frozenset(
+    {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "InterfaceError",
+        "ConnectionRefusedError",
+    }
+)
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """Log a background job's failure: one line for a database outage (it repeats every
+    few seconds until the database is back), the traceback for anything else."""
+    if is_outage(exc):
+        logger.error("%s: the database is unreachable (%s)", what, exc.__class__.__name__)
+    else:
+        logger.error("%s", what, exc_info=exc)
+
+
+def chat_lock_key(chat_id: int) -> int:
+    folded = (chat_id ^ (chat_id >> 32)) & 0xFFFFFFFF
+    return folded - (1 << 32) if folded >= 1 << 31 else folded
+
+
+@contextlib.asynccontextmanager
+async def chat_connection(
+    engine: AsyncEngine, chat_id: int
+) -> AsyncIterator[AsyncConnection | None]:
+    """Hold the chat's lock for the ``async with`` body (see the module docstring).
+
+    Raises DatabaseUnavailable when no connection can be had."""
+    if engine.dialect.name != "postgresql":
+        yield None
+        return
+    try:
+        conn = await engine.connect()
+    except Exception as exc:
+        if is_outage(exc):
+            raise DatabaseUnavailable(str(exc.__class__.__name__)) from exc
+        raise
+    key = chat_lock_key(chat_id)
+    locked = False
+    try:
+        try:
+            await conn.execute(
+                text("SELECT pg_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
+            )
+            await conn.commit()  # the lock outlives transactions; the session starts its own
+            locked = True
+        except Exception as exc:
+            if is_outage(exc):
+                raise DatabaseUnavailable(str(exc.__class__.__name__)) from exc
+            raise
+        yield conn
+    finally:
+        await _release(conn, key, locked)
+
+
+async def _release(conn: AsyncConnection, key: int, locked: bool) -> None:
+    try:
+        if conn.in_transaction():
+            await conn.rollback()
+        if locked:
+            await conn.execute(
+                text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
+            )
+            await conn.commit()
+    except Exception as exc:
+        # A connection that may still hold the lock must not go back to the pool: closing
+        # it for good ends the server session, and the lock with it.
+        log.warning("chat lock not released cleanly (%s); dropping the connection",
+                    exc.__class__.__name__)  # fmt: skip
+        with contextlib.suppress(Exception):
+            await conn.invalidate()
+    finally:
+        with contextlib.suppress(Exception):
+            await conn.close()
+
+
+async def processed(session: AsyncSession, update_id: int) -> bool:
+    return bool(
+        await session.scalar(select(exists().where(ProcessedUpdate.update_id == update_id)))
+    )
+
+
+_UPDATE_IDS = "processed_update_ids"  # session.info key
+
+
+def processing(session: AsyncSession, update_ids: Iterable[int]) -> None:
+    """The session does the work of these updates: its commit marks them processed."""
+    session.info[_UPDATE_IDS] = list(update_ids)
+
+
+def mark_processed(session: AsyncSession) -> None:
+    """Just before the session's commit: record its updates in the same transaction."""
+    now = utcnow()
+    for update_id in session.info.pop(_UPDATE_IDS, ()):
+        session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+
+
+async def prune(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
+    )
+    return result.rowcount or 0

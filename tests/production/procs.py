@@ -1,0 +1,119 @@
+"""Bot processes for the multi-process and fault tests: ``lapor-warga run`` as a real
+subprocess, talking over HTTP to the in-test fake Bot API, killable with SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from bot.sandbox.fake_api import FakeBotAPI
+from tests.pgcluster import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "test-webhook-secret-0123456789"
+
+
+class BotProcess:
+    def __init__(
+        self,
+        api: FakeBotAPI,
+        database_url: str,
+        workdir: Path,
+        *,
+        name: str = "bot",
+        webhook: bool = True,
+        **settings: object,
+    ) -> None:
+        self.api = api
+        self.name = name
+        self.webhook = webhook
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.workdir = workdir
+        self.log_path = workdir / f"{name}.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": str(REPO),
+            "BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE": api.base_url,
+            "DATABASE_URL": database_url,
+            "WEBHOOK_URL": self.url,
+            "WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_HOST": "127.0.0.1",
+            "WEBHOOK_PORT": str(self.port),
+            "METRICS_PORT": str(self.metrics_port),
+            "LOG_LEVEL": "INFO",
+            # Scripted people answer faster than anyone: no per-chat spacing, no flood limit.
+            "OUTBOX_CHAT_RATE": "1000",
+            "RATE_LIMIT_UPDATES": "100000",
+            "OUTBOX_POLL_INTERVAL": "0.5",
+            **{key.upper(): str(value) for key, value in settings.items()},
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/telegram"
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/healthz"
+
+    async def start(self, timeout: float = 120.0) -> None:  # noqa: ASYNC109
+        args = [sys.executable, "-m", "bot.cli", "run"] + (["--webhook"] if self.webhook else [])
+        log = self.log_path.open("a")
+        self.process = await asyncio.create_subprocess_exec(
+            *args, cwd=self.workdir, env=self.env, stdout=log, stderr=log
+        )
+        log.close()
+        async with asyncio.timeout(timeout):
+            while await self.health() != 200:
+                if self.process.returncode is not None:
+                    raise AssertionError(f"{self.name} exited:\n{self.log()}")
+                await asyncio.sleep(0.1)
+        if self.webhook:  # registered once the server is up
+            await self.api.wait_for(self._registered, timeout, "setWebhook")
+
+    def _registered(self) -> bool:
+        return any(call.get("url") == self.url for call in self.api.calls("setWebhook"))
+
+    async def health(self) -> int | None:
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(self.health_url, timeout=aiohttp.ClientTimeout(total=5)) as response,
+            ):
+                return response.status
+        except (aiohttp.ClientError, TimeoutError):
+            return None
+
+    async def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        async with aiohttp.ClientSession() as http, http.get(url) as response:
+            return await response.text()
+
+    async def kill(self) -> None:
+        """kill -9: no shutdown, no cleanup."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def terminate(self, timeout: float = 60.0) -> int:  # noqa: ASYNC109
+        """SIGTERM, then wait for the exit; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(timeout):
+            return await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGKILL)
+            await self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""

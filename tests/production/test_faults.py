@@ -1,0 +1,254 @@
+"""Faults against real `lapor-warga run --webhook` processes on PostgreSQL: kill -9 in
+the middle of a form step, of an approval and of an outbox batch; SIGTERM with an update
+in hand; PostgreSQL stopped for 10 seconds; the Bot API failing for a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+from sqlalchemy import func, select, text
+
+from flows.io import Reply
+from storage.models import Draft, OutboxMessage, Report, ReportEvent
+from storage.outbox import enqueue
+from storage.updates import LOCK_NAMESPACE, chat_lock_key
+from tests.factories import SARI
+from tests.production.test_two_processes import RT_ID, file_birth, resident, seed
+
+# Claims of a killed sender come back after 9 s instead of 90 (sends time out after 3 s).
+FAST_LEASE = {"outbox_lease": 9}
+
+
+async def _sari_at_the_name_question(fake_api):
+    sari = await resident(fake_api, SARI, 2001)
+    await sari.send_text("/lapor")
+    await sari.press("Birth", await sari.expect("What do you want to report?"))
+    await sari.expect("baby's full name")
+    return sari
+
+
+async def until(check, timeout: float, interval: float = 0.05) -> None:  # noqa: ASYNC109
+    """Poll ``check()`` (a coroutine function: the database, a health URL) until true."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(interval)
+
+
+class ChatHold:
+    """The test takes a chat's lock, as a busy bot process would: an update of that chat
+    arriving now is in the bot's hands, waiting, not yet committed."""
+
+    def __init__(self, shared_db, chat_id: int) -> None:
+        self.shared_db = shared_db
+        self.params = {"ns": LOCK_NAMESPACE, "key": chat_lock_key(chat_id)}
+
+    async def __aenter__(self) -> ChatHold:
+        self.conn = await self.shared_db.engine.connect()
+        await self.conn.execute(text("SELECT pg_advisory_lock(:ns, :key)"), self.params)
+        await self.conn.commit()
+        return self
+
+    async def waiters(self) -> int:
+        async with self.shared_db.engine.connect() as conn:
+            return await conn.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+
+    async def wait_for_the_bot(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        await until(self.waiters, timeout)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), self.params)
+        await self.conn.commit()
+        await self.conn.close()
+
+
+async def _answers(shared_db) -> dict:
+    async with shared_db.session() as session:
+        return dict((await session.execute(select(Draft))).scalar_one().answers)
+
+
+async def test_kill_9_in_the_middle_of_a_form_step(spawn, fake_api, shared_db, tmp_path) -> None:
+    await seed(shared_db, tmp_path)
+    bot = spawn("bot-a")
+    await bot.start()
+    sari = await _sari_at_the_name_question(fake_api)
+
+    async with ChatHold(shared_db, sari.user_id) as hold:
+        await sari.send_text("Adi Saputra")
+        await hold.wait_for_the_bot()
+        await bot.kill()
+    assert "baby_name" not in str(await _answers(shared_db))  # nothing half-written
+
+    await bot.start()  # Telegram got no answer: it delivers the update again
+    await sari.expect("boy or a girl", timeout=30)
+    await sari.expect_no_message(within=1.0)
+    assert list((await _answers(shared_db)).values()).count("Adi Saputra") == 1
+
+
+async def test_kill_9_between_an_approval_and_its_answer(
+    spawn, fake_api, shared_db, tmp_path
+) -> None:
+    """The decision is committed, the bot dies before answering Telegram: the press comes
+    again after the restart and is acknowledged without a second decision."""
+    await seed(shared_db, tmp_path)
+    bot = spawn("bot-a", **FAST_LEASE)
+    await bot.start()
+    from tests.e2e.test_review_workflow import reviewer
+
+    rt = await reviewer(fake_api, RT_ID, "Pak RT")
+    sari = await resident(fake_api, SARI, 2001)
+    number = await file_birth(sari, "Adi Saputra")
+    card = await rt.expect("Is this true?", timeout=30)
+
+    outage = fake_api.outage("timeout")  # the bot's calls to Telegram hang from now on
+    await rt.press("✅ Confirm", card)
+
+    async def decided() -> bool:
+        return await _state(shared_db, number) == "awaiting_kelurahan"
+
+    await until(decided, 30)
+    await bot.kill()
+    outage.end()
+
+    await bot.start()
+    await fake_api.wait_webhook_idle(timeout=30)  # the press was delivered again
+    status = await sari.expect("confirmed", timeout=30)
+    await sari.expect_no_message(within=2.0)
+    assert number in status.plain_text
+    async with shared_db.session() as session:
+        report = (await session.execute(select(Report).where(Report.number == number))).scalar_one()
+        decisions = await session.scalar(
+            select(func.count()).where(
+                ReportEvent.report_id == report.id, ReportEvent.from_state == "awaiting_rt"
+            )
+        )
+    assert (report.state, decisions) == ("awaiting_kelurahan", 1)
+
+
+async def _state(shared_db, number: str) -> str:
+    async with shared_db.session() as session:
+        return await session.scalar(select(Report.state).where(Report.number == number))
+
+
+async def _queue(shared_db, fake_api, count: int, first_id: int = 5000) -> list:
+    people = [fake_api.user(first_id + i, f"Warga {i}") for i in range(count)]
+    async with shared_db.session() as session:
+        for person in people:
+            message = Reply(person.user_id, f"Pengumuman untuk warga {person.user_id}")
+            enqueue(session, person.user_id, message.to_message(), purpose="broadcast")
+        await session.commit()
+    return people
+
+
+async def _sent(shared_db) -> int:
+    async with shared_db.session() as session:
+        return await session.scalar(select(func.count()).where(OutboxMessage.status == "sent"))
+
+
+async def test_kill_9_in_the_middle_of_an_outbox_batch(
+    spawn, fake_api, shared_db, tmp_path
+) -> None:
+    await seed(shared_db, tmp_path)
+    people = await _queue(shared_db, fake_api, 40)
+    bot = spawn("bot-a", outbox_rate=10, **FAST_LEASE)
+    await bot.start()
+
+    async def ten_sent() -> bool:
+        return await _sent(shared_db) >= 10
+
+    await until(ten_sent, 60, interval=0.01)
+    await bot.kill()  # the next send was due 0.1 s after this one was marked
+    assert await _sent(shared_db) < 40
+
+    await bot.start()
+
+    async def all_sent() -> bool:
+        return await _sent(shared_db) == 40
+
+    await until(all_sent, 90, interval=0.2)
+    await asyncio.sleep(1.0)
+    assert [len(p.chat()) for p in people] == [1] * 40  # each message once
+
+
+async def test_sigterm_lets_the_update_in_hand_finish(spawn, fake_api, shared_db, tmp_path) -> None:
+    await seed(shared_db, tmp_path)
+    bot = spawn("bot-a")
+    await bot.start()
+    sari = await _sari_at_the_name_question(fake_api)
+
+    async with ChatHold(shared_db, sari.user_id) as hold:
+        await sari.send_text("Adi Saputra")
+        await hold.wait_for_the_bot()
+        assert bot.process is not None
+        exit_code = asyncio.ensure_future(bot.terminate())
+        await asyncio.sleep(1.5)
+        assert not exit_code.done()  # still finishing the update in hand
+    assert await exit_code == 0
+    await sari.expect("boy or a girl")
+    assert "letting the updates in hand finish" in bot.log()
+    assert "Traceback" not in bot.log()
+
+
+async def test_postgresql_stopped_for_ten_seconds(spawn, fake_api, shared_db, pg, tmp_path) -> None:
+    await seed(shared_db, tmp_path)
+    bot = spawn("bot-a")
+    await bot.start()
+    sari = await _sari_at_the_name_question(fake_api)
+
+    pg.stop()
+    stopped = time.monotonic()
+    await sari.send_text("Adi Saputra")
+    notice = await sari.expect("cannot reach its database", timeout=20)
+    assert "will be answered as soon as it is back" in notice.plain_text
+    assert await bot.health() == 503
+    await asyncio.sleep(max(0.0, 10 - (time.monotonic() - stopped)))
+    assert bot.process is not None and bot.process.returncode is None
+    # Telegram kept redelivering (503 each time); one notice, not one per try.
+    assert sum("cannot reach its database" in (m.plain_text or "") for m in sari.chat()) == 1
+    refused = [d for d in fake_api.webhook_deliveries if d.result == 503]
+    assert len(refused) >= 3
+
+    pg.start()
+    await sari.expect("boy or a girl", timeout=30)
+
+    async def healthy() -> bool:
+        return await bot.health() == 200
+
+    await until(healthy, 10, interval=0.2)
+    assert list((await _answers(shared_db)).values()).count("Adi Saputra") == 1
+    assert "the database is unreachable" in bot.log()
+
+
+async def test_the_bot_api_failing_for_a_minute(spawn, fake_api, shared_db, tmp_path) -> None:
+    """20 s of 500s, 20 s of 429s, 20 s of requests that hang: afterwards every queued
+    message and the reply to what the person sent meanwhile arrive, each once."""
+    await seed(shared_db, tmp_path)
+    bot = spawn("bot-a")
+    await bot.start()
+    sari = await _sari_at_the_name_question(fake_api)
+    people = await _queue(shared_db, fake_api, 10)
+    await fake_api.wait_for(lambda: all(p.chat() for p in people), 30, "the first messages")
+    people += await _queue(shared_db, fake_api, 10, first_id=6000)
+
+    fake_api.outage("500", seconds=20)
+    await sari.send_text("Adi Saputra")  # committed; its reply cannot be sent now
+    await asyncio.sleep(20)
+    fake_api.outage("429", seconds=20, retry_after=5)
+    await asyncio.sleep(20)
+    fake_api.outage("timeout", seconds=20)
+    await asyncio.sleep(20)
+
+    await sari.expect("boy or a girl", timeout=60)
+    await fake_api.wait_for(lambda: all(p.chat() for p in people), 60, "every message")
+    await asyncio.sleep(2.0)
+    assert [len(p.chat()) for p in people] == [1] * 20
+    assert sum("boy or a girl" in (m.plain_text or "") for m in sari.chat()) == 1
+    async with shared_db.session() as session:
+        statuses = Counter(await session.scalars(select(OutboxMessage.status)))
+    assert set(statuses) == {"sent"}
+    assert bot.process is not None and bot.process.returncode is None
