@@ -983,7 +983,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from aiogram.utils.token import TokenValidationError, validate_token
 
     from bot.factory import create_bot, create_dispatcher, set_commands
-    from bot.monitor import Monitor
+    from bot.monitor import CannotListen, Monitor
 
     try:
         validate_token(settings.bot_token.get_secret_value())
@@ -1014,30 +1014,12 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         dp = create_dispatcher(engine, settings)
         if settings.metrics_port is not None:
             monitor = Monitor(engine, dp["sessionmaker"], dp["metrics"])
-            try:
-                await monitor.start(settings.metrics_host, settings.metrics_port)
-            except OSError as exc:
-                raise CliError(
-                    _("METRICS_PORT: cannot listen on {host}:{port} ({error}).").format(
-                        host=settings.metrics_host, port=settings.metrics_port,
-                        error=exc.strerror or exc.__class__.__name__,
-                    ),
-                    EXIT_CONFIG,
-                ) from None  # fmt: skip
+            await monitor.start(settings.metrics_host, settings.metrics_port)
         await set_commands(bot, settings.default_locale)
         if args.webhook:
             from bot.webhook import serve
 
-            try:
-                await serve(dp, bot, settings)
-            except OSError as exc:
-                raise CliError(
-                    _("WEBHOOK_PORT: cannot listen on {host}:{port} ({error}).").format(
-                        host=settings.webhook_host, port=settings.webhook_port,
-                        error=exc.strerror or exc.__class__.__name__,
-                    ),
-                    EXIT_CONFIG,
-                ) from None  # fmt: skip
+            await serve(dp, bot, settings)
         else:
             # getUpdates does not work while a webhook is registered (a previous
             # --webhook run): polling takes over, the pending updates are kept.
@@ -1047,6 +1029,13 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             # aiogram stops polling on SIGTERM and SIGINT; the dispatcher's shutdown
             # then waits for the updates in hand (SHUTDOWN_TIMEOUT).
             await dp.start_polling(bot, close_bot_session=False)
+    except CannotListen as exc:
+        raise CliError(
+            _("{setting}: cannot listen on {host}:{port} ({error}).").format(
+                setting=exc.setting, host=exc.host, port=exc.port, error=exc.reason
+            ),
+            EXIT_CONFIG,
+        ) from None
     finally:
         if monitor is not None:
             await monitor.stop()

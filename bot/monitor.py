@@ -26,6 +26,22 @@ HEALTH_TIMEOUT = 3.0
 OUTBOX_STATUSES = ("pending", "sent", "undeliverable", "failed")
 
 
+class CannotListen(Exception):
+    """A server of the bot could not bind its address (in use, not permitted)."""
+
+    def __init__(self, setting: str, host: str, port: int, reason: str) -> None:
+        super().__init__(f"{setting}: cannot listen on {host}:{port} ({reason})")
+        self.setting, self.host, self.port, self.reason = setting, host, port, reason
+
+
+async def listen(runner: web.AppRunner, host: str, port: int, setting: str) -> None:
+    """Serve ``runner`` on host:port; a failure to bind is CannotListen naming ``setting``."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        raise CannotListen(setting, host, port, exc.strerror or exc.__class__.__name__) from exc
+
+
 class Monitor:
     def __init__(
         self,
@@ -94,8 +110,7 @@ class Monitor:
     async def start(self, host: str, port: int) -> None:
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        await listen(self._runner, host, port, "METRICS_PORT")
         self.port = self._runner.addresses[0][1]
         log.info("health and metrics on http://%s:%s/healthz and /metrics", host, self.port)
 

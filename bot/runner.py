@@ -30,9 +30,9 @@ class BotRunner:
 
     async def start(self) -> None:
         self.engine = db.create_engine(self.settings.database_url)
-        self.sessionmaker = db.make_sessionmaker(self.engine)
         self.bot = create_bot(self.settings)
         self.dp = create_dispatcher(self.engine, self.settings)
+        self.sessionmaker = self.dp["sessionmaker"]
         await set_commands(self.bot, self.settings.default_locale)
         self._task = asyncio.create_task(
             self.dp.start_polling(self.bot, handle_signals=False, polling_timeout=1)

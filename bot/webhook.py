@@ -27,6 +27,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.monitor import listen
 from bot.settings import Settings
 from storage.updates import is_outage
 
@@ -77,8 +78,7 @@ async def serve(
     )
     await runner.setup()  # runs the dispatcher's startup: outbox sender, SLA, sweeps
     try:
-        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-        await site.start()
+        await listen(runner, settings.webhook_host, settings.webhook_port, "WEBHOOK_PORT")
         await bot.set_webhook(
             settings.webhook_url,
             secret_token=settings.webhook_secret.get_secret_value(),

@@ -48,9 +48,7 @@ def is_outage(exc: BaseException) -> bool:
             # asyncpg: connection refused / closed mid-statement / "the database system is
             # starting up" (CannotConnectNowError) / admin shutdown.
             name = exc.orig.__class__.__name__ if exc.orig is not None else ""
-            return (
-                exc.connection_invalidated or name in _OUTAGE_NAMES or isinstance(exc.orig, OSError)
-            )
+            return name in _OUTAGE_NAMES or isinstance(exc.orig, OSError)
     return isinstance(exc, OSError)
 
 
@@ -76,7 +74,7 @@ def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
         logger.error("%s", what, exc_info=exc)
 
 
-def chat_lock_key(chat_id: int) -> int:
+def _lock_key(chat_id: int) -> int:
     folded = (chat_id ^ (chat_id >> 32)) & 0xFFFFFFFF
     return folded - (1 << 32) if folded >= 1 << 31 else folded
 
@@ -97,7 +95,7 @@ async def chat_connection(
         if is_outage(exc):
             raise DatabaseUnavailable(str(exc.__class__.__name__)) from exc
         raise
-    key = chat_lock_key(chat_id)
+    key = _lock_key(chat_id)
     locked = False
     try:
         try:

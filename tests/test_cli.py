@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,32 @@ def test_malformed_settings_give_one_line_and_exit_2(
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+
+
+def test_run_webhook_names_the_settings_it_needs(tmp_path: Path) -> None:
+    env = {"DEFAULT_LOCALE": "en", "BOT_TOKEN": "123456:TEST-token"}
+    result = run_cli("run", "--webhook", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--webhook needs WEBHOOK_URL, WEBHOOK_SECRET" in result.stderr
+    result = run_cli("run", env={**env, "WEBHOOK_SECRET": "short"}, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith("WEBHOOK_SECRET: 16 to 256")
+
+
+def test_run_says_which_port_it_cannot_listen_on(tmp_path: Path, database_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            "DEFAULT_LOCALE": "en",
+            "BOT_TOKEN": "123456:TEST-token",
+            "DATABASE_URL": database_url,
+            "METRICS_PORT": str(port),
+        }
+        result = run_cli("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"METRICS_PORT: cannot listen on 127.0.0.1:{port} (" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_settings_are_read_from_dot_env(tmp_path: Path) -> None:

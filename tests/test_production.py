@@ -19,19 +19,18 @@ from storage import db
 from storage.models import Draft, ProcessedUpdate
 from storage.updates import DatabaseUnavailable, chat_connection
 from tests.e2e.test_birth_path import seed
-from tests.e2e.test_review_workflow import _linked_sari, file_birth_en
+from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, start_birth
 
 
 async def _sari_at_the_name_question(running, fake_api, tmp_path):
     sari = await _linked_sari(running, fake_api, tmp_path)
-    await sari.send_text("/lapor")
-    await sari.press("Birth", await sari.expect("What do you want to report?"))
-    await sari.expect("baby's full name")
+    await start_birth(sari)
     return sari
 
 
-async def _draft_answers(running) -> dict:
-    async with running.session() as session:
+async def draft_answers(database) -> dict:
+    """The answers of the one open form (``database``: anything with ``session()``)."""
+    async with database.session() as session:
         draft = (await session.execute(select(Draft))).scalar_one()
         return dict(draft.answers)
 
@@ -42,7 +41,7 @@ async def test_a_redelivered_update_is_acknowledged_and_not_processed_again(
     sari = await _sari_at_the_name_question(running_bot, fake_api, tmp_path)
     await sari.send_text("Adi Saputra")
     await sari.expect("boy or a girl")
-    answers = await _draft_answers(running_bot)
+    answers = await draft_answers(running_bot)
     update = fake_api.updates[-1]
     assert update["message"]["text"] == "Adi Saputra"
 
@@ -51,7 +50,7 @@ async def test_a_redelivered_update_is_acknowledged_and_not_processed_again(
 
     # Processed again, the name would be refused at the boy/girl question.
     await sari.expect_no_message(within=0.5)
-    assert await _draft_answers(running_bot) == answers
+    assert await draft_answers(running_bot) == answers
     metrics = running_bot.dp["metrics"]
     assert metrics.updates.labels("message", "duplicate")._value.get() == 1
     # The form goes on as if nothing happened.

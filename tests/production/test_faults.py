@@ -7,15 +7,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import date
 
 from sqlalchemy import func, select, text
 
 from flows.io import Reply
-from storage.models import Draft, OutboxMessage, Report, ReportEvent
+from storage.models import OutboxMessage, Report, ReportEvent
 from storage.outbox import enqueue
-from storage.updates import LOCK_NAMESPACE, chat_lock_key
+from storage.updates import chat_connection
+from tests.e2e.test_review_workflow import file_birth_en, reviewer, start_birth
 from tests.factories import SARI
-from tests.production.test_two_processes import RT_ID, file_birth, resident, seed
+from tests.production.test_two_processes import RT_ID, resident, seed
+from tests.test_production import draft_answers
 
 # Claims of a killed sender come back after 9 s instead of 90 (sends time out after 3 s).
 FAST_LEASE = {"outbox_lease": 9}
@@ -23,9 +26,7 @@ FAST_LEASE = {"outbox_lease": 9}
 
 async def _sari_at_the_name_question(fake_api):
     sari = await resident(fake_api, SARI, 2001)
-    await sari.send_text("/lapor")
-    await sari.press("Birth", await sari.expect("What do you want to report?"))
-    await sari.expect("baby's full name")
+    await start_birth(sari)
     return sari
 
 
@@ -39,17 +40,16 @@ async def until(check, timeout: float, interval: float = 0.05) -> None:  # noqa:
 
 
 class ChatHold:
-    """The test takes a chat's lock, as a busy bot process would: an update of that chat
-    arriving now is in the bot's hands, waiting, not yet committed."""
+    """The test takes a chat's lock (``storage.updates.chat_connection``, as a busy bot
+    process does): an update of that chat arriving now is in the bot's hands, waiting,
+    not yet committed."""
 
     def __init__(self, shared_db, chat_id: int) -> None:
         self.shared_db = shared_db
-        self.params = {"ns": LOCK_NAMESPACE, "key": chat_lock_key(chat_id)}
+        self.held = chat_connection(shared_db.engine, chat_id)
 
     async def __aenter__(self) -> ChatHold:
-        self.conn = await self.shared_db.engine.connect()
-        await self.conn.execute(text("SELECT pg_advisory_lock(:ns, :key)"), self.params)
-        await self.conn.commit()
+        await self.held.__aenter__()
         return self
 
     async def waiters(self) -> int:
@@ -62,14 +62,7 @@ class ChatHold:
         await until(self.waiters, timeout)
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.conn.execute(text("SELECT pg_advisory_unlock(:ns, :key)"), self.params)
-        await self.conn.commit()
-        await self.conn.close()
-
-
-async def _answers(shared_db) -> dict:
-    async with shared_db.session() as session:
-        return dict((await session.execute(select(Draft))).scalar_one().answers)
+        await self.held.__aexit__(*exc)
 
 
 async def test_kill_9_in_the_middle_of_a_form_step(spawn, fake_api, shared_db, tmp_path) -> None:
@@ -82,12 +75,12 @@ async def test_kill_9_in_the_middle_of_a_form_step(spawn, fake_api, shared_db, t
         await sari.send_text("Adi Saputra")
         await hold.wait_for_the_bot()
         await bot.kill()
-    assert "baby_name" not in str(await _answers(shared_db))  # nothing half-written
+    assert "baby_name" not in str(await draft_answers(shared_db))  # nothing half-written
 
     await bot.start()  # Telegram got no answer: it delivers the update again
     await sari.expect("boy or a girl", timeout=30)
     await sari.expect_no_message(within=1.0)
-    assert list((await _answers(shared_db)).values()).count("Adi Saputra") == 1
+    assert list((await draft_answers(shared_db)).values()).count("Adi Saputra") == 1
 
 
 async def test_kill_9_between_an_approval_and_its_answer(
@@ -98,11 +91,9 @@ async def test_kill_9_between_an_approval_and_its_answer(
     await seed(shared_db, tmp_path)
     bot = spawn("bot-a", **FAST_LEASE)
     await bot.start()
-    from tests.e2e.test_review_workflow import reviewer
-
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     sari = await resident(fake_api, SARI, 2001)
-    number = await file_birth(sari, "Adi Saputra")
+    number = await file_birth_en(sari, "Adi Saputra", date.today(), sex="Girl", mother=None)
     card = await rt.expect("Is this true?", timeout=30)
 
     outage = fake_api.outage("timeout")  # the bot's calls to Telegram hang from now on
@@ -220,7 +211,7 @@ async def test_postgresql_stopped_for_ten_seconds(spawn, fake_api, shared_db, pg
         return await bot.health() == 200
 
     await until(healthy, 10, interval=0.2)
-    assert list((await _answers(shared_db)).values()).count("Adi Saputra") == 1
+    assert list((await draft_answers(shared_db)).values()).count("Adi Saputra") == 1
     assert "the database is unreachable" in bot.log()
 
 

@@ -14,7 +14,7 @@ from registry.accounts import grant_role
 from registry.households import import_households
 from storage.models import OutboxMessage, ProcessedUpdate, Report, ReportEvent
 from tests.e2e.test_birth_path import agree, link
-from tests.e2e.test_review_workflow import reviewer
+from tests.e2e.test_review_workflow import file_birth_en, reviewer
 from tests.factories import FAMILIES, VILLAGE, registry_rows, write_csv
 from tests.production.procs import SECRET
 
@@ -73,7 +73,12 @@ async def test_two_processes_share_the_work_without_doing_anything_twice(
     people = await asyncio.gather(
         *(resident(fake_api, family, 2001 + i) for i, family in enumerate(FAMILIES))
     )
-    numbers = await asyncio.gather(*(file_birth(p, f"Bayi {i}") for i, p in enumerate(people)))
+    numbers = await asyncio.gather(
+        *(
+            file_birth_en(p, f"Bayi {i}", date.today(), sex="Girl", mother=None)
+            for i, p in enumerate(people)
+        )
+    )
     assert len(set(numbers)) == len(FAMILIES)
     targets = Counter(d.target for d in fake_api.webhook_deliveries)
     assert targets[a.url] > 10 and targets[b.url] > 10
@@ -150,23 +155,6 @@ async def test_two_processes_share_the_work_without_doing_anything_twice(
     for person in people:
         texts = [m.plain_text for m in person.chat()]
         assert len(texts) == len(set(texts)) or _only_prompts_repeat(texts)
-
-
-async def file_birth(person, name: str) -> str:
-    """The English birth form, the first woman offered as the mother; the tracking number."""
-    await person.send_text("/lapor")
-    await person.press("Birth", await person.expect("What do you want to report?"))
-    await person.expect("baby's full name")
-    await person.send_text(name)
-    await person.press("Girl", await person.expect("boy or a girl"))
-    await person.expect("When was the baby born")
-    await person.send_text(date.today().strftime("%d/%m/%Y"))
-    mother = await person.expect("Who is the mother?")
-    await person.press(mother.buttons()[0], mother)
-    await person.press("Skip »", await person.expect("birth certificate"))
-    await person.press("✅ Submit", await person.expect("check your report"))
-    sent = await person.expect("tracking number")
-    return next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
 
 
 def _only_prompts_repeat(texts: list[str]) -> bool:
