@@ -71,6 +71,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from registry import workflow  # noqa: E402
+from registry.forms import Group, Step  # noqa: E402
+from registry.kinds import CATALOG  # noqa: E402
+from registry.kinds import KINDS as REPORT_KINDS  # noqa: E402
 from registry.regions import BUNDLED_REGIONS_CSV, import_regions  # noqa: E402
 from storage import db  # noqa: E402
 from storage.models import utcnow  # noqa: E402
@@ -128,11 +131,14 @@ QUESTIONS = ("Mohon kirim foto akta kelahiran.", "Tanggalnya benar? Mohon dicek 
 ANSWERS = ("Sudah saya kirim, Pak.", "Benar, tanggalnya sesuai surat.", "Ke rumah orang tua.",
            "Bisa hubungi Ketua RT kami.")  # fmt: skip
 
-# Report types filed by linked residents, by weight (a missing household comes from
-# accounts not linked yet, NEW_HOUSEHOLD_SHARE of all reports; ON_BEHALF_SHARE are filed
-# by RT heads).
-KINDS = (("birth", 13), ("death", 8), ("move_out", 11), ("move_in", 8), ("marriage", 6),
-         ("member_data", 22), ("housing", 12), ("identity", 7), ("dispute", 8))  # fmt: skip
+# Report types filed by linked residents, by weight: every type of the catalog
+# (registry.kinds), those not weighted here at DEFAULT_WEIGHT. A missing household comes
+# from accounts not linked yet, NEW_HOUSEHOLD_SHARE of all reports; ON_BEHALF_SHARE are
+# filed by RT heads.
+WEIGHTS = {"birth": 13, "death": 8, "move_out": 11, "move_in": 8, "marriage": 6,
+           "member_data": 22, "housing": 12, "identity": 7, "dispute": 8}  # fmt: skip
+DEFAULT_WEIGHT = 5
+KINDS = tuple((k.name, WEIGHTS.get(k.name, DEFAULT_WEIGHT)) for k in CATALOG if not k.unlinked)
 ON_BEHALF_KINDS = ("birth", "death", "move_out", "member_data", "housing", "identity")
 NEW_HOUSEHOLD_SHARE = 0.05
 ON_BEHALF_SHARE = 0.02
@@ -736,7 +742,53 @@ class Loader:
                     "rt": rt, "address": f"Jl. {invented_word(rng.getrandbits(30), 3)} No. {rng.randint(1, 99)}",
                     "phone": f"+628{rng.randint(11, 99)}{rng.randint(10_000_000, 99_999_999)}",
                     "kk": None, "members": people, "floor": "wood", "wall": "wood", "roof": "metal"}  # fmt: skip
-        raise ValueError(kind)
+        return self.from_form(kind, household_id, created)
+
+    def from_form(self, kind: str, household_id: int | None, created: float) -> dict[str, Any]:
+        """A payload for a report type without a hand-written mix above: each visible
+        question of its form answered with a plausible value of its kind."""
+        answers: dict[str, Any] = {}
+        labels: dict[str, Any] = {}
+        for entry in REPORT_KINDS[kind].form.steps:
+            if not entry.visible(answers):
+                continue
+            if isinstance(entry, Group):
+                item: dict[str, Any] = {}
+                for step in entry.steps:
+                    if step.visible({**answers, **item}):
+                        item[step.name] = self._answer(step, household_id, created, labels)
+                answers[entry.name] = [item]
+            elif entry.kind not in ("upload", "location", "contact"):  # files come separately
+                answers[entry.name] = self._answer(entry, household_id, created, labels)
+        return {**answers, "_labels": labels} if labels else answers
+
+    def _answer(
+        self, step: Step, household_id: int | None, created: float, labels: dict[str, Any]
+    ) -> Any:
+        rng = self.rng
+        if step.choices is not None:  # computed from the registry: the household's members
+            if household_id is None:
+                return None
+            m = self._member(household_id)
+            labels.update(self._labels(step.name, m))
+            return [str(m)] if step.kind == "multi" else str(m)
+        values = [value for value, _label in step.options]
+        if step.kind == "choice":
+            return rng.choice(values)
+        if step.kind == "multi":
+            return sorted(rng.sample(values, rng.randint(max(step.min_choices, 1), len(values))))
+        if step.optional:
+            return None
+        if step.kind == "date":
+            return self._day_before(created, 60)
+        if step.kind == "number":
+            return step.minimum or 1
+        if step.kind == "region":
+            return self._village()
+        if step.kind == "nik":
+            born = rng.randint(self._today - 60 * 365, self._today - 20 * 365)
+            return self._outside.number("317101", born, rng.choice("MF"))
+        return invented_word(rng.getrandbits(30), 3)
 
     def attachments(self, kind: str, created: float) -> list[tuple[Any, ...]]:
         share, most, file_kind = EVIDENCE.get(kind, (0.0, 0, "photo"))

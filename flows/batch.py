@@ -16,7 +16,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import report_forms  # noqa: F401  (registers the forms the cards show)
 from flows.review import notify_decision
 from locales import _
 from registry import workflow

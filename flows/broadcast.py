@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import engine
-from flows.engine import FieldError, Form, FormState, Step
+from flows.engine import FormState
 from flows.io import Ctx, Outcome, Reply
 from flows.notify import post
 from locales import _, format_number, lazy_gettext, use_locale
 from registry import broadcasts
 from registry.accounts import account_by_telegram_id
+from registry.forms import FieldError, Form, Step
 from registry.regions import get_region
 from storage.models import Account, Broadcast
 
@@ -216,15 +217,13 @@ def _steps(*, pick_region: bool) -> list[Step]:
 
 TITLE = lazy_gettext("Announcement")
 # An officer with one area (the usual case) is not asked which area.
-BROADCAST_FORM = engine.register(
-    Form(name="broadcast", title=TITLE, review=False, submit=_send, steps=_steps(pick_region=False))
+BROADCAST_FORM = Form(
+    name="broadcast", title=TITLE, review=False, submit=_send, steps=_steps(pick_region=False)
 )
-BROADCAST_PICK_FORM = engine.register(
-    Form(
+BROADCAST_PICK_FORM = Form(
         name="broadcast_pick", title=TITLE, review=False, submit=_send,
         steps=_steps(pick_region=True),
-    )
-)  # fmt: skip
+    )  # fmt: skip
 
 
 async def start(ctx: Ctx) -> Outcome:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from flows.errors import FieldError
 from locales import _, lazy_gettext
+from registry.forms import FieldError
 from registry.nik import InvalidIdentityNumber, parse_nik, validate_kk
 
 _NIK_ERRORS = {

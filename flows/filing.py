@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flows import notify
@@ -11,26 +10,9 @@ from flows.io import Outcome
 from flows.review import TIER_NAMES, notify_current_tier, reporter_update
 from locales import _
 from registry import workflow
-from registry.accounts import Area
 from registry.errors import DomainError
-from storage.models import Household, Report
-
-Target = Callable[[FormState], Awaitable[tuple[Household | None, Area | None]]]
-
-
-ON_BEHALF = "on_behalf"  # draft context: the household an RT head files for (flows/on_behalf.py)
-
-
-async def own_household(state: FormState) -> Household:
-    """The household the form is about: the reporter's own, or the one an RT head files for."""
-    household_id = state.draft.context.get(ON_BEHALF) or state.account.household_id
-    household = await state.session.get(Household, household_id)
-    assert household is not None, "report forms for a household need a linked account"
-    return household
-
-
-async def _own(state: FormState) -> tuple[Household | None, Area | None]:
-    return await own_household(state), None
+from registry.kinds.base import ON_BEHALF, own_target
+from storage.models import Report
 
 
 def _attachments(state: FormState) -> list[dict[str, Any]]:
@@ -43,16 +25,17 @@ def _attachments(state: FormState) -> list[dict[str, Any]]:
     ]
 
 
-async def file_report(state: FormState, target: Target = _own) -> Outcome:
+async def file_report(state: FormState) -> Outcome:
     """Submit the form's answers as a report of the form's kind (or, when the form was
     opened to edit a report that waits for more information, send that report back).
 
-    ``target`` gives the household the report is about and, when that is not where it
-    is reviewed (or there is none yet), the area."""
+    The form's ``target`` gives the household the report is about and, when that is
+    not where it is reviewed (or there is none yet), the area; by default the
+    reporter's own household (or the one an RT head files for)."""
     if state.draft.context.get("amend"):
         return await _amend(state)
-    household, area = await target(state)
     form = state.form
+    household, area = await (form.target or own_target)(state)
     try:
         report = await workflow.submit_report(
             state.session,

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import engine, notify, onboarding
 from flows.broadcast import region_name
-from flows.engine import FieldError, Form, FormState, Step
+from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, format_time, in_wib, lazy_gettext, use_locale
 from registry.accounts import grant_area
 from registry.errors import DomainError
+from registry.forms import FieldError, Form, Step
 from registry.households import MAX_RW_RT
 from registry.invites import (
     InviteError,
@@ -182,8 +183,7 @@ async def _create(state: FormState) -> Outcome:
     return Outcome([ctx.reply(text)])
 
 
-INVITE_FORM = engine.register(
-    Form(
+INVITE_FORM = Form(
         name="invite",
         title=lazy_gettext("Invite a reviewer"),
         review=False,
@@ -227,8 +227,7 @@ INVITE_FORM = engine.register(
                 when=lambda answers: answers.get("role") == "rt",
             ),
         ],
-    )
-)  # fmt: skip
+    )  # fmt: skip
 
 
 async def invite(ctx: Ctx) -> Outcome:

@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import engine, report_forms  # noqa: F401  (report_forms registers the forms)
+from flows import engine
 from flows.review import STATE_LABELS, kind_title
 from locales import lazy_gettext
+from registry.kinds import kind_named
 from registry.nik import mask
 from storage.models import Household, Region, Report
 from storage.streaming import stream_rows
@@ -45,9 +46,10 @@ PRIVATE_KINDS = frozenset({"phone", "location"})
 def plain_summary(kind: str, payload: dict[str, Any]) -> str:
     """The answers of a report as plain text, one ``• Label: answer`` per line, without
     the reporter's contact phone and location (NIK and KK are masked)."""
-    form = engine.form_named(kind)
-    if form is None:
+    report_kind = kind_named(kind)
+    if report_kind is None:
         return ""
+    form = report_kind.form
     return "\n".join(
         html.unescape(_TAG.sub("", line))
         for line in engine.summary_lines(form, payload, PRIVATE_KINDS)

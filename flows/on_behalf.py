@@ -3,7 +3,7 @@
 ``/lapor`` shows an RT head one more button; they send the household's KK number
 (refused, without saying whether the KK exists elsewhere, unless the household is in
 an RT they head), then pick the report. The form runs on that household (the draft's
-``on_behalf`` context, read by :func:`flows.filing.own_household`); the report is
+``on_behalf`` context, read by :func:`registry.kinds.base.own_household`); the report is
 filed with ``filed_on_behalf`` set, the RT head as its reporter (they follow it up and
 get its updates), and reviewed from the kelurahan/desa on like any RT head's report.
 """
@@ -14,19 +14,20 @@ from html import escape
 from typing import Any
 
 from flows import engine
-from flows.engine import FieldError, Form, FormState, Step
-from flows.filing import ON_BEHALF
+from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome
-from flows.report_forms import REPORT_FORMS, UNLINKED_FORMS
 from locales import _, lazy_gettext
 from registry.accounts import grant_for
+from registry.forms import FieldError, Form, Step
 from registry.households import household_by_kk
+from registry.kinds import CATALOG
+from registry.kinds.base import ON_BEHALF
 from registry.nik import mask
 from storage.models import Account, Household
 
 PREFIX = "ob"  # ob: the KK question; ob:<household id>:<form>: a report for that household
 # Reports about a household already in the registry (not the one for a missing household).
-FORMS = [form for form in REPORT_FORMS if form not in UNLINKED_FORMS]
+FORMS = [kind.form for kind in CATALOG if not kind.unlinked]
 
 
 def heads_an_rt(account: Account | None) -> bool:
@@ -87,26 +88,24 @@ async def _choose_report(state: FormState) -> Outcome:
     return Outcome([state.ctx.reply(text, buttons=buttons)])
 
 
-KK_FORM = engine.register(
-    Form(
-        name="on_behalf_kk",
-        title=lazy_gettext("Report for a resident without a phone"),
-        review=False,
-        submit=_choose_report,
-        steps=[
-            Step(
-                "kk",
-                "kk",
-                prompt=lazy_gettext(
-                    "Send the 16-digit KK number of the resident's household. It must be a "
-                    "household of your RT."
-                ),
-                label=lazy_gettext("KK number"),
-                max_length=40,
-                check=_covered,
+KK_FORM = Form(
+    name="on_behalf_kk",
+    title=lazy_gettext("Report for a resident without a phone"),
+    review=False,
+    submit=_choose_report,
+    steps=[
+        Step(
+            "kk",
+            "kk",
+            prompt=lazy_gettext(
+                "Send the 16-digit KK number of the resident's household. It must be a "
+                "household of your RT."
             ),
-        ],
-    )
+            label=lazy_gettext("KK number"),
+            max_length=40,
+            check=_covered,
+        ),
+    ],
 )
 
 

@@ -8,11 +8,12 @@ from html import escape
 from typing import Any
 
 from flows import engine
-from flows.engine import FieldError, Form, FormState, Step
+from flows.engine import FormState
 from flows.io import Ctx, Outcome
 from locales import _, lazy_gettext, use_locale
 from registry.accounts import LinkLocked, grant_area, link_account, link_locked_until
 from registry.errors import DomainError
+from registry.forms import FieldError, Form, Step
 from registry.nik import mask
 from storage.models import Account, Household, RoleGrant
 
@@ -53,8 +54,7 @@ async def _link(state: FormState) -> Outcome:
     return Outcome([state.ctx.reply(text, remove_keyboard=True)])
 
 
-LINK_FORM = engine.register(
-    Form(
+LINK_FORM = Form(
         name="link",
         title=lazy_gettext("Link your account"),
         review=False,
@@ -83,8 +83,7 @@ LINK_FORM = engine.register(
                 max_length=40,
             ),
         ],
-    )
-)  # fmt: skip
+    )  # fmt: skip
 
 
 ROLE_NAMES = {

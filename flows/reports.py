@@ -5,24 +5,29 @@ from __future__ import annotations
 from html import escape
 
 from flows import engine, on_behalf
-from flows.engine import Form, FormState, Step
+from flows.engine import FormState
 from flows.filing import answered
 from flows.io import Button, Ctx, Outcome
 from flows.onboarding import account_of
-from flows.report_forms import REPORT_FORMS, UNLINKED_FORMS
 from flows.review import STATE_LABELS, event_line, kind_title, reporter_buttons
 from locales import _, format_date, format_datetime, lazy_gettext
 from registry import workflow
 from registry.errors import DomainError
+from registry.forms import Form, Step
+from registry.kinds import CATALOG
 from storage.models import Report
 
 MAX_NUMBER = 20  # LW-2026-000001 is 14 characters
 
 
+def _linked(ctx: Ctx) -> bool:
+    return ctx.account is not None and ctx.account.household_id is not None
+
+
 def _forms_for(ctx: Ctx) -> list[Form]:
-    if ctx.account is not None and ctx.account.household_id is not None:
-        return REPORT_FORMS
-    return UNLINKED_FORMS
+    """The report types on offer: all of them, or before linking only the unlinked ones."""
+    linked = _linked(ctx)
+    return [kind.form for kind in CATALOG if linked or kind.unlinked]
 
 
 async def menu(ctx: Ctx) -> Outcome:
@@ -32,7 +37,7 @@ async def menu(ctx: Ctx) -> Outcome:
     buttons = [[Button(str(form.title), f"lapor:{form.name}")] for form in forms]
     buttons += on_behalf.menu_buttons(ctx)  # RT heads: a report for a resident without a phone
     text = _("What do you want to report?")
-    if forms is UNLINKED_FORMS:
+    if not _linked(ctx):
         text += "\n\n" + _(
             "To report changes in your household, first link your account with /start."
         )
@@ -44,7 +49,7 @@ async def choose(ctx: Ctx, data: str) -> Outcome:
     kind = data.partition(":")[2]
     form = next((f for f in _forms_for(ctx) if f.name == kind), None)
     if form is None or ctx.account is None:
-        if any(f.name == kind for f in REPORT_FORMS):
+        if any(k.name == kind for k in CATALOG):
             return Outcome(
                 [ctx.reply(_("First link your account to your household: send /start."))]
             )
@@ -167,22 +172,20 @@ def _answer_prompt(state: FormState) -> str:
     )
 
 
-ANSWER_FORM = engine.register(
-    Form(
-        name="answer_info",
-        title=lazy_gettext("Answer a question"),
-        review=False,
-        submit=_answer,
-        steps=[
-            Step(
-                "answer",
-                "text",
-                prompt=_answer_prompt,
-                label=lazy_gettext("Answer"),
-                max_length=1000,
-            ),
-        ],
-    )
+ANSWER_FORM = Form(
+    name="answer_info",
+    title=lazy_gettext("Answer a question"),
+    review=False,
+    submit=_answer,
+    steps=[
+        Step(
+            "answer",
+            "text",
+            prompt=_answer_prompt,
+            label=lazy_gettext("Answer"),
+            max_length=1000,
+        ),
+    ],
 )
 
 

@@ -10,12 +10,14 @@ from html import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import engine, notify
-from flows.engine import FieldError, Form, FormState, Step
+from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, lazy_gettext, use_locale
 from registry import audit, links, workflow
 from registry.errors import DomainError
+from registry.forms import FieldError, Form, Step
 from registry.households import member_by_nik
+from registry.kinds import kind_named
 from registry.nik import mask
 from registry.regions import region_path
 from storage.models import Account, Household, Report, ReportEvent
@@ -64,8 +66,8 @@ DONE_LABELS = {
 
 
 def kind_title(kind: str) -> str:
-    form = engine.form_named(kind)
-    return str(form.title) if form is not None else kind
+    report_kind = kind_named(kind)
+    return str(report_kind.form.title) if report_kind is not None else kind
 
 
 def reason_text(event: ReportEvent) -> str:
@@ -163,7 +165,8 @@ def shows_full_ids(reviewer: Account, report: Report) -> bool:
 async def render_card(session: AsyncSession, report: Report, *, full_ids: bool = False) -> str:
     """The report as reviewers see it: where, what was answered, what is attached. NIK
     and KK numbers are masked unless ``full_ids`` (an officer at the officer tier)."""
-    form = engine.form_named(report.kind)
+    report_kind = kind_named(report.kind)
+    form = report_kind.form if report_kind is not None else None
     payload = report.payload
     anonymous = form is not None and form.anonymous is not None and form.anonymous(payload)
     path = await region_path(session, report.region_code)
@@ -444,36 +447,34 @@ def _number_prompt(template: object):  # type: ignore[no-untyped-def]
     return prompt
 
 
-REJECT_FORM = engine.register(
-    Form(
-        name="reject",
-        title=lazy_gettext("Reject a report"),
-        review=False,
-        submit=_reject,
-        validate=_other_needs_words,
-        steps=[
-            Step(
-                "code",
-                "choice",
-                prompt=_number_prompt(lazy_gettext("Why do you reject report {number}?")),
-                label=lazy_gettext("Reason"),
-                options=list(REJECT_REASON_LABELS.items()),
+REJECT_FORM = Form(
+    name="reject",
+    title=lazy_gettext("Reject a report"),
+    review=False,
+    submit=_reject,
+    validate=_other_needs_words,
+    steps=[
+        Step(
+            "code",
+            "choice",
+            prompt=_number_prompt(lazy_gettext("Why do you reject report {number}?")),
+            label=lazy_gettext("Reason"),
+            options=list(REJECT_REASON_LABELS.items()),
+        ),
+        Step(
+            "reason",
+            "text",
+            prompt=_number_prompt(
+                lazy_gettext(
+                    "Explain the reason in a few words; the reporter of {number} will read "
+                    "it. (Optional unless you chose another reason.)"
+                )
             ),
-            Step(
-                "reason",
-                "text",
-                prompt=_number_prompt(
-                    lazy_gettext(
-                        "Explain the reason in a few words; the reporter of {number} will read "
-                        "it. (Optional unless you chose another reason.)"
-                    )
-                ),
-                label=lazy_gettext("Explanation"),
-                optional=True,
-                max_length=500,
-            ),
-        ],
-    )
+            label=lazy_gettext("Explanation"),
+            optional=True,
+            max_length=500,
+        ),
+    ],
 )
 
 
@@ -495,27 +496,25 @@ async def _ask(state: FormState) -> Outcome:
     return Outcome([state.ctx.reply(text)])
 
 
-ASK_FORM = engine.register(
-    Form(
-        name="ask_info",
-        title=lazy_gettext("Ask the reporter"),
-        review=False,
-        submit=_ask,
-        steps=[
-            Step(
-                "question",
-                "text",
-                prompt=_number_prompt(
-                    lazy_gettext(
-                        "What do you want to ask the reporter of {number}? "
-                        "They will read your question."
-                    )
-                ),
-                label=lazy_gettext("Question"),
-                max_length=500,
+ASK_FORM = Form(
+    name="ask_info",
+    title=lazy_gettext("Ask the reporter"),
+    review=False,
+    submit=_ask,
+    steps=[
+        Step(
+            "question",
+            "text",
+            prompt=_number_prompt(
+                lazy_gettext(
+                    "What do you want to ask the reporter of {number}? "
+                    "They will read your question."
+                )
             ),
-        ],
-    )
+            label=lazy_gettext("Question"),
+            max_length=500,
+        ),
+    ],
 )
 
 

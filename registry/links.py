@@ -11,77 +11,33 @@ applied report are closed as duplicates.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.households import member_by_nik
+from registry.kinds import kind_named
 from storage.models import Report, ReportLink
 
 DUPLICATE, CONFLICT = "duplicate", "conflict"
-# Kinds that end or move a person's membership: two of them on one person conflict, and
-# any change of that person's data conflicts with them.
-ENDING_KINDS = frozenset({"death", "move_out", "move_in", "marriage"})
-
-
-def _norm(text: Any) -> str:
-    return re.sub(r"\s+", " ", str(text or "")).strip().casefold()
 
 
 async def touched(session: AsyncSession, report: Report) -> set[str]:
     """The registry members (``m<id>``) and unknown NIKs (``n<nik>``) a report is about."""
-    p, kind = report.payload, report.kind
-    ids: list[str] = []
-    if kind in ("death", "member_data", "identity") or (
-        kind == "move_out" and p.get("scope") != "all"
-    ):
-        ids = [p.get("member")]
-    elif kind == "move_out" and report.household is not None:
-        ids = [str(m.id) for m in report.household.members if m.status == "alive"]
-    elif kind == "marriage":
-        ids = list(p.get("members") or []) + list(p.get("leaving") or [])
-    keys = {f"m{i}" for i in ids if i}
-    if kind == "move_in" and p.get("nik"):
-        member = await member_by_nik(session, p["nik"])
-        keys.add(f"m{member.id}" if member is not None else f"n{p['nik']}")
-    return keys
+    kind = kind_named(report.kind)
+    return await kind.touched(session, report) if kind is not None else set()
 
 
 def fingerprint(report: Report) -> str | None:
     """What makes two reports the same change; None where no two can be the same."""
-    p, kind, where = report.payload, report.kind, report.household_id
-    match kind:
-        case "birth":
-            return f"birth:{where}:{_norm(p.get('name'))}:{p.get('birth_date')}"
-        case "death":
-            return f"death:{p.get('member')}"
-        case "move_out":
-            return f"move_out:{where}:{p.get('scope')}:{p.get('member')}"
-        case "move_in":
-            person = p.get("nik") or f"{_norm(p.get('name'))}:{p.get('birth_date')}"
-            return f"move_in:{where}:{person}"
-        case "new_household":
-            if p.get("kk"):
-                return f"new_household:{p['kk']}"
-            village = (p.get("village") or {}).get("code")
-            return f"new_household:{village}:{p.get('rw')}:{p.get('rt')}:{_norm(p.get('address'))}"
-        case "marriage":
-            return f"marriage:{where}:{p.get('event')}:{sorted(p.get('members') or [])}"
-        case "member_data":
-            field = p.get("field")
-            return f"member_data:{p.get('member')}:{field}:{_norm(p.get(field))}"
-        case "identity":
-            what = p.get("what")
-            return f"identity:{p.get('member')}:{what}:{_norm(p.get(f'new_{what}'))}"
-        case "dispute":
-            target = p.get("target_kk") or _norm(p.get("target"))
-            return (
-                f"dispute:{where}:{p.get('subject')}:{target}:{sorted(p.get('programmes') or [])}"
-            )
-    return None
+    kind = kind_named(report.kind)
+    return kind.fingerprint(report) if kind is not None else None
+
+
+def _ends_membership(report: Report) -> bool:
+    kind = kind_named(report.kind)
+    return kind is not None and kind.ends_membership
 
 
 @dataclass
@@ -125,7 +81,7 @@ async def find_links(
         if mine is not None and fingerprint(other) == mine:
             links.append(Link(other, DUPLICATE))
         elif other.state != applied and (
-            (report.kind in ENDING_KINDS or other.kind in ENDING_KINDS)
+            (_ends_membership(report) or _ends_membership(other))
             and my_people & await touched(session, other)
         ):
             links.append(Link(other, CONFLICT))

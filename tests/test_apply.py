@@ -14,7 +14,6 @@ from sqlalchemy import func, select, update
 
 from registry import workflow
 from registry.accounts import ReviewArea, account_by_telegram_id, ensure_account, grant_role
-from registry.apply import APPLIERS
 from registry.errors import DomainError
 from registry.history import household_as_of, household_history
 from registry.households import (
@@ -79,13 +78,6 @@ async def approve(
     officer = await account_by_telegram_id(session, OFFICER)
     assert all(r.approved_by_account_id == officer.id for r in revisions)
     return report, revisions
-
-
-def test_every_report_kind_has_an_apply_function() -> None:
-    assert set(APPLIERS) == {
-        "birth", "death", "move_out", "move_in", "marriage", "new_household",
-        "member_data", "housing", "identity", "dispute",
-    }  # fmt: skip
 
 
 async def test_birth_adds_the_baby_to_the_mothers_household(session, reporter) -> None:

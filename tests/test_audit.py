@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import flows.report_forms  # noqa: F401  (registers the report forms the cards describe)
 from bot.cli import main
 from flows import sla as sla_flows
 from flows.io import Ctx, Incoming

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows import fields
-from flows.errors import FieldError
+from registry.forms import FieldError
 from registry.regions import search_regions
 
 

@@ -10,9 +10,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from flows import engine
-from flows.engine import Step
+from flows.forms import FORMS
+from flows.screens import hints
 from locales import SUPPORTED_LOCALES, format_date, use_locale
+from registry.forms import MAX_PROMPT, Step
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_DIRS = ("bot", "handlers", "flows", "registry", "storage", "locales")
@@ -66,16 +67,14 @@ def test_translations_keep_placeholders_and_markup() -> None:
 
 @pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
 def test_every_static_prompt_is_short(locale: str) -> None:
-    from flows import onboarding, reports, review  # noqa: F401 - registers the forms
-
     with use_locale(locale):
-        for form in engine._FORMS.values():
+        for form in FORMS.values():
             for step in form.flat:
                 assert isinstance(step, Step)
                 if not callable(step.prompt) or hasattr(step.prompt, "value"):
-                    hints = " ".join(engine.hints(step))
-                    text = f"{form.title} (10/10) {step.prompt} {hints}"
-                    assert len(text) < engine.MAX_PROMPT, (form.name, step.name)
+                    how = " ".join(hints(step))
+                    text = f"{form.title} (10/10) {step.prompt} {how}"
+                    assert len(text) < MAX_PROMPT, (form.name, step.name)
 
 
 def test_dates_are_written_in_the_users_language() -> None:

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-import flows.report_forms  # noqa: F401  (registers the report forms the cards describe)
 from flows.review import card_for_reviewer, notify_current_tier
 from registry import workflow
 from registry.accounts import ReviewArea, account_by_telegram_id, ensure_account, grant_role

@@ -22,7 +22,6 @@ from flows import sla as sla_flows
 from flows.review import notify_decision
 from registry import links, sla, workflow
 from registry.accounts import account_by_telegram_id, ensure_account, grant_role
-from registry.apply import APPLIERS
 from registry.errors import (
     AlreadyDecided,
     ConfigError,
@@ -30,6 +29,7 @@ from registry.errors import (
     NotAllowed,
 )
 from registry.households import household_by_kk, import_households
+from registry.kinds import KINDS
 from registry.policy import DEFAULT_POLICY, Policy, load_policy, parse_policy
 from storage import db
 from storage.models import Account, Member, OutboxMessage, Report, ReportEvent, ReportLink
@@ -49,7 +49,7 @@ RESIDENT = 101  # another resident
 
 T0 = datetime(2024, 3, 1, 8, 0)  # a past morning: later than nothing, earlier than wall clock
 DAY = timedelta(days=1)
-KNOWN_KINDS = set(APPLIERS)
+KNOWN_KINDS = set(KINDS)
 ERRORS = (IllegalTransition, NotAllowed, AlreadyDecided)
 ON_POSTGRES = bool(os.environ.get("LW_TEST_DATABASE_URL"))
 
