@@ -11,7 +11,7 @@ from flows.io import Button, Ctx, Outcome
 from flows.onboarding import account_of
 from flows.review import STATE_LABELS, event_line, kind_title, reporter_buttons
 from locales import _, format_date, format_datetime, lazy_gettext
-from registry import workflow
+from registry import queues, workflow
 from registry.errors import DomainError
 from registry.forms import Form, Step
 from registry.kinds import CATALOG
@@ -67,7 +67,7 @@ async def status(ctx: Ctx) -> Outcome:
         return Outcome([ctx.reply(text.format(example="<code>LW-2026-000001</code>"))])
     if number:
         return await _history(ctx, number)
-    reports = await workflow.reports_of(ctx.session, ctx.account)
+    reports = await queues.reports_of(ctx.session, ctx.account)
     if not reports:
         return Outcome([ctx.reply(_("You have not sent any report yet."))])
     lines = [_("<b>Your reports</b>")]

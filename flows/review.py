@@ -13,7 +13,7 @@ from flows import engine, notify
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, lazy_gettext, use_locale
-from registry import audit, links, workflow
+from registry import audit, links, queues, workflow
 from registry.errors import DomainError
 from registry.forms import FieldError, Form, Step
 from registry.households import member_by_nik
@@ -278,7 +278,7 @@ def _arrival_note(report: Report) -> str:
 async def notify_current_tier(session: AsyncSession, report: Report) -> list[Reply]:
     """A message with decision buttons to every reviewer of the report's current tier."""
     replies: list[Reply] = []
-    for account in await workflow.reviewers_for(session, report):
+    for account in await queues.reviewers_for(session, report):
         with use_locale(account.locale):
             replies.append(Reply(chat_id=account.telegram_id, text=_arrival_note(report)))
             replies.extend(await card_for_reviewer(session, report, account))
@@ -522,7 +522,7 @@ async def queue(ctx: Ctx) -> Outcome:
     """/antrian: what waits for this reviewer."""
     if ctx.account is None or not ctx.account.roles:
         return Outcome([ctx.reply(_("You have no reviewer role."))])
-    reports = await workflow.queue_for(ctx.session, ctx.account)
+    reports = await queues.queue_for(ctx.session, ctx.account)
     if not reports:
         return Outcome([ctx.reply(_("Nothing is waiting for you. 👌"))])
     lines = [_("<b>Waiting for your decision: {n}</b>").format(n=len(reports))]

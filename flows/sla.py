@@ -14,7 +14,7 @@ from flows import notify
 from flows.io import Button, Reply
 from flows.review import kind_title, notify_decision
 from locales import _, format_date, use_locale
-from registry import sla, workflow
+from registry import queues, sla
 from registry.policy import Policy
 from storage.models import Account, Report
 
@@ -57,7 +57,7 @@ async def remind(session: AsyncSession, now: datetime, policy: Policy) -> int:
     by_reviewer: dict[int, list[Report]] = defaultdict(list)
     accounts: dict[int, Account] = {}
     for report in due:
-        for account in await workflow.reviewers_for(session, report):
+        for account in await queues.reviewers_for(session, report):
             accounts[account.id] = account
             by_reviewer[account.id].append(report)
     replies = [_digest(accounts[i], reports) for i, reports in sorted(by_reviewer.items())]

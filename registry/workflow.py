@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from locales import _
 from registry import audit, links
-from registry.accounts import Area, grant_covers, grant_for
+from registry.accounts import Area, grant_for
 from registry.apply import apply_report
 from registry.errors import AlreadyDecided, DomainError, IllegalTransition, NotAllowed, NotFound
 from registry.policy import DEFAULT_POLICY, TIERS, Policy
@@ -552,65 +552,3 @@ async def escalate(
         sla_days=int(sla_days) if sla_days == int(sla_days) else sla_days,
     )  # fmt: skip
     return Decision(report, from_state, nxt)
-
-
-def _area_clause(grant: RoleGrant) -> Any:
-    if grant.role == "officer":
-        return Report.region_code.like(grant.region_code + ".%")
-    clause = Report.region_code == grant.region_code
-    if grant.role in ("rt", "rw"):
-        clause = and_(clause, Report.rw == grant.rw)
-    if grant.role == "rt":
-        clause = and_(clause, Report.rt == grant.rt)
-    return clause
-
-
-async def queue_for(session: AsyncSession, account: Account, limit: int = 50) -> list[Report]:
-    """Reports waiting at a tier the account decides, in its area, oldest first."""
-    clauses = [
-        and_(Report.state == state, _area_clause(grant))
-        for grant in account.roles
-        for state, role in TIER_ROLE.items()
-        if grant.role == role
-    ]
-    if not clauses:
-        return []
-    others = or_(Report.reporter_account_id.is_(None), Report.reporter_account_id != account.id)
-    stmt = select(Report).where(or_(*clauses), others).order_by(Report.id).limit(limit)
-    return list((await session.execute(stmt)).scalars().unique().all())
-
-
-async def reviewers_for(session: AsyncSession, report: Report) -> list[Account]:
-    """Accounts that decide the report's current tier."""
-    role = TIER_ROLE.get(report.state)
-    if role is None:
-        return []
-    grants = (
-        (
-            await session.execute(
-                select(RoleGrant).where(RoleGrant.role == role, RoleGrant.revoked_at.is_(None))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    ids = {g.account_id for g in grants if grant_covers(g, report)}
-    ids.discard(report.reporter_account_id)  # nobody decides their own report
-    if not ids:
-        return []
-    accounts = (
-        (await session.execute(select(Account).where(Account.id.in_(ids)).order_by(Account.id)))
-        .scalars()
-        .all()
-    )
-    return list(accounts)
-
-
-async def reports_of(session: AsyncSession, account: Account, limit: int = 20) -> list[Report]:
-    stmt = (
-        select(Report)
-        .where(Report.reporter_account_id == account.id)
-        .order_by(Report.id.desc())
-        .limit(limit)
-    )
-    return list((await session.execute(stmt)).scalars().unique().all())

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from bot.scheduler import SlaScheduler
 from flows import sla as sla_flows
 from flows.review import notify_decision
-from registry import links, sla, workflow
+from registry import links, queues, sla, workflow
 from registry.accounts import account_by_telegram_id, ensure_account, grant_role
 from registry.errors import (
     AlreadyDecided,
@@ -443,7 +443,7 @@ async def test_a_dispute_about_another_household_skips_the_rt(world, session) ->
     assert (report.state, report.tiers) == (S.AWAITING_KELURAHAN, ["kelurahan", "officer"])
     with pytest.raises(NotAllowed):  # the neighbours' RT head does not judge it
         await decide_as(session, report, RT_NEIGHBOUR)
-    assert [a.telegram_id for a in await workflow.reviewers_for(session, report)] == [
+    assert [a.telegram_id for a in await queues.reviewers_for(session, report)] == [
         LURAH, LURAH_2,
     ]  # fmt: skip
     # A dispute about one's own desil keeps the default path.
@@ -484,11 +484,11 @@ async def test_an_officers_report_is_decided_by_another_officer(world, session) 
         with pytest.raises(NotAllowed):
             await attempt_(await who(session, OFFICER))
     assert report.state == S.AWAITING_OFFICER
-    assert await workflow.queue_for(session, await who(session, OFFICER)) == []
-    assert [r.id for r in await workflow.queue_for(session, await who(session, OFFICER_CITY))] == [
+    assert await queues.queue_for(session, await who(session, OFFICER)) == []
+    assert [r.id for r in await queues.queue_for(session, await who(session, OFFICER_CITY))] == [
         report.id
     ]
-    assert [a.telegram_id for a in await workflow.reviewers_for(session, report)] == [OFFICER_CITY]
+    assert [a.telegram_id for a in await queues.reviewers_for(session, report)] == [OFFICER_CITY]
     decision = await decide_as(session, report, OFFICER_CITY)
     assert decision.to_state == S.APPLIED
 

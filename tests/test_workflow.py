@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from registry import workflow
+from registry import queues, workflow
 from registry.accounts import ensure_account, grant_role
 from registry.errors import AlreadyDecided, IllegalTransition, NotAllowed
 from registry.households import household_by_kk, import_households
@@ -89,12 +89,12 @@ async def test_rejection_needs_a_reason_and_is_final(session, tmp_path) -> None:
 
 async def test_queue_is_scoped_to_the_reviewers_area(session, tmp_path) -> None:
     report = await _setup(session, tmp_path)
-    assert [r.id for r in await workflow.queue_for(session, await _account(session, 1))] == [
+    assert [r.id for r in await queues.queue_for(session, await _account(session, 1))] == [
         report.id
     ]
-    assert await workflow.queue_for(session, await _account(session, 2)) == []
-    assert await workflow.queue_for(session, await _account(session, 3)) == []  # not its tier yet
-    reviewers = await workflow.reviewers_for(session, report)
+    assert await queues.queue_for(session, await _account(session, 2)) == []
+    assert await queues.queue_for(session, await _account(session, 3)) == []  # not its tier yet
+    reviewers = await queues.reviewers_for(session, report)
     assert [a.telegram_id for a in reviewers] == [1]
 
 

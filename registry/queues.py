@@ -1,0 +1,75 @@
+"""Who sees which reports: a reviewer's queue, the reviewers of a report's current
+tier, and a reporter's own reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from registry.accounts import grant_covers
+from registry.workflow import TIER_ROLE
+from storage.models import Account, Report, RoleGrant
+
+
+def _area_clause(grant: RoleGrant) -> Any:
+    if grant.role == "officer":
+        return Report.region_code.like(grant.region_code + ".%")
+    clause = Report.region_code == grant.region_code
+    if grant.role in ("rt", "rw"):
+        clause = and_(clause, Report.rw == grant.rw)
+    if grant.role == "rt":
+        clause = and_(clause, Report.rt == grant.rt)
+    return clause
+
+
+async def queue_for(session: AsyncSession, account: Account, limit: int = 50) -> list[Report]:
+    """Reports waiting at a tier the account decides, in its area, oldest first."""
+    clauses = [
+        and_(Report.state == state, _area_clause(grant))
+        for grant in account.roles
+        for state, role in TIER_ROLE.items()
+        if grant.role == role
+    ]
+    if not clauses:
+        return []
+    others = or_(Report.reporter_account_id.is_(None), Report.reporter_account_id != account.id)
+    stmt = select(Report).where(or_(*clauses), others).order_by(Report.id).limit(limit)
+    return list((await session.execute(stmt)).scalars().unique().all())
+
+
+async def reviewers_for(session: AsyncSession, report: Report) -> list[Account]:
+    """Accounts that decide the report's current tier."""
+    role = TIER_ROLE.get(report.state)
+    if role is None:
+        return []
+    grants = (
+        (
+            await session.execute(
+                select(RoleGrant).where(RoleGrant.role == role, RoleGrant.revoked_at.is_(None))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    ids = {g.account_id for g in grants if grant_covers(g, report)}
+    ids.discard(report.reporter_account_id)  # nobody decides their own report
+    if not ids:
+        return []
+    accounts = (
+        (await session.execute(select(Account).where(Account.id.in_(ids)).order_by(Account.id)))
+        .scalars()
+        .all()
+    )
+    return list(accounts)
+
+
+async def reports_of(session: AsyncSession, account: Account, limit: int = 20) -> list[Report]:
+    stmt = (
+        select(Report)
+        .where(Report.reporter_account_id == account.id)
+        .order_by(Report.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars().unique().all())
