@@ -2,7 +2,7 @@
 # Install Lapor Warga into .venv and start the sandbox: a local Telegram Bot API
 # server, the real bot, a demo registry and a page with four phones on 127.0.0.1.
 # No token and no network needed. Arguments go to `lapor-warga sandbox` (e.g. --port 0).
-# Deployments with a real BOT_TOKEN use `lapor-warga run` instead (see README.md).
+# Deployments with a real BOT_TOKEN use `lapor-warga run` instead (see docs/deploying.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

@@ -1,8 +1,10 @@
 """`lapor-warga sandbox` in a real browser: one report from the resident's phone to the
-officer's approval, with the registry panel updating. Saves a screenshot artifact."""
+officer's approval, with the registry panel updating. Saves a screenshot artifact
+(and, with LW_DOCS_SCREENSHOT=1, the full page as docs/sandbox.png for the README)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -157,6 +159,15 @@ def test_a_report_walks_from_the_residents_phone_to_the_registry(
 
     ARTIFACTS.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "sandbox.png"))
+    if os.environ.get("LW_DOCS_SCREENSHOT") == "1":  # the README's picture: docs/sandbox.png
+        width, height = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        shot = browser.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        })  # fmt: skip
+        (REPO / "docs" / "sandbox.png").write_bytes(base64.b64decode(shot["data"]))
 
     browser.get(sandbox_url + "?lang=en")
     page.wait.until(lambda d: "Nur Aisyah · Child" in page.registry())
