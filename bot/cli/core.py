@@ -40,6 +40,14 @@ class CliError(Exception):
         self.code = code
 
 
+def add_group(
+    commands: argparse._SubParsersAction, name: str, help: str
+) -> argparse._SubParsersAction:
+    """A command with actions (``lapor-warga NAME ACTION``): where its actions are added."""
+    group = commands.add_parser(name, help=help)
+    return group.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
 def day(text: str) -> date:
     """An argparse type: a YYYY-MM-DD day."""
     try:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_OK, CliError, Handler
+from bot.cli.core import EXIT_OK, CliError, Handler, add_group
 from locales import _, format_number
 
 if TYPE_CHECKING:
@@ -17,10 +17,9 @@ NAME = "db"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    db_parser = commands.add_parser(NAME, help="database schema and backups")
-    db_sub = db_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    db_sub.add_parser("upgrade", help="apply all Alembic migrations")
-    db_backup = db_sub.add_parser(
+    actions = add_group(commands, NAME, help="database schema and backups")
+    actions.add_parser("upgrade", help="apply all Alembic migrations")
+    db_backup = actions.add_parser(
         "backup",
         help="copy the database to FILE while the bot may keep running "
         "(SQLite: online backup API; PostgreSQL: pg_dump --format=custom, restore with pg_restore)",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from bot.cli.core import (
     EXIT_OK,
     Handler,
+    add_group,
     add_table_output,
     audit_cli,
     cannot_write,
@@ -28,9 +29,8 @@ NAME = "export"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    export = commands.add_parser(NAME, help="files for the national system (full NIK/KK)")
-    export_sub = export.add_subparsers(dest="action", required=True, metavar="ACTION")
-    changes = export_sub.add_parser(
+    actions = add_group(commands, NAME, help="files for the national system (full NIK/KK)")
+    changes = actions.add_parser(
         "changes",
         help="every change applied to the registry since a day: a row per member changed, "
         "household changes and disputes with empty member columns",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_CONFIG, EXIT_OK, CliError, Handler, in_session
+from bot.cli.core import EXIT_CONFIG, EXIT_OK, CliError, Handler, add_group, in_session
 from bot.cli.roles import REGION_HELP, ROLES
 from locales import _
 from registry.errors import DomainError
@@ -19,13 +19,12 @@ NAME = "invite"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    invite = commands.add_parser(NAME, help="single-use invitation links to reviewer roles")
-    invite_sub = invite.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = add_group(commands, NAME, help="single-use invitation links to reviewer roles")
     create_help = (
         "print a t.me link that gives one person a reviewer role once it is opened; "
         "needs BOT_USERNAME, or BOT_TOKEN to ask Telegram for the bot's username"
     )
-    i_create = invite_sub.add_parser("create", help=create_help, description=create_help)
+    i_create = actions.add_parser("create", help=create_help, description=create_help)
     i_create.add_argument("--role", choices=ROLES, required=True)
     i_create.add_argument("--region", required=True, help=REGION_HELP)
     i_create.add_argument("--rw", type=int, help="needed for rt and rw")

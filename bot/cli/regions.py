@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_FAILED, EXIT_OK, Handler, in_session, require_file
+from bot.cli.core import EXIT_FAILED, EXIT_OK, Handler, add_group, in_session, require_file
 from locales import _
 from registry.errors import ImportRejected
 
@@ -20,9 +20,8 @@ NAME = "regions"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    regions = commands.add_parser(NAME, help="Kemendagri region codes")
-    regions_sub = regions.add_subparsers(dest="action", required=True, metavar="ACTION")
-    r_import = regions_sub.add_parser("import", help="import region codes from a kode,nama CSV")
+    actions = add_group(commands, NAME, help="Kemendagri region codes")
+    r_import = actions.add_parser("import", help="import region codes from a kode,nama CSV")
     r_import.add_argument(
         "file", nargs="?", type=Path, help="CSV file (default: the bundled Kepmendagri 2025 list)"
     )

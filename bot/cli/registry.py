@@ -13,6 +13,7 @@ from bot.cli.core import (
     EXIT_OK,
     CliError,
     Handler,
+    add_group,
     audit_cli,
     bad_row,
     cannot_write,
@@ -36,23 +37,22 @@ NAME = "registry"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    registry = commands.add_parser(NAME, help="households and members")
-    registry_sub = registry.add_subparsers(dest="action", required=True, metavar="ACTION")
-    g_import = registry_sub.add_parser(
+    actions = add_group(commands, NAME, help="households and members")
+    g_import = actions.add_parser(
         "import",
         help="import households from a CSV, one row per member "
         "(kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil)",
     )
     g_import.add_argument("file", type=Path)
-    show = registry_sub.add_parser("show", help="print one household as JSON")
+    show = actions.add_parser("show", help="print one household as JSON")
     show.add_argument("--kk", required=True, help="the 16-digit KK number")
     show.add_argument(
         "--as-of", type=day, metavar="YYYY-MM-DD",
         help="the household as it was at the end of that day (UTC)",
     )  # fmt: skip
-    history = registry_sub.add_parser("history", help="list one household's revisions")
+    history = actions.add_parser("history", help="list one household's revisions")
     history.add_argument("--kk", required=True, help="the 16-digit KK number")
-    r_export = registry_sub.add_parser(
+    r_export = actions.add_parser(
         "export",
         help="write every living member as CSV in the `registry import` format (full NIK/KK)",
     )

@@ -13,6 +13,7 @@ from bot.cli.core import (
     EXIT_OK,
     CliError,
     Handler,
+    add_group,
     add_table_output,
     audit_cli,
     bad_row,
@@ -34,11 +35,10 @@ NAME = "reports"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    reports = commands.add_parser(
-        NAME, help="reports: lists for village meetings (musyawarah), batch decisions"
+    actions = add_group(
+        commands, NAME, help="reports: lists for village meetings (musyawarah), batch decisions"
     )
-    reports_sub = reports.add_subparsers(dest="action", required=True, metavar="ACTION")
-    r_list = reports_sub.add_parser(
+    r_list = actions.add_parser(
         "list",
         help="list an area's reports, oldest first, for a village meeting (KK masked)",
     )
@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(repeat for several; default: every state)",
     )
     add_table_output(r_list)
-    decide = reports_sub.add_parser(
+    decide = actions.add_parser(
         "decide",
         help="apply a reviewer's decisions from a CSV (number,decision,reason_code,note): "
         "all or nothing",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_CONFIG, EXIT_OK, CliError, Handler, in_session
+from bot.cli.core import EXIT_CONFIG, EXIT_OK, CliError, Handler, add_group, in_session
 from locales import _
 from registry.errors import DomainError
 
@@ -23,21 +23,20 @@ REGION_HELP = (
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    roles = commands.add_parser(NAME, help="reviewer roles")
-    roles_sub = roles.add_subparsers(dest="action", required=True, metavar="ACTION")
-    grant = roles_sub.add_parser("grant", help="give a Telegram user a reviewer role in an area")
+    actions = add_group(commands, NAME, help="reviewer roles")
+    grant = actions.add_parser("grant", help="give a Telegram user a reviewer role in an area")
     grant.add_argument("--telegram-id", type=int, required=True)
     grant.add_argument("--role", choices=ROLES, required=True)
     grant.add_argument("--region", required=True, help=REGION_HELP)
     grant.add_argument("--rw", type=int)
     grant.add_argument("--rt", type=int)
-    r_list = roles_sub.add_parser(
+    r_list = actions.add_parser(
         "list", help="active role grants: id, Telegram id, role, area, date granted"
     )
     r_list.add_argument(
         "--region", metavar="CODE", help="only grants in this region (itself or anything under it)"
     )
-    revoke = roles_sub.add_parser(
+    revoke = actions.add_parser(
         "revoke", help="end a role grant now (its holder can no longer decide)"
     )
     revoke.add_argument("grant_id", type=int, metavar="GRANT_ID", help="the id `roles list` shows")
