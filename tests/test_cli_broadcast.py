@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import bot.cli
+import bot.cli.broadcast
 from bot.cli import main
 from bot.factory import create_bot
 from bot.outbox import OutboxSender
@@ -136,7 +136,7 @@ async def test_a_missing_text_file_exits_2(residents, tmp_path, capsys) -> None:
 async def test_waiting_follows_the_running_bot_to_a_summary(
     residents, database_url, tmp_path, capsys, fake_api, monkeypatch
 ) -> None:
-    monkeypatch.setattr(bot.cli, "BROADCAST_POLL", 0.05)
+    monkeypatch.setattr(bot.cli.broadcast, "BROADCAST_POLL", 0.05)
     people = {
         i: fake_api.user(i, f"Warga {i}", language_code="en") for i in (SARI_ID, BUDI_ID, ANI_ID)
     }

@@ -1,0 +1,209 @@
+"""``lapor-warga registry``: households and members: import, show, history, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.core import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    Handler,
+    add_group,
+    audit_cli,
+    bad_row,
+    cannot_write,
+    day,
+    in_session,
+    require_file,
+)
+from bot.progress import Progress
+from locales import _
+from registry.errors import ImportRejected, RowError
+from registry.nik import normalize_digits
+from registry.tables import open_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.settings import Settings
+    from storage.models import Household
+
+NAME = "registry"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    actions = add_group(commands, NAME, help="households and members")
+    g_import = actions.add_parser(
+        "import",
+        help="import households from a CSV, one row per member "
+        "(kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil)",
+    )
+    g_import.add_argument("file", type=Path)
+    show = actions.add_parser("show", help="print one household as JSON")
+    show.add_argument("--kk", required=True, help="the 16-digit KK number")
+    show.add_argument(
+        "--as-of", type=day, metavar="YYYY-MM-DD",
+        help="the household as it was at the end of that day (UTC)",
+    )  # fmt: skip
+    history = actions.add_parser("history", help="list one household's revisions")
+    history.add_argument("--kk", required=True, help="the 16-digit KK number")
+    r_export = actions.add_parser(
+        "export",
+        help="write every living member as CSV in the `registry import` format (full NIK/KK)",
+    )
+    r_export.add_argument(
+        "--output", type=Path, metavar="FILE", help="CSV file to write (default: stdout)"
+    )
+
+
+def _data_lines(path: Path) -> int:
+    """About how many rows a CSV file has after its header (for the progress bar)."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return max(lines - (last == b"\n"), 0)
+
+
+async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.households import import_households
+
+    require_file(args.file)
+
+    async def work(session: AsyncSession) -> int:
+        progress = Progress(_("registry import"), _data_lines(args.file))
+
+        def on_bad_row(error: RowError) -> None:
+            progress.close()
+            print(bad_row(args.file, error), file=sys.stderr)
+
+        try:
+            households, members = await import_households(
+                session, args.file, on_error=on_bad_row, progress=progress.update
+            )
+        except ImportRejected as exc:
+            for error in exc.errors:  # a wrong header: before any row was read
+                on_bad_row(error)
+            print(
+                _("{file}: {n} bad row(s); nothing was imported.").format(
+                    file=args.file, n=exc.count
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        finally:
+            progress.close()
+        print(_("Imported {h} household(s) with {m} member(s).").format(h=households, m=members))
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+async def registry_export(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.exports import registry_export_counts, registry_rows
+    from registry.households import IMPORT_HEADER
+
+    async def work(session: AsyncSession) -> int:
+        counts = await registry_export_counts(session)
+        try:
+            with (
+                Progress(_("registry export"), counts.rows) as progress,
+                open_table(args.output, "csv", IMPORT_HEADER) as table,
+            ):
+                async for row in registry_rows(session):
+                    table.row(row)
+                    progress.update()
+        except OSError as exc:
+            raise cannot_write(args.output, exc) from None
+        skipped = [
+            (counts.not_living, _("{n} member(s) who died or moved away")),
+            (counts.without_nik, _("{n} living member(s) without a NIK yet")),
+            (counts.without_kk, _("{n} member(s) of households without a KK number")),
+        ]
+        for n, text in skipped:
+            if n:
+                print(_("Not exported: {what}.").format(what=text.format(n=n)), file=sys.stderr)
+        if counts.households_without_head:
+            print(
+                _(
+                    "Warning: {n} exported household(s) have no head among their rows; "
+                    "`registry import` will refuse them."
+                ).format(n=counts.households_without_head),
+                file=sys.stderr,
+            )
+        if args.output is not None:
+            print(_("Exported {n} member(s) to {file}.").format(n=counts.rows, file=args.output))
+        audit_cli(session, "export", "registry export", rows=counts.rows)
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+async def _household(session: AsyncSession, kk_text: str) -> Household:
+    from registry.households import household_by_kk
+
+    household = await household_by_kk(session, normalize_digits(kk_text))
+    if household is None:
+        raise CliError(_("No household with that KK number."))
+    return household
+
+
+async def registry_show(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.history import household_as_of
+    from registry.households import household_snapshot
+
+    async def work(session: AsyncSession) -> int:
+        household = await _household(session, args.kk)
+        if args.as_of is None:
+            snapshot = household_snapshot(household)
+        else:
+            snapshot = await household_as_of(session, household, args.as_of)
+            if snapshot is None:
+                raise CliError(
+                    _("That household was not in the registry yet on {day}.").format(
+                        day=args.as_of.isoformat()
+                    )
+                )
+        print(json.dumps(snapshot, ensure_ascii=False, indent=2))
+        as_of = args.as_of.isoformat() if args.as_of is not None else None
+        audit_cli(session, "view", "registry show", household=household.id, as_of=as_of)
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+async def registry_history(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.history import household_history
+
+    async def work(session: AsyncSession) -> int:
+        household = await _household(session, args.kk)
+        entries = await household_history(session, household)
+        audit_cli(session, "view", "registry history", household=household.id)
+        if not entries:
+            print(_("No changes have been applied to this household since it was imported."))
+        for entry in entries:
+            print(
+                "\t".join(
+                    [
+                        entry["at"], entry["action"], entry["member"] or "-",
+                        entry["report"] or "-", str(entry["approved_by"] or "-"),
+                    ]
+                )
+            )  # fmt: skip
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+HANDLERS: dict[str | None, Handler] = {
+    "import": registry_import,
+    "show": registry_show,
+    "history": registry_history,
+    "export": registry_export,
+}
