@@ -53,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="lapor-warga",
         description="Lapor Warga: residents report household changes to the DTSEN registry over Telegram.",
         epilog="Settings come from the environment or .env: BOT_TOKEN, DATABASE_URL, "
-        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (see README.md, "
-        "Configuration).",
+        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (see "
+        "docs/configuration.md).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:

@@ -69,7 +69,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         ]
         if missing:
             raise CliError(
-                _("--webhook needs {names} (see README.md, Production).").format(
+                _("--webhook needs {names} (see docs/deploying.md).").format(
                     names=", ".join(missing)
                 ),
                 EXIT_CONFIG,
