@@ -149,9 +149,9 @@ def _default_locale() -> Iterator[None]:
 
 @pytest.fixture
 async def fake_api() -> AsyncIterator[object]:
-    from bot.sandbox.fake_api import FakeBotAPI
+    from tests.driver import DrivenBotAPI
 
-    api = FakeBotAPI()
+    api = DrivenBotAPI()
     await api.start()
     yield api
     await api.stop()
@@ -159,7 +159,7 @@ async def fake_api() -> AsyncIterator[object]:
 
 @pytest.fixture
 async def running_bot(fake_api, database_url: str) -> AsyncIterator[object]:
-    from tests.harness import RunningBot
+    from testkit.harness import RunningBot
 
     running = RunningBot(fake_api, database_url)
     await running.start()

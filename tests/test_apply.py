@@ -26,7 +26,7 @@ from registry.households import (
 )
 from registry.nik import make_nik
 from storage.models import Account, Household, HouseholdFlag, Member, RegistryRevision, Report
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 
 RT, LURAH, OFFICER, REPORTER = 1, 3, 4, 100
 NEW_AREA = ReviewArea(VILLAGE, 4, 1)  # an RT where no household is registered yet

@@ -26,7 +26,7 @@ from registry.households import household_by_kk, import_households
 from registry.policy import DEFAULT_POLICY
 from storage import db
 from storage.models import Account, Report, utcnow
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 
 RT, LURAH, OFFICER, REPORTER = 1, 2, 3, 100
 QUESTION = "Apakah atapnya benar seng?"

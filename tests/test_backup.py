@@ -19,8 +19,8 @@ from registry.households import import_households
 from storage import db
 from storage.backup import find_pg_dump
 from storage.models import Member, Region
+from testkit.factories import FAMILIES, registry_rows, write_csv
 from tests.conftest import PG_ADMIN_URL, _pg_dsn, _throwaway_pg_database
-from tests.factories import FAMILIES, registry_rows, write_csv
 
 
 async def _seed(database_url: str, tmp_path: Path) -> int:

@@ -31,9 +31,9 @@ from registry.nik import make_nik, mask
 from registry.tables import open_table
 from storage import db
 from storage.models import Household, Member, OutboxMessage, RegistryRevision, Report
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.synthetic import synthetic_rows
 from tests.conftest import fresh_database
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
-from tests.synthetic import synthetic_rows
 
 RT, RT_OTHER, LURAH, OFFICER, REPORTER = 1, 2, 3, 4, 100
 SATU_ULU = "16.71.02.1002"  # another kecamatan of Kota Palembang

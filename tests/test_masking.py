@@ -15,7 +15,7 @@ from registry.accounts import ReviewArea, account_by_telegram_id, ensure_account
 from registry.households import household_by_kk, import_households
 from registry.nik import make_nik, mask
 from storage.models import Account, AuditEntry, Report
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 
 RT, LURAH, OFFICER, OFFICER_FAR, REPORTER = 1, 2, 3, 4, 100
 ANI_NIK = HARTONO.person("Ani Rahmawati").nik

@@ -24,7 +24,7 @@ from registry.households import household_by_kk, import_households
 from registry.nik import make_nik
 from registry.privacy import AlreadyDeleted, delete_account, export_account_data
 from storage.models import Account, Report, ReportEvent, utcnow
-from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
 
 RT, LURAH, OFFICER, RESIDENT, NEWCOMER = 1, 2, 3, 100, 101
 NEW_AREA = ReviewArea(VILLAGE, 4, 1)

@@ -14,7 +14,7 @@ from registry.errors import AlreadyDecided, IllegalTransition, NotAllowed
 from registry.households import household_by_kk, import_households
 from storage import db
 from storage.models import Account, Member, RegistryRevision
-from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
 
 
 async def _setup(session, tmp_path):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from registry.accounts import grant_role
 from registry.households import household_by_kk, import_households
 from storage.models import RegistryRevision, Report
-from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
 
 RT_ID, LURAH_ID, OFFICER_ID, SARI_ID = 7001, 7002, 7003, 1001
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Draft
+from testkit.harness import RunningBot
 from tests.e2e.test_report_types import SARI_ID, seed
-from tests.harness import RunningBot
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from storage.models import (
     ReportEvent,
     RoleGrant,
 )
+from testkit.factories import SARI
 from tests.e2e.test_birth_path import RT_ID, SARI_ID, ago, agree
 from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, reviewer
-from tests.factories import SARI
 
 SARI_NIK = SARI.person("Sari Wulandari").nik
 PHONE = "+6281234567890"  # what link() shares

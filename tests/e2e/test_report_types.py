@@ -24,8 +24,8 @@ from registry.accounts import ensure_account, grant_role, link_account, record_c
 from registry.households import household_by_kk, import_households
 from registry.nik import make_nik
 from storage.models import Household, HouseholdFlag, Member, RegistryRevision, Report
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 from tests.conftest import ACTION_COUNTS
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 
 RT_ID, LURAH_ID, OFFICER_ID, SARI_ID, FAJAR_ID = 7101, 7102, 7103, 1101, 1102
 SATU_ULU = "Satu Ulu, Seberang Ulu Satu, Kota Palembang"

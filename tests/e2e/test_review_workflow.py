@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from registry.accounts import link_account
 from storage.models import Member, OutboxMessage, Report
+from testkit.factories import SARI
 from tests.e2e.test_birth_path import (
     LURAH_ID,
     OFFICER_ID,
@@ -20,7 +21,6 @@ from tests.e2e.test_birth_path import (
     link,
     seed,
 )
-from tests.factories import SARI
 
 BUDI_ID = 1002
 

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import db
+from testkit.pgcluster import PgCluster
 from tests.conftest import _prepare
-from tests.pgcluster import PgCluster
 from tests.production.procs import BotProcess
 
 

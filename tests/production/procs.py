@@ -11,8 +11,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.sandbox.fake_api import FakeBotAPI
-from tests.pgcluster import free_port
+from fake_bot_api import FakeBotAPI
+from testkit.pgcluster import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-webhook-secret-0123456789"

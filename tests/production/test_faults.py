@@ -15,8 +15,8 @@ from flows.io import Reply
 from storage.models import OutboxMessage, Report, ReportEvent
 from storage.outbox import enqueue
 from storage.updates import chat_connection
+from testkit.factories import SARI
 from tests.e2e.test_review_workflow import file_birth_en, reviewer, start_birth
-from tests.factories import SARI
 from tests.production.test_two_processes import RT_ID, resident, seed
 from tests.test_production import draft_answers
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select, update
 from registry.accounts import grant_role
 from registry.households import import_households
 from storage.models import OutboxMessage, ProcessedUpdate, Report, ReportEvent
+from testkit.factories import FAMILIES, VILLAGE, registry_rows, write_csv
 from tests.e2e.test_birth_path import agree, link
 from tests.e2e.test_review_workflow import file_birth_en, reviewer
-from tests.factories import FAMILIES, VILLAGE, registry_rows, write_csv
 from tests.production.procs import SECRET
 
 RT_ID, LURAH_ID, OFFICER_ID = 7001, 7002, 7003

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from registry.accounts import account_by_telegram_id, grant_role
 from storage.models import AuditEntry, Report, ReportEvent
+from testkit.factories import HARTONO, VILLAGE
 from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, ago, agree
 from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, reviewer
-from tests.factories import HARTONO, VILLAGE
 
 RT_NEIGHBOUR_ID = 7010  # Ketua RT of Hartono's RT, the same RW and village as Sari
 LURAH_FAR_ID = 7011  # kepala desa of Sukorejo, Kota Pagar Alam

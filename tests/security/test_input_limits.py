@@ -260,7 +260,7 @@ async def test_a_card_longer_than_telegram_allows_is_split_not_lost(
 
 
 def test_splitting_keeps_every_line_and_valid_html() -> None:
-    from bot.sandbox.fake_api import parse_html
+    from fake_bot_api import parse_html
     from handlers.longtext import split_html, visible_length
 
     lines = [f"<b>{i}</b> · " + "&lt;é😀&amp;" * 40 for i in range(60)] + ["", "tail"]

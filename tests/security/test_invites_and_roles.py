@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from registry.accounts import account_by_telegram_id, grant_role
 from registry.invites import code_hash, create_invite
 from storage.models import Account, AuditEntry, Invite, Report, RoleGrant, utcnow
+from testkit.factories import VILLAGE
 from tests.e2e.test_birth_path import OFFICER_ID, RT_ID, ago, agree, seed
 from tests.e2e.test_review_workflow import _linked_sari, file_birth_en
-from tests.factories import VILLAGE
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]{22})")
 OTHER_OFFICER_ID = 7004  # an officer of Kota Pagar Alam (16.72), not of Palembang
