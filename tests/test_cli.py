@@ -14,7 +14,7 @@ import pytest
 from bot.cli import main
 from registry.households import IMPORT_HEADER
 from testkit.factories import FAMILIES, SARI, registry_rows, write_csv
-from tests.conftest import PG_ADMIN_URL, shared_regions_csv
+from tests.helpers.db import PG_ADMIN_URL, shared_regions_csv
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from storage.models import Draft
 from testkit.harness import RunningBot
-from tests.e2e.test_report_types import SARI_ID, seed
+from tests.helpers.walk import SARI_ID, seed
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from storage.models import Draft, Report
 from testkit.factories import SARI
-from tests.e2e.test_birth_path import LURAH_ID, RT_ID, SARI_ID, agree, link, open_bot, seed
+from tests.helpers.chat import LURAH_ID, RT_ID, SARI_ID, agree, link, open_bot, seed
 
 
 async def file_birth(person, name: str, born: date) -> str:

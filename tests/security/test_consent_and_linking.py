@@ -17,7 +17,7 @@ from locales import WIB, _, format_time, use_locale
 from registry.accounts import LinkLocked, account_by_telegram_id, link_account
 from storage.models import Account, AuditEntry, Draft, LinkAttempt, OutboxMessage, utcnow
 from testkit.factories import HARTONO, SARI
-from tests.e2e.test_birth_path import RT_ID, agree, seed
+from tests.helpers.chat import RT_ID, agree, seed
 
 STRANGER_ID = 1500
 WRONG_PAIRS = [

@@ -12,8 +12,16 @@ from sqlalchemy import select
 from registry.accounts import account_by_telegram_id, grant_role
 from storage.models import AuditEntry, Report, ReportEvent
 from testkit.factories import HARTONO, VILLAGE
-from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, ago, agree
-from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, reviewer
+from tests.helpers.chat import (
+    LURAH_ID,
+    OFFICER_ID,
+    RT_ID,
+    ago,
+    agree,
+    file_birth_en,
+    linked_sari,
+    reviewer,
+)
 
 RT_NEIGHBOUR_ID = 7010  # Ketua RT of Hartono's RT, the same RW and village as Sari
 LURAH_FAR_ID = 7011  # kepala desa of Sukorejo, Kota Pagar Alam
@@ -24,7 +32,7 @@ BABY = "Raka Forgery"
 
 
 async def _world(running, fake_api, tmp_path):
-    sari = await _linked_sari(running, fake_api, tmp_path)
+    sari = await linked_sari(running, fake_api, tmp_path)
     async with running.session() as session:
         await grant_role(session, RT_NEIGHBOUR_ID, "rt", VILLAGE, rw=HARTONO.rw, rt=HARTONO.rt)
         await grant_role(session, LURAH_FAR_ID, "lurah", "16.72.01.1001")
