@@ -25,6 +25,7 @@ async def quick_sweeping_bot(fake_api, database_url, tmp_path):
     await running.stop()
 
 
+@pytest.mark.slow
 async def test_stale_draft_is_reminded_once_then_expires(quick_sweeping_bot, fake_api) -> None:
     people = await seed(quick_sweeping_bot, fake_api)
     sari = people[SARI_ID]

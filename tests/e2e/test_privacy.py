@@ -22,6 +22,7 @@ from storage.models import (
     RoleGrant,
 )
 from testkit.factories import SARI
+from tests.driver import driven
 from tests.helpers.chat import RT_ID, SARI_ID, ago, agree, file_birth_en, linked_sari, reviewer
 
 SARI_NIK = SARI.person("Sari Wulandari").nik
@@ -213,7 +214,7 @@ async def test_the_sandbox_page_offers_the_file_for_download() -> None:
     sandbox = Sandbox(port=0, locale="en")
     await sandbox.start()
     try:
-        resident = sandbox.phones["resident"]
+        resident = driven(sandbox.phones["resident"])
         await resident.send_text("/datasaya")
         await agree(resident)
         await resident.send_text("/datasaya")

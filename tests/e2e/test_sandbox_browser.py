@@ -104,6 +104,7 @@ class Page:
         return self.driver.find_element(By.ID, "registry").text
 
 
+@pytest.mark.slow
 def test_a_report_walks_from_the_residents_phone_to_the_registry(
     sandbox_url, browser, tmp_path
 ) -> None:

@@ -59,6 +59,7 @@ async def _settled(person, quiet: float = 1.0) -> None:
         await asyncio.sleep(quiet)
 
 
+@pytest.mark.slow
 async def test_a_flood_is_cut_at_the_limit_while_others_are_served(
     running_bot, fake_api, tmp_path
 ) -> None:
@@ -107,6 +108,7 @@ async def test_a_flood_is_cut_at_the_limit_while_others_are_served(
     assert len(sari.messages) == quiet
 
 
+@pytest.mark.slow
 async def test_the_flooder_is_served_again_after_the_window(
     running_bot, fake_api, tmp_path
 ) -> None:

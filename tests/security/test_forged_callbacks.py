@@ -7,6 +7,7 @@ callback data (``Person.press_data``), so every forgery here is one a user could
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from registry.accounts import account_by_telegram_id, grant_role
@@ -68,6 +69,7 @@ async def _refused(person, data: str) -> str:
     return answer.get("text") or ""
 
 
+@pytest.mark.slow
 async def test_forged_decisions_outside_ones_tier_or_area_change_nothing(
     running_bot, fake_api, tmp_path
 ) -> None:
@@ -157,6 +159,7 @@ async def test_opening_another_areas_report_from_a_forged_queue_button_shows_not
     assert BABY in (await rt.expect("Is this true?")).plain_text
 
 
+@pytest.mark.slow
 async def test_reporters_buttons_are_the_reporters_own(running_bot, fake_api, tmp_path) -> None:
     sari, people, stranger = await _world(running_bot, fake_api, tmp_path)
     number = await file_birth_en(sari, BABY, ago(3))
@@ -176,6 +179,7 @@ async def test_reporters_buttons_are_the_reporters_own(running_bot, fake_api, tm
     assert "Which hospital?" not in stranger.transcript()
 
 
+@pytest.mark.slow
 async def test_malformed_callback_data_is_answered_and_harmless(
     running_bot, fake_api, tmp_path
 ) -> None:
