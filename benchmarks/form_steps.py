@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/form_steps.py --at-commit HEAD --repeats 3 --pin-response-types compare
     .venv/bin/python benchmarks/form_steps.py --backend postgres --chats 1 --profile /tmp/p.out
 
-What one measured update is: an update queued in the fake Bot API (``bot/sandbox/fake_api.py``),
+What one measured update is: an update queued in the fake Bot API (``fake_bot_api/``),
 fetched by the bot's long polling over HTTP, run through the whole stack (rate limit and
 session middlewares, the form engine, a **durable commit**), and answered over HTTP
 (``sendMessage``; a button press also gets ``answerCallbackQuery`` first). Its latency runs
@@ -60,7 +60,7 @@ wakes every waiting person (O(chats) work per message).
 
 Databases: SQLite is a file on disk in WAL mode as ``storage/db.py`` configures it
 (``synchronous`` as reported in the output); PostgreSQL 15 is a throwaway cluster from
-``tests/pgcluster.py`` with ``durable=True`` (``fsync=on``, ``synchronous_commit=on``). The
+``testkit/pgcluster.py`` with ``durable=True`` (``fsync=on``, ``synchronous_commit=on``). The
 bot's engine uses SQLAlchemy's default pool (5 connections + 10 overflow).
 """
 
@@ -101,16 +101,16 @@ from aiogram.types import Message as TgMessage  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
 from bot.factory import create_bot  # noqa: E402
-from bot.sandbox.fake_api import FakeBotAPI, Message, Person  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
+from fake_bot_api import FakeBotAPI, Message, Person  # noqa: E402
 from registry.accounts import link_account, record_consent  # noqa: E402
 from registry.households import import_household_rows  # noqa: E402
 from registry.regions import BUNDLED_REGIONS_CSV, import_regions  # noqa: E402
 from storage import db  # noqa: E402
 from storage.models import Draft  # noqa: E402
-from tests.harness import RunningBot  # noqa: E402
-from tests.pgcluster import PG_BIN, PgCluster  # noqa: E402
-from tests.synthetic import synthetic_rows  # noqa: E402
+from testkit.harness import RunningBot  # noqa: E402
+from testkit.pgcluster import PG_BIN, PgCluster  # noqa: E402
+from testkit.synthetic import synthetic_rows  # noqa: E402
 
 CHAT_BASE = 610_000_001  # Telegram ids of the simulated residents: CHAT_BASE + i
 PROVINCE = "16"  # the regions the synthetic households live in (as the tests use)
@@ -156,7 +156,7 @@ class BenchAPI(FakeBotAPI):
         for person in self._persons.values():
             last = person.messages[-1:] if person.messages else []
             person.messages[:] = last
-            person._cursor = len(person.messages)
+            person.cursor = len(person.messages)
             person.user_messages.clear()
             person.callback_answers.clear()
             person._store = {m.message_id: m for m in last}
@@ -719,7 +719,7 @@ def print_profile(profile: cProfile.Profile, label: str, updates: int) -> None:
 def _area(filename: str) -> str:
     path = filename.replace("\\", "/")
     for marker, name in (
-        ("bot/sandbox/fake_api", "fake Bot API server (same process)"),
+        ("/fake_bot_api/", "fake Bot API server (same process)"),
         ("/benchmarks/", "benchmark clients"),
         ("/flows/", "bot: flows (engine, forms)"),
         ("/handlers/", "bot: handlers/middlewares"),
@@ -762,7 +762,7 @@ def database(backend: str, workdir: Path) -> Any:
         yield (
             pg.url("postgres"),
             pg.dir / "data",
-            "throwaway cluster (tests/pgcluster.py, durable=True)",
+            "throwaway cluster (testkit/pgcluster.py, durable=True)",
         )
 
 
@@ -847,7 +847,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
 
 def run_at_commit(rev: str) -> int:
     """Export ``rev`` with git archive and run this script there (other people may be editing
-    the working tree meanwhile); tests/pgcluster.py is taken from the working tree if the
+    the working tree meanwhile); testkit/pgcluster.py is taken from the working tree if the
     commit lacks it."""
     sha = subprocess.run(
         ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/import_export.py                 # 1,000,000 and 100,000 rows
     .venv/bin/python benchmarks/import_export.py --rows 20000 --rows 2000   # a quick run
 
-For each size: synthetic rows (tests/synthetic.py) are written to a CSV; a fresh SQLite
+For each size: synthetic rows (testkit/synthetic.py) are written to a CSV; a fresh SQLite
 database gets the schema and the bundled region codes; then each measured step runs as
 its own process, as an operator runs it, and its wall time and peak RSS (``wait4``) are
 taken:
@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.synthetic import synthetic_rows  # noqa: E402
+from testkit.synthetic import synthetic_rows  # noqa: E402
 
 HEADER = "kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil"
 

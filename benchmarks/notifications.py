@@ -5,7 +5,7 @@
         --hot-messages 60 --backend sqlite              # a quick run, about 1 minute
 
 Each run queues N outbox rows in a fresh migrated database (a SQLite file, or a
-PostgreSQL 15 cluster from tests/pgcluster.py with fsync on), then starts the real
+PostgreSQL 15 cluster from testkit/pgcluster.py with fsync on), then starts the real
 ``OutboxSender`` as ``bot/factory.py`` wires it (``on_startup`` with a Bot from
 ``bot.factory.create_bot``, the system clock) against a ``FakeBotAPI`` with
 ``flood_limit=30`` (at most 30 messages in any second, then 429 "retry after N"), and
@@ -57,8 +57,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bot.factory import create_bot  # noqa: E402
 from bot.outbox import OutboxSender  # noqa: E402
-from bot.sandbox.fake_api import FakeBotAPI  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
+from fake_bot_api import FakeBotAPI  # noqa: E402
 from flows.io import Reply  # noqa: E402
 from storage import db, outbox  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402
@@ -276,7 +276,7 @@ async def main_async(args: argparse.Namespace) -> list[Run]:
                 url = f"sqlite+aiosqlite:///{workdir / f'run{n}.sqlite3'}"
             else:
                 if cluster is None:
-                    from tests.pgcluster import PgCluster
+                    from testkit.pgcluster import PgCluster
 
                     cluster = PgCluster(durable=True)
                     cluster.start()

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/review_queue.py --members 200000 --reports 40000   # quick
     .venv/bin/python benchmarks/review_queue.py --url postgresql://...  # an already generated DB
 
-Without ``--url`` a throwaway PostgreSQL 15 cluster is started (``tests/pgcluster.py``,
+Without ``--url`` a throwaway PostgreSQL 15 cluster is started (``testkit/pgcluster.py``,
 not durable: fsync, synchronous_commit and full_page_writes off; nothing measured here
 writes, so that changes no figure), a database is created in it with the collation of
 ``--collation`` (default ``C.utf8``: like a production database created under a UTF-8
@@ -68,7 +68,7 @@ from registry.accounts import account_by_telegram_id  # noqa: E402
 from registry.policy import DEFAULT_POLICY  # noqa: E402
 from storage import db  # noqa: E402
 from storage.models import Account  # noqa: E402
-from tests.pgcluster import PgCluster  # noqa: E402
+from testkit.pgcluster import PgCluster  # noqa: E402
 
 SLOW_MS = 50.0  # a queue page slower than this (p50) deserves a look at its plan
 

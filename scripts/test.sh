@@ -4,8 +4,18 @@
 #   again on a throwaway PostgreSQL 15 cluster in a temp dir. The sandbox's browser
 #   test needs Debian's chromium and chromium-driver: installed here when missing.
 # Extra arguments go to pytest (e.g. scripts/test.sh -k birth).
+#
+#   scripts/test.sh --quick   the fast lane: ruff, the unit tests and one smoke
+#                             end-to-end test (the birth path), on SQLite only; no
+#                             e2e, production or slow tests (see docs/testing.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+quick=0
+if [ "${1:-}" = "--quick" ]; then
+  quick=1
+  shift
+fi
 
 PYTHON=${PYTHON:-python3}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -20,10 +30,12 @@ apt_install() {
 }
 
 missing=()
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
-[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
-[ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
+if [ "$quick" = 0 ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+  [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+  [ -x "$PG_BIN/initdb" ] || missing+=(postgresql-15)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   apt_install "${missing[@]}"
 fi
@@ -36,6 +48,12 @@ fi
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+
+if [ "$quick" = 1 ]; then
+  echo "== fast lane on SQLite: unit tests and the smoke e2e test"
+  .venv/bin/python -m pytest -m "smoke or not (e2e or production or slow)" "$@"
+  exit 0
+fi
 
 echo "== tests on SQLite"
 .venv/bin/python -m pytest "$@"

@@ -8,66 +8,26 @@ starts one); each test gets ``CREATE DATABASE ... TEMPLATE`` of a migrated templ
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from registry.regions import BUNDLED_REGIONS_CSV, import_regions
 from storage import db
-
-PG_ADMIN_URL = os.environ.get("LW_TEST_DATABASE_URL")
-TEST_PROVINCE = "16"  # Sumatera Selatan: the regions every test database holds
-REPO = Path(__file__).resolve().parents[1]
-
-
-def shared_regions_csv() -> Path:
-    """The official list in ../shared/data when present, else the bundled copy."""
-    shared = REPO.parent / "shared" / "data" / "kode_wilayah_2025.csv"
-    return shared if shared.is_file() else BUNDLED_REGIONS_CSV
-
-
-def _pg_dsn(database: str) -> str:
-    url = make_url(PG_ADMIN_URL).set(database=database)  # type: ignore[arg-type]
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def _sqla_url(database: str) -> str:
-    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)  # type: ignore[arg-type]
-
-
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(_pg_dsn("postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _prepare(url: str, regions_csv: Path) -> None:
-    engine = db.create_engine(url)
-    try:
-        await db.upgrade(engine)
-        async with db.make_sessionmaker(engine)() as session:
-            await import_regions(session, regions_csv)
-            await session.commit()
-    finally:
-        await engine.dispose()
-
-
-def _throwaway_pg_database(template: str | None = None) -> Iterator[str]:
-    """Create a database (from ``template`` if given), yield its URL, drop it."""
-    name = f"lw_test_{uuid.uuid4().hex[:12]}"
-    suffix = f' TEMPLATE "{template}"' if template else ""
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"{suffix}'))
-    yield _sqla_url(name)
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+from tests.helpers.db import (
+    PG_ADMIN_URL,
+    REPO,
+    TEST_PROVINCE,
+    fresh_database,
+    pg_admin,
+    prepare,
+    shared_regions_csv,
+    sqla_url,
+    throwaway_pg_database,
+)
+from tests.helpers.walk import ACTION_COUNTS
 
 
 @pytest.fixture(scope="session")
@@ -89,24 +49,14 @@ def template_database(
 ) -> Iterator[str]:
     if PG_ADMIN_URL:
         name = f"lw_template_{uuid.uuid4().hex[:8]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        asyncio.run(_prepare(_sqla_url(name), regions_subset_csv))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(prepare(sqla_url(name), regions_subset_csv))
         yield name
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     else:
         path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-        asyncio.run(_prepare(f"sqlite+aiosqlite:///{path}", regions_subset_csv))
+        asyncio.run(prepare(f"sqlite+aiosqlite:///{path}", regions_subset_csv))
         yield str(path)
-
-
-def fresh_database(template_database: str, tmp_path: Path, name: str) -> Iterator[str]:
-    """Yield the URL of a new copy of the migrated template (dropped afterwards on PG)."""
-    if PG_ADMIN_URL:
-        yield from _throwaway_pg_database(template=template_database)
-    else:
-        path = tmp_path / f"{name}.sqlite3"
-        shutil.copyfile(template_database, path)
-        yield f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture
@@ -119,7 +69,7 @@ def database_url(template_database: str, tmp_path: Path) -> Iterator[str]:
 def empty_database_url(tmp_path: Path) -> Iterator[str]:
     """A database with no schema at all."""
     if PG_ADMIN_URL:
-        yield from _throwaway_pg_database()
+        yield from throwaway_pg_database()
     else:
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.sqlite3'}"
 
@@ -149,22 +99,44 @@ def _default_locale() -> Iterator[None]:
 
 @pytest.fixture
 async def fake_api() -> AsyncIterator[object]:
-    from bot.sandbox.fake_api import FakeBotAPI
+    from tests.driver import DrivenBotAPI
 
-    api = FakeBotAPI()
+    api = DrivenBotAPI()
     await api.start()
     yield api
     await api.stop()
 
 
 @pytest.fixture
+def cli_db(database_url: str, monkeypatch) -> str:
+    """``database_url`` as the CLI's DATABASE_URL, the CLI in English."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    return database_url
+
+
+@pytest.fixture
 async def running_bot(fake_api, database_url: str) -> AsyncIterator[object]:
-    from tests.harness import RunningBot
+    from testkit.harness import RunningBot
 
     running = RunningBot(fake_api, database_url)
     await running.start()
     yield running
     await running.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers by place: ``production`` for tests/production, ``e2e`` for tests/e2e,
+    tests/security and any other test that runs the bot (``running_bot``)."""
+    tests = REPO / "tests"
+    for item in items:
+        parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
+        if parts[:1] == ("production",):
+            item.add_marker(pytest.mark.production)
+        elif parts[:1] in (("e2e",), ("security",)) or "running_bot" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.e2e)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -176,10 +148,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     ):
         return True
     return None
-
-
-# User actions of each report type's happy path (tests/e2e/test_report_types.py).
-ACTION_COUNTS: dict[str, int] = {}
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

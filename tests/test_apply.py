@@ -13,19 +13,19 @@ import pytest
 from sqlalchemy import func, select, update
 
 from registry import workflow
-from registry.accounts import ReviewArea, account_by_telegram_id, ensure_account, grant_role
+from registry.accounts import ReviewArea, account_by_telegram_id, ensure_account
 from registry.errors import DomainError
 from registry.history import household_as_of, household_history
 from registry.households import (
     household_by_kk,
     household_snapshot,
-    import_households,
     member_by_nik,
     member_snapshot,
 )
 from registry.nik import make_nik
 from storage.models import Account, Household, HouseholdFlag, Member, RegistryRevision, Report
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE
+from tests.helpers.world import registry_world
 
 RT, LURAH, OFFICER, REPORTER = 1, 3, 4, 100
 NEW_AREA = ReviewArea(VILLAGE, 4, 1)  # an RT where no household is registered yet
@@ -37,11 +37,10 @@ LAHAT = {"code": "16.04.01.2001", "name": "Kembang Ayun, Tanjungsakti Pumu, Kabu
 @pytest.fixture
 async def reporter(session, tmp_path) -> Account:
     """The synthetic families in the registry, reviewers for their area, and a resident."""
-    await import_households(session, write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))
-    for rw, rt in ((SARI.rw, SARI.rt), (HARTONO.rw, HARTONO.rt), (NEW_AREA.rw, NEW_AREA.rt)):
-        await grant_role(session, RT, "rt", VILLAGE, rw=rw, rt=rt)
-    await grant_role(session, LURAH, "lurah", VILLAGE)
-    await grant_role(session, OFFICER, "officer", "16.71.01")
+    areas = [(SARI.rw, SARI.rt), (HARTONO.rw, HARTONO.rt), (NEW_AREA.rw, NEW_AREA.rt)]
+    await registry_world(
+        session, tmp_path, rt={RT: areas}, lurah=[LURAH], officers={OFFICER: "16.71.01"}
+    )
     account = await ensure_account(session, REPORTER)
     await session.commit()
     return account

@@ -3,13 +3,10 @@ exports are recorded where they happen, and ``lapor-warga audit`` lists them."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,12 +17,12 @@ from flows.io import Ctx, Incoming
 from flows.review import notify_current_tier, on_decision
 from locales import use_locale
 from registry import workflow
-from registry.accounts import account_by_telegram_id, ensure_account, grant_role
-from registry.households import household_by_kk, import_households
+from registry.households import household_by_kk
 from registry.policy import DEFAULT_POLICY
-from storage import db
-from storage.models import Account, Report, utcnow
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from storage.models import Report, utcnow
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE
+from tests.helpers.db import in_db
+from tests.helpers.world import account, registry_world
 
 RT, LURAH, OFFICER, REPORTER = 1, 2, 3, 100
 QUESTION = "Apakah atapnya benar seng?"
@@ -33,38 +30,11 @@ NOTE = "Atap masih genteng menurut tetangga"
 ALL_NUMBERS = [SARI.kk, HARTONO.kk, *(p.nik for f in FAMILIES for p in f.people)]
 
 
-def in_db(url: str, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        engine = db.create_engine(url)
-        try:
-            async with db.make_sessionmaker(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
-
-
-@pytest.fixture
-def cli_db(database_url: str, monkeypatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("DEFAULT_LOCALE", "en")
-    return database_url
-
-
-async def _account(session: AsyncSession, telegram_id: int) -> Account:
-    account = await account_by_telegram_id(session, telegram_id)
-    assert account is not None
-    return account
-
-
 async def _file(session: AsyncSession, kk: str) -> Report:
     """A report filed as in chat: its cards go to the RT head."""
     report = await workflow.submit_report(
         session, kind="housing", household=await household_by_kk(session, kk),
-        reporter=await _account(session, REPORTER), payload={"aspects": ["roof"], "roof": "metal"},
+        reporter=await account(session, REPORTER), payload={"aspects": ["roof"], "roof": "metal"},
     )  # fmt: skip
     await notify_current_tier(session, report)
     return report
@@ -73,26 +43,24 @@ async def _file(session: AsyncSession, kk: str) -> Report:
 async def _decisions(session: AsyncSession, tmp_path) -> dict[str, str]:
     """Three reports: one decided in chat, one escalated by the scheduler, one left for a
     decision file. Returns their numbers."""
-    await import_households(session, write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))
-    await grant_role(session, RT, "rt", VILLAGE, rw=SARI.rw, rt=SARI.rt)
-    await grant_role(session, RT, "rt", VILLAGE, rw=HARTONO.rw, rt=HARTONO.rt)
-    await grant_role(session, LURAH, "lurah", VILLAGE)
-    await grant_role(session, OFFICER, "officer", "16.71")
-    await ensure_account(session, REPORTER)
+    await registry_world(
+        session, tmp_path, rt={RT: [(SARI.rw, SARI.rt), (HARTONO.rw, HARTONO.rt)]},
+        lurah=[LURAH], officers={OFFICER: "16.71"}, accounts=[REPORTER],
+    )  # fmt: skip
     chat = await _file(session, SARI.kk)
     late = await _file(session, HARTONO.kk)
     batch = await _file(session, SARI.kk)
 
     # In chat: the RT head presses Confirm on the card.
-    rt = await _account(session, RT)
+    rt = await account(session, RT)
     incoming = Incoming(user_id=RT, chat_id=RT, callback="", message_id=1)
     with use_locale("en"):
         outcome = await on_decision(Ctx(session, incoming, rt), f"rv:{chat.id}:{chat.version}:y")
     assert "You confirmed this report" in outcome.replies[0].text
     # The lurah asks the reporter, who answers; then the lurah rejects with words.
-    lurah = await _account(session, LURAH)
+    lurah = await account(session, LURAH)
     await workflow.ask_info(session, chat, lurah, QUESTION)
-    await workflow.answer_info(session, chat, await _account(session, REPORTER), answer="Ya")
+    await workflow.answer_info(session, chat, await account(session, REPORTER), answer="Ya")
     await workflow.decide(session, chat, lurah, approve=False, reason_code="other", note=NOTE)
     # Nobody decided the other one within the RT's SLA: the scheduler moves it on.
     later = utcnow() + timedelta(days=4)
@@ -101,7 +69,7 @@ async def _decisions(session: AsyncSession, tmp_path) -> dict[str, str]:
 
 
 async def _account_ids(session: AsyncSession) -> dict[int, int]:
-    return {t: (await _account(session, t)).id for t in (RT, LURAH, OFFICER)}
+    return {t: (await account(session, t)).id for t in (RT, LURAH, OFFICER)}
 
 
 def test_decisions_views_and_exports_are_listed_oldest_first(cli_db, tmp_path, capsys) -> None:

@@ -19,8 +19,8 @@ from registry.households import import_households
 from storage import db
 from storage.backup import find_pg_dump
 from storage.models import Member, Region
-from tests.conftest import PG_ADMIN_URL, _pg_dsn, _throwaway_pg_database
-from tests.factories import FAMILIES, registry_rows, write_csv
+from testkit.factories import FAMILIES, registry_rows, write_csv
+from tests.helpers.db import PG_ADMIN_URL, pg_dsn, throwaway_pg_database
 
 
 async def _seed(database_url: str, tmp_path: Path) -> int:
@@ -60,17 +60,17 @@ def _read_back(target: Path, tmp_path: Path) -> tuple[int, int]:
             members = conn.execute("SELECT count(*) FROM members").fetchone()[0]
             return households, members
     pg_restore = str(Path(find_pg_dump()).with_name("pg_restore"))
-    restored = _throwaway_pg_database()
+    restored = throwaway_pg_database()
     url = next(restored)
     try:
         name = url.rsplit("/", 1)[1]
         subprocess.run(
-            [pg_restore, "--no-owner", f"--dbname={_pg_dsn(name)}", str(target)],
+            [pg_restore, "--no-owner", f"--dbname={pg_dsn(name)}", str(target)],
             check=True, capture_output=True,
         )  # fmt: skip
 
         async def counts() -> tuple[int, int]:
-            conn = await asyncpg.connect(_pg_dsn(name))
+            conn = await asyncpg.connect(pg_dsn(name))
             try:
                 return (
                     await conn.fetchval("SELECT count(*) FROM households"),

@@ -13,8 +13,8 @@ import pytest
 
 from bot.cli import main
 from registry.households import IMPORT_HEADER
-from tests.conftest import PG_ADMIN_URL, shared_regions_csv
-from tests.factories import FAMILIES, SARI, registry_rows, write_csv
+from testkit.factories import FAMILIES, SARI, registry_rows, write_csv
+from tests.helpers.db import PG_ADMIN_URL, shared_regions_csv
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,6 +75,7 @@ def test_malformed_settings_give_one_line_and_exit_2(
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
 
 
+@pytest.mark.slow
 def test_run_webhook_names_the_settings_it_needs(tmp_path: Path) -> None:
     env = {"DEFAULT_LOCALE": "en", "BOT_TOKEN": "123456:TEST-token"}
     result = run_cli("run", "--webhook", env=env, cwd=tmp_path)
@@ -84,6 +85,7 @@ def test_run_webhook_names_the_settings_it_needs(tmp_path: Path) -> None:
     assert result.returncode == 2 and result.stderr.startswith("WEBHOOK_SECRET: 16 to 256")
 
 
+@pytest.mark.slow
 def test_run_says_which_port_it_cannot_listen_on(tmp_path: Path, database_url: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

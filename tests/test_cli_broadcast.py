@@ -18,7 +18,7 @@ from registry.accounts import ensure_account, link_account
 from registry.households import import_households
 from storage import db
 from storage.models import Broadcast, Household, OutboxMessage
-from tests.factories import FAMILIES, HARTONO, SARI, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, registry_rows, write_csv
 
 SARI_ID, BUDI_ID, ANI_ID = 1401, 1402, 1403
 

@@ -3,12 +3,11 @@ registry export/import round trip, through the command line as an operator runs 
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import random
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,11 +28,10 @@ from registry.exports import CHANGES_HEADER, describe_changes
 from registry.households import IMPORT_HEADER, household_by_kk, import_households
 from registry.nik import make_nik, mask
 from registry.tables import open_table
-from storage import db
 from storage.models import Household, Member, OutboxMessage, RegistryRevision, Report
-from tests.conftest import fresh_database
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
-from tests.synthetic import synthetic_rows
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.synthetic import synthetic_rows
+from tests.helpers.db import fresh_database, in_db
 
 RT, RT_OTHER, LURAH, OFFICER, REPORTER = 1, 2, 3, 4, 100
 SATU_ULU = "16.71.02.1002"  # another kecamatan of Kota Palembang
@@ -42,29 +40,6 @@ WIDODO = [  # a household in Satu Ulu
     [WIDODO_KK, make_nik("167102", date(1970, 3, 3), "M", 9301), "Widodo", "L", "1970-03-03",
      "head", SATU_ULU, "1", "1", "Jl. Satu Ulu No. 1", "3"],
 ]  # fmt: skip
-
-
-def in_db(url: str, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
-    """Run ``work`` in a session of the database at ``url`` and commit."""
-
-    async def go() -> Any:
-        engine = db.create_engine(url)
-        try:
-            async with db.make_sessionmaker(engine)() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
-
-
-@pytest.fixture
-def cli_db(database_url: str, monkeypatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("DEFAULT_LOCALE", "en")
-    return database_url
 
 
 @pytest.fixture

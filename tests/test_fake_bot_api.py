@@ -44,7 +44,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.sandbox.fake_api import (
+from fake_bot_api import (
     NOT_MODIFIED,
     QUERY_TOO_OLD,
     SAMPLE_PNG,
@@ -55,6 +55,7 @@ from bot.sandbox.fake_api import (
     parse_html,
     utf16_len,
 )
+from tests.driver import DrivenBotAPI
 
 USER_ID = 5001
 
@@ -71,7 +72,7 @@ def make_bot(api: FakeBotAPI, token: str | None = None) -> Bot:
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotAPI]:
-    fake = FakeBotAPI()
+    fake = DrivenBotAPI()
     await fake.start()
     try:
         yield fake
@@ -691,7 +692,7 @@ def clock() -> StepClock:
 
 @pytest.fixture
 async def flood_api(clock: StepClock) -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI(flood_limit=3, clock=clock) as fake:
+    async with DrivenBotAPI(flood_limit=3, clock=clock) as fake:
         yield fake
     assert fake.internal_errors == []
 
@@ -807,7 +808,7 @@ async def test_outage_500_fails_every_method_without_side_effects(
 
 
 async def test_outage_429_tells_the_seconds_left_and_ends_by_itself(clock: StepClock) -> None:
-    async with FakeBotAPI(clock=clock) as api:
+    async with DrivenBotAPI(clock=clock) as api:
         bot = make_bot(api)
         try:
             api.user(USER_ID, "Tari")
@@ -1230,7 +1231,7 @@ async def test_delete_webhook_stops_delivery(api: FakeBotAPI, bot: Bot, receiver
 
 
 async def test_stop_ends_webhook_delivery(bot: Bot, receiver: Receiver) -> None:
-    api = FakeBotAPI()
+    api = DrivenBotAPI()
     await api.start()
     own_bot = make_bot(api)
     try:

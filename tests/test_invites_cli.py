@@ -24,7 +24,7 @@ from registry.invites import (
 )
 from storage import db
 from storage.models import AuditEntry, Invite, RoleGrant, utcnow
-from tests.factories import VILLAGE
+from testkit.factories import VILLAGE
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]+)")
 

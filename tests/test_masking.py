@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from flows.review import card_for_reviewer, notify_current_tier
 from registry import workflow
-from registry.accounts import ReviewArea, account_by_telegram_id, ensure_account, grant_role
-from registry.households import household_by_kk, import_households
+from registry.accounts import ReviewArea
+from registry.households import household_by_kk
 from registry.nik import make_nik, mask
-from storage.models import Account, AuditEntry, Report
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from storage.models import AuditEntry, Report
+from testkit.factories import HARTONO, SARI, VILLAGE
+from tests.helpers.world import account, registry_world
 
 RT, LURAH, OFFICER, OFFICER_FAR, REPORTER = 1, 2, 3, 4, 100
 ANI_NIK = HARTONO.person("Ani Rahmawati").nik
@@ -25,24 +26,15 @@ NEW_KK = "1671012208250004"
 
 @pytest.fixture
 async def world(session, tmp_path) -> None:
-    await import_households(session, write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))
-    await grant_role(session, RT, "rt", VILLAGE, rw=SARI.rw, rt=SARI.rt)
-    await grant_role(session, RT, "rt", VILLAGE, rw=NEW_AREA.rw, rt=NEW_AREA.rt)
-    await grant_role(session, LURAH, "lurah", VILLAGE)
-    await grant_role(session, OFFICER, "officer", "16.71")
-    await grant_role(session, OFFICER_FAR, "officer", "16.72")
-    await ensure_account(session, REPORTER)
+    await registry_world(
+        session, tmp_path, rt={RT: [(SARI.rw, SARI.rt), (NEW_AREA.rw, NEW_AREA.rt)]},
+        lurah=[LURAH], officers={OFFICER: "16.71", OFFICER_FAR: "16.72"}, accounts=[REPORTER],
+    )  # fmt: skip
     await session.commit()
 
 
-async def _account(session, telegram_id: int) -> Account:
-    account = await account_by_telegram_id(session, telegram_id)
-    assert account is not None
-    return account
-
-
 async def _card(session, report: Report, telegram_id: int) -> str:
-    replies = await card_for_reviewer(session, report, await _account(session, telegram_id))
+    replies = await card_for_reviewer(session, report, await account(session, telegram_id))
     return replies[-1].text
 
 
@@ -50,7 +42,7 @@ async def _move_in(session) -> Report:
     """Ani (registered in Hartono's household) moves into Sari's."""
     return await workflow.submit_report(
         session, kind="move_in", household=await household_by_kk(session, SARI.kk),
-        reporter=await _account(session, REPORTER),
+        reporter=await account(session, REPORTER),
         payload={"nik": ANI_NIK, "name": "Ani Rahmawati", "sex": "F", "birth_date": "1963-12-01",
                  "relationship": "parent_in_law", "origin": {"text": "Lahat"}},
     )  # fmt: skip
@@ -71,12 +63,12 @@ async def test_rt_and_lurah_see_masked_numbers_the_officer_full_ones(world, sess
     report = await _move_in(session)
     rt_card = await _card(session, report, RT)
     _masked(rt_card, SARI.kk, HARTONO.kk, ANI_NIK)
-    await workflow.decide(session, report, await _account(session, RT), approve=True)
+    await workflow.decide(session, report, await account(session, RT), approve=True)
 
     _masked(await _card(session, report, LURAH), SARI.kk, HARTONO.kk, ANI_NIK)
     # An officer before the report reaches the officers: masked too.
     _masked(await _card(session, report, OFFICER), SARI.kk, ANI_NIK)
-    await workflow.decide(session, report, await _account(session, LURAH), approve=True)
+    await workflow.decide(session, report, await account(session, LURAH), approve=True)
 
     officer_card = await _card(session, report, OFFICER)
     _full(officer_card, SARI.kk, HARTONO.kk, ANI_NIK)  # household, known person, answer
@@ -96,7 +88,7 @@ async def test_the_members_of_a_new_household_on_the_cards(world, session) -> No
     ]  # fmt: skip
     report = await workflow.submit_report(
         session, kind="new_household", household=None, area=NEW_AREA,
-        reporter=await _account(session, REPORTER),
+        reporter=await account(session, REPORTER),
         payload={"village": {"code": VILLAGE, "name": "Tiga-puluh-lima Ilir"},
                  "rw": NEW_AREA.rw, "rt": NEW_AREA.rt, "address": "Jl. Damai No. 7",
                  "kk": NEW_KK, "members": members, "floor": "wood", "wall": "wood",
@@ -106,16 +98,16 @@ async def test_the_members_of_a_new_household_on_the_cards(world, session) -> No
     _masked(rt_card, NEW_KK, RUDI_NIK)
     assert "Rudi Hermawan" in rt_card
     for telegram_id in (RT, LURAH):
-        await workflow.decide(session, report, await _account(session, telegram_id), approve=True)
+        await workflow.decide(session, report, await account(session, telegram_id), approve=True)
     _full(await _card(session, report, OFFICER), NEW_KK, RUDI_NIK)
 
 
 async def test_every_card_shown_is_a_view_in_the_audit_log(world, session) -> None:
     report = await _move_in(session)
     await notify_current_tier(session, report)  # pushed to the RT head
-    await card_for_reviewer(session, report, await _account(session, RT))  # opened from /antrian
+    await card_for_reviewer(session, report, await account(session, RT))  # opened from /antrian
     for telegram_id in (RT, LURAH):
-        await workflow.decide(session, report, await _account(session, telegram_id), approve=True)
+        await workflow.decide(session, report, await account(session, telegram_id), approve=True)
     await notify_current_tier(session, report)
     await session.flush()
 
@@ -128,7 +120,7 @@ async def test_every_card_shown_is_a_view_in_the_audit_log(world, session) -> No
         .scalars()
         .all()
     )
-    rt, officer = await _account(session, RT), await _account(session, OFFICER)
+    rt, officer = await account(session, RT), await account(session, OFFICER)
     assert [(v.actor_account_id, v.report_id, v.details) for v in views] == [
         (rt.id, report.id, {"state": "awaiting_rt", "full_ids": False}),
         (rt.id, report.id, {"state": "awaiting_rt", "full_ids": False}),

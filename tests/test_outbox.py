@@ -25,7 +25,7 @@ from bot.settings import load_settings
 from flows.io import Button, Reply
 from storage import db, outbox
 from storage.models import OutboxMessage, utcnow
-from tests.conftest import PG_ADMIN_URL
+from tests.helpers.db import PG_ADMIN_URL
 
 A, B, C = 5001, 5002, 5003
 

@@ -13,18 +13,17 @@ from flows.io import Reply
 from registry import workflow
 from registry.accounts import (
     ReviewArea,
-    account_by_telegram_id,
     ensure_account,
-    grant_role,
     link_account,
 )
 from registry.exports import changed_rows
 from registry.history import household_history
-from registry.households import household_by_kk, import_households
+from registry.households import household_by_kk
 from registry.nik import make_nik
 from registry.privacy import AlreadyDeleted, delete_account, export_account_data
 from storage.models import Account, Report, ReportEvent, utcnow
-from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import SARI, VILLAGE
+from tests.helpers.world import account, registry_world
 
 RT, LURAH, OFFICER, RESIDENT, NEWCOMER = 1, 2, 3, 100, 101
 NEW_AREA = ReviewArea(VILLAGE, 4, 1)
@@ -36,23 +35,16 @@ RUDI_NIK = make_nik("16.71.01", date(1995, 3, 11), "M", 9311)
 
 @pytest.fixture
 async def world(session, tmp_path) -> None:
-    await import_households(session, write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))
-    await grant_role(session, RT, "rt", VILLAGE, rw=SARI.rw, rt=SARI.rt)
-    await grant_role(session, RT, "rt", VILLAGE, rw=NEW_AREA.rw, rt=NEW_AREA.rt)
-    await grant_role(session, LURAH, "lurah", VILLAGE)
-    await grant_role(session, OFFICER, "officer", "16.71")
+    await registry_world(
+        session, tmp_path, rt={RT: [(SARI.rw, SARI.rt), (NEW_AREA.rw, NEW_AREA.rt)]},
+        lurah=[LURAH], officers={OFFICER: "16.71"},
+    )  # fmt: skip
     resident = await ensure_account(session, RESIDENT)
     resident.phone, resident.consented_at = "+6281234567890", utcnow()
     await link_account(session, resident, SARI.person("Sari Wulandari").nik, SARI.kk)
     newcomer = await ensure_account(session, NEWCOMER)
     newcomer.consented_at = utcnow()
     await session.commit()
-
-
-async def _account(session, telegram_id: int) -> Account:
-    account = await account_by_telegram_id(session, telegram_id)
-    assert account is not None
-    return account
 
 
 async def _new_household(session, reporter: Account, *, on_behalf: bool = False) -> Report:
@@ -75,7 +67,7 @@ async def _new_household(session, reporter: Account, *, on_behalf: bool = False)
 async def test_deleting_drops_the_contact_the_reporter_gave_and_keeps_the_rest(
     world, session
 ) -> None:
-    newcomer = await _account(session, NEWCOMER)
+    newcomer = await account(session, NEWCOMER)
     report = await _new_household(session, newcomer)
     await session.commit()
     report_id = report.id
@@ -94,13 +86,13 @@ async def test_deleting_drops_the_contact_the_reporter_gave_and_keeps_the_rest(
     assert stored.version == version  # the reviewers' buttons stay valid
     # Its events no longer name the reporter; the RT head can still decide it.
     assert {e.actor_account_id for e in stored.events} == {None}
-    rt = await _account(session, RT)
+    rt = await account(session, RT)
     decision = await workflow.decide(session, stored, rt, approve=True, expected_version=version)
     assert decision.to_state == workflow.AWAITING_KELURAHAN
 
 
 async def test_a_report_filed_for_someone_else_keeps_their_contact(world, session) -> None:
-    rt = await _account(session, RT)
+    rt = await account(session, RT)
     report = await _new_household(session, rt, on_behalf=True)
     report_id = report.id
     await session.commit()
@@ -117,15 +109,15 @@ async def test_a_report_filed_for_someone_else_keeps_their_contact(world, sessio
 
 
 async def test_a_deleted_approver_has_no_telegram_id_in_the_exports(world, session) -> None:
-    resident = await _account(session, RESIDENT)
+    resident = await account(session, RESIDENT)
     household = await household_by_kk(session, SARI.kk)
     report = await workflow.submit_report(
         session, kind="housing", household=household, reporter=resident,
         payload={"aspects": ["roof"], "roof": "metal"},
     )  # fmt: skip
     for telegram_id in (RT, LURAH, OFFICER):
-        await workflow.decide(session, report, await _account(session, telegram_id), approve=True)
-    officer = await _account(session, OFFICER)
+        await workflow.decide(session, report, await account(session, telegram_id), approve=True)
+    officer = await account(session, OFFICER)
     officer_id = officer.id
     await session.commit()
     before = [row[-1] async for row in changed_rows(session, date.today())]
@@ -153,16 +145,16 @@ async def test_a_deleted_approver_has_no_telegram_id_in_the_exports(world, sessi
 async def test_the_export_names_reviewers_by_tier_and_lists_a_reviewers_decisions(
     world, session
 ) -> None:
-    resident = await _account(session, RESIDENT)
+    resident = await account(session, RESIDENT)
     household = await household_by_kk(session, SARI.kk)
     report = await workflow.submit_report(
         session, kind="housing", household=household, reporter=resident,
         payload={"aspects": ["roof"], "roof": "metal"},
     )  # fmt: skip
-    rt = await _account(session, RT)
+    rt = await account(session, RT)
     await workflow.decide(session, report, rt, approve=True)
     await workflow.decide(
-        session, report, await _account(session, LURAH), approve=False, reason_code="not_true",
+        session, report, await account(session, LURAH), approve=False, reason_code="not_true",
         note="Atapnya masih genteng",
     )  # fmt: skip
 

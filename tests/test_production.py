@@ -18,21 +18,14 @@ from handlers.ordering import ChatOrderMiddleware
 from storage import db
 from storage.models import Draft, ProcessedUpdate
 from storage.updates import DatabaseUnavailable, chat_connection
-from tests.e2e.test_birth_path import seed
-from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, start_birth
+from tests.helpers.chat import file_birth_en, linked_sari, seed, start_birth
+from tests.helpers.db import draft_answers
 
 
 async def _sari_at_the_name_question(running, fake_api, tmp_path):
-    sari = await _linked_sari(running, fake_api, tmp_path)
+    sari = await linked_sari(running, fake_api, tmp_path)
     await start_birth(sari)
     return sari
-
-
-async def draft_answers(database) -> dict:
-    """The answers of the one open form (``database``: anything with ``session()``)."""
-    async with database.session() as session:
-        draft = (await session.execute(select(Draft))).scalar_one()
-        return dict(draft.answers)
 
 
 async def test_a_redelivered_update_is_acknowledged_and_not_processed_again(
@@ -160,7 +153,7 @@ async def test_healthz_and_metrics(running_bot, fake_api, tmp_path) -> None:
         status, body = await _get(f"{base}/healthz")
         assert (status, body) == (200, '{"status": "ok", "database": "ok"}')
 
-        sari = await _linked_sari(running_bot, fake_api, tmp_path)
+        sari = await linked_sari(running_bot, fake_api, tmp_path)
         from datetime import date
 
         await file_birth_en(sari, "Adi Saputra", date.today())

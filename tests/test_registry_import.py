@@ -12,7 +12,7 @@ from bot.cli import main
 from registry.errors import ImportRejected
 from registry.households import household_by_kk, household_snapshot, import_households
 from storage.models import Household, Member
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 
 
 async def _counts(session) -> tuple[int, int]:

@@ -33,7 +33,7 @@ from registry.kinds import KINDS
 from registry.policy import DEFAULT_POLICY, Policy, load_policy, parse_policy
 from storage import db
 from storage.models import Account, Member, OutboxMessage, Report, ReportEvent, ReportLink
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 
 # Telegram ids of the people in every test.
 RT = 1  # Ketua RT 3 / RW 2: Sari's RT

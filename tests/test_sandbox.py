@@ -7,6 +7,7 @@ import pytest
 
 from bot.sandbox.app import Sandbox, entities_to_html
 from locales import _, use_locale
+from tests.driver import driven
 
 
 def test_entities_become_tags_and_text_is_escaped() -> None:
@@ -60,7 +61,7 @@ async def test_page_and_api_refuse_what_they_cannot_do(sandbox) -> None:
             assert "no message" in (await response.json())["error"]
         async with http.post("/api/phone/resident/text", json={"text": "/start"}) as response:
             assert response.status == 200
-        resident = sandbox.phones["resident"]
+        resident = driven(sandbox.phones["resident"])
         consent = await resident.next_message()
         # The page was opened in Indonesian, so the phones report Telegram language "id"
         # and the newcomer's consent text is in Indonesian.
@@ -76,7 +77,7 @@ async def test_page_and_api_refuse_what_they_cannot_do(sandbox) -> None:
         # The demo's reviewers agreed before: their buttons work at once.
         async with http.post("/api/phone/rt/text", json={"text": "/antrian"}) as response:
             assert response.status == 200
-        assert "/datasaya" not in (await sandbox.phones["rt"].next_message()).plain_text
+        assert "/datasaya" not in (await driven(sandbox.phones["rt"]).next_message()).plain_text
         assert state["registry"]["kk"] == "167101**********"
         async with http.get("/api/file/unknown") as response:
             assert response.status == 404

@@ -11,19 +11,18 @@ from sqlalchemy import func, select
 from registry import queues, workflow
 from registry.accounts import ensure_account, grant_role
 from registry.errors import AlreadyDecided, IllegalTransition, NotAllowed
-from registry.households import household_by_kk, import_households
+from registry.households import household_by_kk
 from storage import db
-from storage.models import Account, Member, RegistryRevision
-from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
+from storage.models import Member, RegistryRevision
+from testkit.factories import SARI
+from tests.helpers.world import account, registry_world
 
 
 async def _setup(session, tmp_path):
-    await import_households(session, write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))
-    await grant_role(session, 1, "rt", VILLAGE, rw=2, rt=3)
-    await grant_role(session, 2, "rt", VILLAGE, rw=2, rt=5)  # the neighbouring RT
-    await grant_role(session, 3, "lurah", VILLAGE)
-    await grant_role(session, 4, "officer", "16.71.01")  # kecamatan
-    await grant_role(session, 5, "officer", "16.72")  # another city
+    await registry_world(
+        session, tmp_path, rt={1: [(2, 3)], 2: [(2, 5)]},  # 2: the neighbouring RT
+        lurah=[3], officers={4: "16.71.01", 5: "16.72"},  # a kecamatan, another city
+    )  # fmt: skip
     reporter = await ensure_account(session, 100)
     household = await household_by_kk(session, SARI.kk)
     mother = household.members[1]
@@ -36,37 +35,33 @@ async def _setup(session, tmp_path):
     return report
 
 
-async def _account(session, telegram_id: int) -> Account:
-    account = (
-        await session.execute(select(Account).where(Account.telegram_id == telegram_id))
-    ).scalar_one()
-    await session.refresh(account, ["roles"])
-    return account
-
-
 async def test_only_the_current_tier_in_its_area_decides(session, tmp_path) -> None:
     report = await _setup(session, tmp_path)
     assert report.number == f"LW-{date.today().year}-{report.id:06d}"
     assert report.state == workflow.AWAITING_RT
     for outsider in (2, 3, 4, 100):  # other RT, lurah and officer too early, the reporter
         with pytest.raises(NotAllowed):
-            await workflow.decide(session, report, await _account(session, outsider), approve=True)
-    await workflow.decide(session, report, await _account(session, 1), approve=True)
+            await workflow.decide(
+                session, report, await account(session, outsider, roles=True), approve=True
+            )
+    await workflow.decide(session, report, await account(session, 1, roles=True), approve=True)
     with pytest.raises(NotAllowed):  # the RT cannot decide the next tier as well
-        await workflow.decide(session, report, await _account(session, 1), approve=True)
-    await workflow.decide(session, report, await _account(session, 3), approve=True)
+        await workflow.decide(session, report, await account(session, 1, roles=True), approve=True)
+    await workflow.decide(session, report, await account(session, 3, roles=True), approve=True)
     with pytest.raises(NotAllowed):
-        await workflow.decide(session, report, await _account(session, 5), approve=True)
-    decision = await workflow.decide(session, report, await _account(session, 4), approve=True)
+        await workflow.decide(session, report, await account(session, 5, roles=True), approve=True)
+    decision = await workflow.decide(
+        session, report, await account(session, 4, roles=True), approve=True
+    )
     assert decision.to_state == workflow.APPLIED
     with pytest.raises(AlreadyDecided):
-        await workflow.decide(session, report, await _account(session, 4), approve=True)
+        await workflow.decide(session, report, await account(session, 4, roles=True), approve=True)
     assert await session.scalar(select(func.count()).select_from(RegistryRevision)) == 1
 
 
 async def test_rejection_needs_a_reason_and_is_final(session, tmp_path) -> None:
     report = await _setup(session, tmp_path)
-    rt = await _account(session, 1)
+    rt = await account(session, 1, roles=True)
     with pytest.raises(IllegalTransition):
         await workflow.decide(session, report, rt, approve=False, note="")
     with pytest.raises(IllegalTransition):  # "other" needs words
@@ -89,11 +84,13 @@ async def test_rejection_needs_a_reason_and_is_final(session, tmp_path) -> None:
 
 async def test_queue_is_scoped_to_the_reviewers_area(session, tmp_path) -> None:
     report = await _setup(session, tmp_path)
-    assert [r.id for r in await queues.queue_for(session, await _account(session, 1))] == [
-        report.id
-    ]
-    assert await queues.queue_for(session, await _account(session, 2)) == []
-    assert await queues.queue_for(session, await _account(session, 3)) == []  # not its tier yet
+    assert [
+        r.id for r in await queues.queue_for(session, await account(session, 1, roles=True))
+    ] == [report.id]
+    assert await queues.queue_for(session, await account(session, 2, roles=True)) == []
+    assert (
+        await queues.queue_for(session, await account(session, 3, roles=True)) == []
+    )  # not its tier yet
     reviewers = await queues.reviewers_for(session, report)
     assert [a.telegram_id for a in reviewers] == [1]
 
@@ -104,7 +101,9 @@ async def test_two_officers_pressing_at_once_apply_the_change_once(engine, tmp_p
         report = await _setup(session, tmp_path)
         await grant_role(session, 6, "officer", "16.71")
         for reviewer in (1, 3):
-            await workflow.decide(session, report, await _account(session, reviewer), approve=True)
+            await workflow.decide(
+                session, report, await account(session, reviewer, roles=True), approve=True
+            )
         await session.commit()
         version = report.version
 
@@ -113,7 +112,11 @@ async def test_two_officers_pressing_at_once_apply_the_change_once(engine, tmp_p
             r = await workflow.get_report(s, report.id)
             try:
                 await workflow.decide(
-                    s, r, await _account(s, telegram_id), approve=True, expected_version=version
+                    s,
+                    r,
+                    await account(s, telegram_id, roles=True),
+                    approve=True,
+                    expected_version=version,
                 )
                 await s.commit()
                 return "decided"

@@ -17,10 +17,10 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.runner import BotRunner
-from bot.sandbox.fake_api import FakeBotAPI, Message, Person
+from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_PEOPLE, DEMO_RESIDENT, load_demo
 from bot.settings import load_settings
+from fake_bot_api import FakeBotAPI, Message, NotInChat, Person
 from locales import SUPPORTED_LOCALES, _, format_date, format_datetime, lazy_gettext, use_locale
-from registry.demo import DEMO_HOUSEHOLDS, DEMO_PEOPLE, DEMO_RESIDENT, load_demo
 from registry.households import household_by_kk
 from registry.nik import mask
 from storage import db
@@ -335,7 +335,7 @@ class Sandbox:
                 await person.send_location(float(body["latitude"]), float(body["longitude"]))
             else:
                 raise web.HTTPNotFound()
-        except AssertionError as exc:  # the button is no longer on that message
+        except NotInChat as exc:  # the button is no longer on that message
             return web.json_response({"ok": False, "error": str(exc).splitlines()[0]}, status=409)
         except (KeyError, ValueError, TypeError) as exc:
             raise web.HTTPBadRequest(text=f"bad request: {exc.__class__.__name__}") from None

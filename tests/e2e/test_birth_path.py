@@ -8,61 +8,16 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
-from registry.accounts import grant_role
-from registry.households import household_by_kk, import_households
+from registry.households import household_by_kk
 from storage.models import RegistryRevision, Report
-from tests.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
-
-RT_ID, LURAH_ID, OFFICER_ID, SARI_ID = 7001, 7002, 7003, 1001
-
-
-async def seed(running, tmp_path) -> None:
-    async with running.session() as session:
-        await import_households(session, write_csv(tmp_path / "reg.csv", registry_rows(FAMILIES)))
-        await grant_role(session, RT_ID, "rt", VILLAGE, rw=2, rt=3)
-        await grant_role(session, LURAH_ID, "lurah", VILLAGE)
-        await grant_role(session, OFFICER_ID, "officer", "16.71")
-        await session.commit()
+from testkit.factories import SARI, VILLAGE
+from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, ago, agree, seed
 
 
-async def agree(person, *, language: str | None = None, expect: str | None = None):
-    """A newcomer's first step: the consent text (it came after whatever they sent first),
-    then "✅ I agree" in whatever language it is shown. ``language``: a language button
-    ("🇬🇧 English") pressed first if the text offers it. ``expect``: a fragment of the
-    message that follows the agreement, returned."""
-    consent = await person.expect("/datasaya")
-    if language is not None and language in consent.buttons():
-        await person.press(language, consent)
-        await person.expect_edit(message=consent)
-    await person.press(next(b for b in consent.buttons() if b.startswith("✅")), consent)
-    await person.expect_edit(message=consent)
-    return await person.expect(expect) if expect is not None else None
-
-
-async def open_bot(person):
-    """Someone granted a role from the command line opens the bot: /start, agree, welcome."""
-    await person.send_text("/start")
-    return await agree(person, expect="/antrian")
-
-
-async def link(person, *, language_button: str | None = None, nik: str, kk: str) -> None:
-    await person.send_text("/start")
-    await agree(person, language=language_button)
-    contact_prompt = await person.next_message()
-    assert contact_prompt.reply_buttons()[0]["request_contact"] is True
-    await person.send_contact("+6281234567890")
-    await person.expect("NIK")
-    await person.send_text(nik)
-    await person.expect("KK")
-    await person.send_text(kk)
-
-
-def ago(days: int) -> date:
-    return date.today() - timedelta(days=days)
-
-
+@pytest.mark.smoke
 async def test_birth_report_travels_from_resident_to_registry(
     running_bot, fake_api, tmp_path
 ) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from registry.accounts import grant_role, link_account, record_consent
 from registry.households import import_households
 from storage.models import Broadcast, Household, OutboxMessage
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
 
 OFFICER_ID, RT_ID, SARI_ID, BUDI_ID, ANI_ID, FAR_ID = 7301, 7302, 1301, 1302, 1303, 1304
 PAGAR_ALAM_VILLAGE = "16.72.01.1001"  # outside Kota Palembang

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Draft
-from tests.e2e.test_report_types import SARI_ID, seed
-from tests.harness import RunningBot
+from testkit.harness import RunningBot
+from tests.helpers.walk import SARI_ID, seed
 
 
 @pytest.fixture
@@ -25,6 +25,7 @@ async def quick_sweeping_bot(fake_api, database_url, tmp_path):
     await running.stop()
 
 
+@pytest.mark.slow
 async def test_stale_draft_is_reminded_once_then_expires(quick_sweeping_bot, fake_api) -> None:
     people = await seed(quick_sweeping_bot, fake_api)
     sari = people[SARI_ID]

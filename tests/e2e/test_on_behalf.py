@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 
 from registry.households import household_by_kk
 from storage.models import Account, AuditEntry, Member, Report, RoleGrant, utcnow
-from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, open_bot, seed
-from tests.factories import HARTONO, SARI
+from testkit.factories import HARTONO, SARI
+from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, open_bot, seed
 
 BUTTON = "📝 For a resident without a phone"
 NOT_YOURS = "not a household of your RT"

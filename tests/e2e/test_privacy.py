@@ -21,9 +21,9 @@ from storage.models import (
     ReportEvent,
     RoleGrant,
 )
-from tests.e2e.test_birth_path import RT_ID, SARI_ID, ago, agree
-from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, reviewer
-from tests.factories import SARI
+from testkit.factories import SARI
+from tests.driver import driven
+from tests.helpers.chat import RT_ID, SARI_ID, ago, agree, file_birth_en, linked_sari, reviewer
 
 SARI_NIK = SARI.person("Sari Wulandari").nik
 PHONE = "+6281234567890"  # what link() shares
@@ -50,7 +50,7 @@ async def _queue_for(running, chat_id: int, text: str, status: str = "pending") 
 async def test_datasaya_sends_everything_stored_as_one_json_file(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
     await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
@@ -102,7 +102,7 @@ async def test_datasaya_sends_everything_stored_as_one_json_file(
 async def test_hapusakun_deletes_the_account_and_keeps_its_reports_nameless(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
     card = await rt.expect("Is this true?")
@@ -176,7 +176,7 @@ async def test_hapusakun_deletes_the_account_and_keeps_its_reports_nameless(
 async def test_a_reviewer_who_deletes_the_account_loses_the_roles(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     await file_birth_en(sari, "Raka Pratama", ago(4))
     await rt.press("✅ Confirm", await rt.expect("Is this true?"))
@@ -214,7 +214,7 @@ async def test_the_sandbox_page_offers_the_file_for_download() -> None:
     sandbox = Sandbox(port=0, locale="en")
     await sandbox.start()
     try:
-        resident = sandbox.phones["resident"]
+        resident = driven(sandbox.phones["resident"])
         await resident.send_text("/datasaya")
         await agree(resident)
         await resident.send_text("/datasaya")
@@ -235,7 +235,7 @@ async def test_the_sandbox_page_offers_the_file_for_download() -> None:
 async def test_a_question_left_by_a_deleted_reporter_returns_to_the_tier_that_asked(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
     await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))

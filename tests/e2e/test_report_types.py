@@ -11,26 +11,38 @@ Each type is a script of answers. Two walks per type:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts import ensure_account, grant_role, link_account, record_consent
-from registry.households import household_by_kk, import_households
+from registry.households import household_by_kk
 from registry.kinds import CATALOG
 from registry.nik import make_nik
 from storage.models import Household, HouseholdFlag, Member, RegistryRevision, Report
-from tests.conftest import ACTION_COUNTS
-from tests.factories import FAMILIES, HARTONO, SARI, VILLAGE, registry_rows, write_csv
+from testkit.factories import HARTONO, SARI, VILLAGE
+from tests.helpers.walk import (
+    ACTION_COUNTS,
+    FAJAR_ID,
+    LURAH_ID,
+    OFFICER_ID,
+    OUR_VILLAGE,
+    RT_ID,
+    SARI_ID,
+    SKIP,
+    Act,
+    Op,
+    Script,
+    Walk,
+    press,
+    report_numbered,
+    seed,
+    text,
+    toggle,
+)
 
-RT_ID, LURAH_ID, OFFICER_ID, SARI_ID, FAJAR_ID = 7101, 7102, 7103, 1101, 1102
 SATU_ULU = "Satu Ulu, Seberang Ulu Satu, Kota Palembang"
-OUR_VILLAGE = "Tiga-puluh-lima Ilir, Ilir Barat Dua, Kota Palembang"
 NEW_KK = "1671010203260004"
 ANDI_NIK = make_nik("167102", date(1995, 3, 3), "M", 77)
 LINA_NIK = make_nik("167101", date(1990, 6, 14), "F", 78)
@@ -38,108 +50,6 @@ LINA_NIK = make_nik("167101", date(1990, 6, 14), "F", 78)
 
 def ago(days: int) -> str:
     return (date.today() - timedelta(days=days)).strftime("%d/%m/%Y")
-
-
-# ---- what a person does ---------------------------------------------------------------------
-
-
-@dataclass
-class Op:
-    kind: str  # text | press | toggle | photo | album | location | region | written
-    value: Any = None
-    pick: str | None = None  # region: the match to press
-
-
-def text(value: str) -> Op:
-    return Op("text", value)
-
-
-def press(label: str) -> Op:
-    return Op("press", label)
-
-
-def toggle(*labels: str) -> Op:
-    return Op("toggle", labels)
-
-
-SKIP = press("Skip »")
-
-
-@dataclass
-class Act:
-    prompt: str  # a fragment of the question
-    op: Op
-
-
-@dataclass
-class Script:
-    title: str
-    acts: list[Act]
-    invalid: tuple[int, Op, str]  # at act i: a wrong answer and the error it gets
-    back_at: int  # at act i press Back: act i-1 is asked again
-    edit: tuple[str, list[Act], str]  # edit-menu label, new answers, text then on the review
-    check: Callable[[AsyncSession, Report], Awaitable[None]]
-    person: int = SARI_ID
-    review_shows: list[str] = field(default_factory=list)
-
-
-class Walk:
-    def __init__(self, person) -> None:
-        self.person = person
-        self.actions = 0
-
-    async def prompt(self, fragment: str):
-        message = await self.person.expect(fragment)
-        assert len(message.plain_text) < 500, message.plain_text
-        return message
-
-    async def do(self, op: Op) -> None:
-        person = self.person
-        if op.kind == "text":
-            await person.send_text(op.value)
-        elif op.kind == "press":
-            await person.press(op.value)
-        elif op.kind == "toggle":
-            for label in op.value:
-                await person.press(f"▫️ {label}")
-                assert f"✅ {label}" in (await person.expect_edit()).buttons()
-                self.actions += 1
-            await person.press("✔ Done")
-        elif op.kind == "photo":
-            await person.send_photo()
-        elif op.kind == "album":
-            for _ in range(op.value):
-                await person.send_photo(media_group_id="album-1")
-        elif op.kind == "location":
-            await person.send_location(*op.value)
-        elif op.kind in ("region", "written"):
-            await person.send_text(op.value)
-            self.actions += 1
-            if op.kind == "region":
-                await person.expect("Choose the right one")
-                await person.press(op.pick)
-            else:
-                await person.expect("No desa/kelurahan is called")
-                await person.press(f"✍️ Use “{op.value}” as written")
-        else:  # pragma: no cover - a typo in a script
-            raise AssertionError(op.kind)
-        self.actions += 1
-
-    async def answer(self, act: Act) -> None:
-        await self.prompt(act.prompt)
-        await self.do(act.op)
-
-    async def open(self, title: str) -> None:
-        await self.person.send_text("/lapor")
-        await self.person.expect("What do you want to report?")
-        await self.person.press(title)
-        self.actions += 2
-
-    async def submit(self) -> str:
-        await self.person.press("✅ Submit")
-        self.actions += 1
-        sent = await self.person.expect("tracking number")
-        return next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
 
 
 # ---- the scripts --------------------------------------------------------------------------------
@@ -425,30 +335,6 @@ SCRIPTS = {
 # ---- the walks ------------------------------------------------------------------------------
 
 
-async def seed(running, fake_api) -> dict[int, Any]:
-    async with running.session() as session:
-        await import_households(
-            session, write_csv(running.tmp / "reg.csv", registry_rows(FAMILIES))
-        )
-        for rw, rt in ((2, 3), (2, 5), (4, 7)):
-            await grant_role(session, RT_ID, "rt", VILLAGE, rw=rw, rt=rt)
-        await grant_role(session, LURAH_ID, "lurah", VILLAGE)
-        await grant_role(session, OFFICER_ID, "officer", "16.71")
-        for telegram_id in (RT_ID, LURAH_ID, OFFICER_ID, SARI_ID, FAJAR_ID):  # agreed before
-            await record_consent(session, telegram_id, locale="en")
-        sari = await ensure_account(session, SARI_ID)
-        await link_account(session, sari, SARI.person("Sari Wulandari").nik, SARI.kk)
-        await session.commit()
-    names = {RT_ID: "Pak RT", LURAH_ID: "Bu Lurah", OFFICER_ID: "Petugas", SARI_ID: "Sari",
-             FAJAR_ID: "Fajar"}  # fmt: skip
-    return {i: fake_api.user(i, name, language_code="en") for i, name in names.items()}
-
-
-async def report_numbered(running, number: str) -> Report:
-    async with running.session() as session:
-        return (await session.execute(select(Report).where(Report.number == number))).scalar_one()
-
-
 KIND_NAMES = [kind.name for kind in CATALOG]
 
 
@@ -552,3 +438,116 @@ async def test_evidence_rules_forbid_warn_and_require(running, fake_api) -> None
     review = await walk.person.expect("check your report")
     assert "1 document(s)" in review.plain_text
     assert "Without a document" not in review.plain_text
+
+
+# ---- engine behaviour a resident notices, beyond each type's own walks: lists, submit-time
+# refusals, emptied selections, a registry that changes under a question, and photos sent
+# after the last question (these reuse the scripts above).
+
+
+async def _to_review(walk: Walk, kind: str) -> None:
+    await walk.open(SCRIPTS[kind].title)
+    for act in SCRIPTS[kind].acts:
+        await walk.answer(act)
+    await walk.person.expect("check your report")
+
+
+async def test_back_out_of_reentering_a_list_keeps_the_old_list(running, fake_api) -> None:
+    people = await seed(running, fake_api)
+    walk = Walk(people[FAJAR_ID])
+    await _to_review(walk, "new_household")
+    await walk.person.press("✏️ Edit")
+    await walk.person.press("Members", await walk.person.expect("Which answer"))
+    await walk.prompt("member's full name")
+    await walk.person.press("« Back")
+    review = await walk.person.expect("check your report")
+    assert "Members: 2" in review.plain_text and "Lina Marlina" in review.plain_text
+
+
+async def test_back_from_the_next_member_reopens_the_previous_one(running, fake_api) -> None:
+    people = await seed(running, fake_api)
+    walk = Walk(people[FAJAR_ID])
+    await walk.open(SCRIPTS["new_household"].title)
+    acts = SCRIPTS["new_household"].acts
+    more = next(i for i, a in enumerate(acts) if a.prompt == "another member")
+    for act in acts[: more + 1]:  # up to the first "another member?" -> Yes
+        await walk.answer(act)
+    second = await walk.prompt("member's full name")
+    assert "Member 2" in second.plain_text
+    await walk.person.press("« Back")
+    again = await walk.prompt("another member")
+    assert "Member 1" in again.plain_text  # the first member's last question, not the KK
+
+
+async def test_a_refused_list_is_entered_again_from_scratch(running, fake_api) -> None:
+    people = await seed(running, fake_api)
+    walk = Walk(people[FAJAR_ID])
+    acts = list(SCRIPTS["new_household"].acts)
+    first = next(i for i, a in enumerate(acts) if a.op.value == "Head of household")
+    acts[first] = Act("head of the household?", press("Husband / wife"))  # nobody heads it
+    await walk.open(SCRIPTS["new_household"].title)
+    for act in acts:
+        await walk.answer(act)
+    await walk.person.expect("check your report")
+    await walk.person.press("✅ Submit")
+    await walk.prompt("Exactly one member must be the head")  # above the first question
+    await walk.do(TWO_MEMBERS[0].op)
+    for act in TWO_MEMBERS[1:]:
+        await walk.answer(act)
+    review = await walk.person.expect("check your report")  # no question asked twice
+    assert "Members: 2" in review.plain_text
+    assert "📎 2 photo(s)" in review.plain_text  # the album sent earlier is kept
+    report = await report_numbered(running, await walk.submit())
+    heads = [m for m in report.payload["members"] if m["m_relationship"] == "head"]
+    assert [m["m_name"] for m in heads] == ["Fajar Nugroho"]
+
+
+async def test_an_emptied_selection_cannot_be_submitted(running, fake_api) -> None:
+    people = await seed(running, fake_api)
+    walk = Walk(people[SARI_ID])
+    await _to_review(walk, "housing")
+    await walk.person.press("✏️ Edit")
+    await walk.person.press("What changed", await walk.person.expect("Which answer"))
+    await walk.prompt("What has changed in your house")
+    for label in ("Floor", "Household assets"):  # untick both
+        await walk.person.press(f"✅ {label}")
+        assert f"▫️ {label}" in (await walk.person.expect_edit()).buttons()
+    await walk.person.press("✔ Done")
+    await walk.person.expect("select at least one")
+
+
+async def test_a_member_choice_means_the_person_pressed(running, fake_api) -> None:
+    """The household changes between the question and the press: the press still means
+    the person on the button, not whoever is now at that position."""
+    people = await seed(running, fake_api)
+    walk = Walk(people[SARI_ID])
+    await walk.open("Moved out")
+    await walk.answer(Act("Who moved away?", press("One member")))
+    question = await walk.prompt("Which member moved away")
+    assert question.buttons()[:3] == ["Budi Santoso", "Sari Wulandari", "Dewi Lestari"]
+    async with running.session() as session:  # another report's approval, meanwhile
+        await session.execute(
+            update(Member).where(Member.name == "Budi Santoso").values(status="deceased")
+        )
+        await session.commit()
+    await walk.person.press("Sari Wulandari", question)
+    await walk.answer(Act("Where to?", Op("written", "Kuala Lumpur")))
+    await walk.answer(Act("When did they move", text("01/11/2026")))
+    await walk.person.press("Skip »", await walk.prompt("moving letter"))
+    review = await walk.person.expect("check your report")
+    assert "Member: Sari Wulandari" in review.plain_text
+    report = await report_numbered(running, await walk.submit())
+    async with running.session() as session:
+        sari = await session.get(Member, int(report.payload["member"]))
+        assert sari.name == "Sari Wulandari"
+
+
+async def test_photos_sent_at_the_review_join_the_evidence(running, fake_api) -> None:
+    people = await seed(running, fake_api)
+    walk = Walk(people[SARI_ID])
+    await _to_review(walk, "birth")  # one photo of the certificate already
+    await walk.person.send_photo()
+    review = await walk.person.expect("Added to your report")
+    assert "📎 2 photo(s)" in review.plain_text
+    report = await report_numbered(running, await walk.submit())
+    assert len(report.attachments) == 2

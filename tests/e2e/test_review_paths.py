@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from storage.models import Draft, Report
-from tests.e2e.test_birth_path import LURAH_ID, RT_ID, SARI_ID, agree, link, open_bot, seed
-from tests.factories import SARI
+from testkit.factories import SARI
+from tests.helpers.chat import LURAH_ID, RT_ID, SARI_ID, agree, link, open_bot, seed
 
 
 async def file_birth(person, name: str, born: date) -> str:
@@ -186,7 +186,7 @@ async def test_a_rejection_reason_typed_after_another_rt_head_confirmed(
     running_bot, fake_api, tmp_path
 ) -> None:
     from registry.accounts import grant_role
-    from tests.factories import VILLAGE
+    from testkit.factories import VILLAGE
 
     await seed(running_bot, tmp_path)
     async with running_bot.session() as session:

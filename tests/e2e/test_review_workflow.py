@@ -10,60 +10,17 @@ from sqlalchemy import select
 
 from registry.accounts import link_account
 from storage.models import Member, OutboxMessage, Report
-from tests.e2e.test_birth_path import (
+from testkit.factories import SARI
+from tests.helpers.chat import (
+    BUDI_ID,
     LURAH_ID,
     OFFICER_ID,
     RT_ID,
-    SARI_ID,
     ago,
-    agree,
-    link,
-    seed,
+    file_birth_en,
+    linked_sari,
+    reviewer,
 )
-from tests.factories import SARI
-
-BUDI_ID = 1002
-
-
-async def start_birth(person) -> None:
-    """/lapor, Birth: the English birth form waits for the baby's name."""
-    await person.send_text("/lapor")
-    await person.press("Birth", await person.expect("What do you want to report?"))
-    await person.expect("baby's full name")
-
-
-async def file_birth_en(
-    person, name: str, born, *, sex: str = "Boy", mother: str | None = "Sari Wulandari"
-) -> str:
-    """The English birth form, happy path, without a certificate; the tracking number.
-    ``mother=None``: the first woman the form offers."""
-    await start_birth(person)
-    await person.send_text(name)
-    await person.press(sex, await person.expect("boy or a girl"))
-    await person.expect("When was the baby born")
-    await person.send_text(born.strftime("%d/%m/%Y"))
-    mothers = await person.expect("Who is the mother?")
-    await person.press(mother or mothers.buttons()[0], mothers)
-    await person.press("Skip »", await person.expect("birth certificate"))
-    await person.press("✅ Submit", await person.expect("check your report"))
-    sent = await person.expect("tracking number")
-    return next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
-
-
-async def _linked_sari(running, fake_api, tmp_path):
-    await seed(running, tmp_path)
-    sari = fake_api.user(SARI_ID, "Sari", language_code="en")
-    await link(sari, language_button="🇬🇧 English", nik=SARI.people[1].nik, kk=SARI.kk)
-    await sari.expect("is linked to household")
-    return sari
-
-
-async def reviewer(fake_api, telegram_id: int, name: str):
-    """A reviewer who has opened the bot once (so it writes to them in English)."""
-    person = fake_api.user(telegram_id, name, language_code="en")
-    await person.send_text("/start")
-    await agree(person, expect="You review reports as")
-    return person
 
 
 async def _report(running, number: str) -> Report:
@@ -75,7 +32,7 @@ async def _report(running, number: str) -> Report:
 async def test_a_question_answered_returns_the_report_to_the_same_tier(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
 
@@ -110,7 +67,7 @@ async def test_a_question_answered_returns_the_report_to_the_same_tier(
 async def test_the_reporter_edits_the_report_the_reviewer_asked_about(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratma", ago(4))
 
@@ -136,7 +93,7 @@ async def test_the_reporter_edits_the_report_the_reviewer_asked_about(
 
 
 async def test_withdrawn_reports_leave_the_queue(running_bot, fake_api, tmp_path) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
     card = await rt.expect("Is this true?")
@@ -154,7 +111,7 @@ async def test_withdrawn_reports_leave_the_queue(running_bot, fake_api, tmp_path
 
 
 async def test_rejection_reason_code_reaches_the_reporter(running_bot, fake_api, tmp_path) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
     await rt.press("❌ Reject", await rt.expect("Is this true?"))
@@ -180,7 +137,7 @@ async def test_rejection_reason_code_reaches_the_reporter(running_bot, fake_api,
 async def test_the_same_birth_reported_twice_enters_the_registry_once(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     budi = fake_api.user(BUDI_ID, "Budi", language_code="en")
     async with running_bot.session() as session:  # Budi, Sari's husband, is linked too
         from registry.accounts import record_consent

@@ -20,9 +20,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from bot.sandbox.fake_api import make_png
+from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT
+from fake_bot_api import make_png
 from locales import _, use_locale
-from registry.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
@@ -106,6 +106,7 @@ class Page:
         return self.driver.find_element(By.ID, "registry").text
 
 
+@pytest.mark.slow
 def test_a_report_walks_from_the_residents_phone_to_the_registry(
     sandbox_url, browser, tmp_path
 ) -> None:

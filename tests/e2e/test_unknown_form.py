@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import select, update
 
 from storage.models import Draft
-from tests.e2e.test_report_types import SARI_ID, seed
+from tests.helpers.walk import SARI_ID, seed
 
 
 async def test_a_draft_of_a_retired_form_is_kept_and_the_person_told(

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import db
-from tests.conftest import _prepare
-from tests.pgcluster import PgCluster
-from tests.production.procs import BotProcess
+from testkit.pgcluster import PgCluster
+from tests.helpers.db import prepare
+from tests.helpers.processes import BotProcess
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +40,7 @@ async def _admin(pg: PgCluster, sql: str) -> None:
 def pg_template(pg: PgCluster, regions_subset_csv: Path) -> str:
     name = "lw_prod_template"
     asyncio.run(_admin(pg, f'CREATE DATABASE "{name}"'))
-    asyncio.run(_prepare(pg.url(name), regions_subset_csv))
+    asyncio.run(prepare(pg.url(name), regions_subset_csv))
     return name
 
 

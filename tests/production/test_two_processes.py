@@ -10,40 +10,10 @@ from datetime import date, timedelta
 import aiohttp
 from sqlalchemy import func, select, update
 
-from registry.accounts import grant_role
-from registry.households import import_households
 from storage.models import OutboxMessage, ProcessedUpdate, Report, ReportEvent
-from tests.e2e.test_birth_path import agree, link
-from tests.e2e.test_review_workflow import file_birth_en, reviewer
-from tests.factories import FAMILIES, VILLAGE, registry_rows, write_csv
-from tests.production.procs import SECRET
-
-RT_ID, LURAH_ID, OFFICER_ID = 7001, 7002, 7003
-
-
-async def seed(shared_db, tmp_path) -> None:
-    async with shared_db.session() as session:
-        await import_households(session, write_csv(tmp_path / "reg.csv", registry_rows(FAMILIES)))
-        await grant_role(session, RT_ID, "rt", VILLAGE, rw=2, rt=3)
-        await grant_role(session, RT_ID, "rt", VILLAGE, rw=2, rt=5)  # heads both RTs
-        await grant_role(session, LURAH_ID, "lurah", VILLAGE)
-        await grant_role(session, OFFICER_ID, "officer", "16.71")
-        await session.commit()
-
-
-async def two_bots(spawn, fake_api, **settings):
-    a, b = spawn("bot-a", **settings), spawn("bot-b", **settings)
-    await asyncio.gather(a.start(), b.start())
-    fake_api.webhook_targets = [a.url, b.url]  # round robin, as a load balancer would
-    return a, b
-
-
-async def resident(fake_api, family, user_id: int):
-    """A member of ``family`` who links in English."""
-    person = fake_api.user(user_id, family.people[0].name.split()[0], language_code="en")
-    await link(person, nik=family.people[0].nik, kk=family.kk)
-    await person.expect("is linked to household")
-    return person
+from testkit.factories import FAMILIES
+from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, agree, file_birth_en, reviewer
+from tests.helpers.processes import SECRET, resident, seed_shared, two_bots
 
 
 async def test_a_request_without_the_secret_is_refused(spawn, fake_api) -> None:
@@ -64,7 +34,7 @@ async def test_a_request_without_the_secret_is_refused(spawn, fake_api) -> None:
 async def test_two_processes_share_the_work_without_doing_anything_twice(
     spawn, fake_api, shared_db, tmp_path
 ) -> None:
-    await seed(shared_db, tmp_path)
+    await seed_shared(shared_db, tmp_path)
     a, b = await two_bots(spawn, fake_api, SLA_INTERVAL=0.5)
 
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
@@ -167,7 +137,7 @@ async def test_the_first_step_after_consent_also_survives_both_processes(
     spawn, fake_api, shared_db, tmp_path
 ) -> None:
     """A newcomer's /start and consent press land on different processes."""
-    await seed(shared_db, tmp_path)
+    await seed_shared(shared_db, tmp_path)
     await two_bots(spawn, fake_api)
     person = fake_api.user(3001, "Nia", language_code="en")
     await person.send_text("/start")

@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from locales import WIB, _, format_time, use_locale
 from registry.accounts import LinkLocked, account_by_telegram_id, link_account
 from storage.models import Account, AuditEntry, Draft, LinkAttempt, OutboxMessage, utcnow
-from tests.e2e.test_birth_path import RT_ID, agree, seed
-from tests.factories import HARTONO, SARI
+from testkit.factories import HARTONO, SARI
+from tests.helpers.chat import RT_ID, agree, seed
 
 STRANGER_ID = 1500
 WRONG_PAIRS = [

@@ -16,7 +16,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from handlers.throttle import RateLimitMiddleware, notice
 from locales import use_locale
 from storage.models import Account, Draft, Report
-from tests.e2e.test_review_workflow import _linked_sari
+from tests.helpers.chat import linked_sari
 
 NOTICE = "You are sending messages too fast"
 OTHER_ID = 2002
@@ -24,7 +24,7 @@ OTHER_ID = 2002
 
 async def _at_birth_date(running, fake_api, tmp_path):
     """Sari, linked, at the birth form's date question (each wrong date re-asks it)."""
-    sari = await _linked_sari(running, fake_api, tmp_path)
+    sari = await linked_sari(running, fake_api, tmp_path)
     await sari.send_text("/lapor")
     await sari.press("Birth", await sari.expect("What do you want to report?"))
     await sari.expect("baby's full name")
@@ -59,6 +59,7 @@ async def _settled(person, quiet: float = 1.0) -> None:
         await asyncio.sleep(quiet)
 
 
+@pytest.mark.slow
 async def test_a_flood_is_cut_at_the_limit_while_others_are_served(
     running_bot, fake_api, tmp_path
 ) -> None:
@@ -107,6 +108,7 @@ async def test_a_flood_is_cut_at_the_limit_while_others_are_served(
     assert len(sari.messages) == quiet
 
 
+@pytest.mark.slow
 async def test_the_flooder_is_served_again_after_the_window(
     running_bot, fake_api, tmp_path
 ) -> None:

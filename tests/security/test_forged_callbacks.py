@@ -7,13 +7,22 @@ callback data (``Person.press_data``), so every forgery here is one a user could
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from registry.accounts import account_by_telegram_id, grant_role
 from storage.models import AuditEntry, Report, ReportEvent
-from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, ago, agree
-from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, reviewer
-from tests.factories import HARTONO, VILLAGE
+from testkit.factories import HARTONO, VILLAGE
+from tests.helpers.chat import (
+    LURAH_ID,
+    OFFICER_ID,
+    RT_ID,
+    ago,
+    agree,
+    file_birth_en,
+    linked_sari,
+    reviewer,
+)
 
 RT_NEIGHBOUR_ID = 7010  # Ketua RT of Hartono's RT, the same RW and village as Sari
 LURAH_FAR_ID = 7011  # kepala desa of Sukorejo, Kota Pagar Alam
@@ -24,7 +33,7 @@ BABY = "Raka Forgery"
 
 
 async def _world(running, fake_api, tmp_path):
-    sari = await _linked_sari(running, fake_api, tmp_path)
+    sari = await linked_sari(running, fake_api, tmp_path)
     async with running.session() as session:
         await grant_role(session, RT_NEIGHBOUR_ID, "rt", VILLAGE, rw=HARTONO.rw, rt=HARTONO.rt)
         await grant_role(session, LURAH_FAR_ID, "lurah", "16.72.01.1001")
@@ -60,6 +69,7 @@ async def _refused(person, data: str) -> str:
     return answer.get("text") or ""
 
 
+@pytest.mark.slow
 async def test_forged_decisions_outside_ones_tier_or_area_change_nothing(
     running_bot, fake_api, tmp_path
 ) -> None:
@@ -149,6 +159,7 @@ async def test_opening_another_areas_report_from_a_forged_queue_button_shows_not
     assert BABY in (await rt.expect("Is this true?")).plain_text
 
 
+@pytest.mark.slow
 async def test_reporters_buttons_are_the_reporters_own(running_bot, fake_api, tmp_path) -> None:
     sari, people, stranger = await _world(running_bot, fake_api, tmp_path)
     number = await file_birth_en(sari, BABY, ago(3))
@@ -168,6 +179,7 @@ async def test_reporters_buttons_are_the_reporters_own(running_bot, fake_api, tm
     assert "Which hospital?" not in stranger.transcript()
 
 
+@pytest.mark.slow
 async def test_malformed_callback_data_is_answered_and_harmless(
     running_bot, fake_api, tmp_path
 ) -> None:

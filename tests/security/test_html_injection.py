@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, agree, link, seed
-from tests.e2e.test_report_types import OUR_VILLAGE, SKIP, Act, Op, Walk, press, text, toggle
-from tests.factories import SARI
+from testkit.factories import SARI
+from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, agree, link, seed
+from tests.helpers.walk import OUR_VILLAGE, SKIP, Act, Op, Walk, press, text, toggle
 
 INJ = '<b>b</b><a href="http://x.example/?a=1&b=2">a</a></code>&<script>s</script>&amp;<i>'
 FIRST_NAME = '<b>Sari</b> & <a href="x">'

@@ -13,8 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from storage.models import Base
-from tests.e2e.test_birth_path import OFFICER_ID, RT_ID
-from tests.e2e.test_review_workflow import _linked_sari, file_birth_en, reviewer
+from tests.helpers.chat import OFFICER_ID, RT_ID, file_birth_en, linked_sari, reviewer
 
 HUGE = "x" * 10_000
 TOO_LONG = "That message is too long: at most 4,096 characters"
@@ -40,7 +39,7 @@ def _no_failures(fake_api, caplog) -> None:
 async def test_ten_thousand_characters_are_refused_everywhere(
     running_bot, fake_api, tmp_path, caplog
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
 
     # Free text with no open form.
     await sari.send_text(HUGE)
@@ -82,7 +81,7 @@ async def test_ten_thousand_characters_are_refused_everywhere(
 async def test_reject_reason_question_and_announcement_limits(
     running_bot, fake_api, tmp_path, caplog
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Bagus", date.today() - timedelta(days=5))
     card = await rt.expect("Is this true?")
@@ -139,7 +138,7 @@ async def test_reject_reason_question_and_announcement_limits(
 async def test_files_over_the_upload_limit_are_refused(
     running_bot, fake_api, tmp_path, caplog
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     await sari.send_text("/lapor")
     await sari.press("Birth", await sari.expect("What do you want to report?"))
     await sari.expect("baby's full name")
@@ -170,7 +169,7 @@ def _group_chat() -> dict:
 async def test_unexpected_kinds_of_updates_are_ignored_safely(
     running_bot, fake_api, tmp_path, caplog
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     bot_user = fake_api.bot_user
     await sari.send_text("/lapor")
     await sari.press("Birth", await sari.expect("What do you want to report?"))
@@ -236,7 +235,7 @@ async def test_a_card_longer_than_telegram_allows_is_split_not_lost(
 ) -> None:
     """Each question and answer is within its limit, but three rounds of them make the
     reviewer's card longer than 4096 characters: it comes in parts, buttons on the last."""
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Bagus", date.today() - timedelta(days=5))
     card = await rt.expect("Is this true?")
@@ -260,7 +259,7 @@ async def test_a_card_longer_than_telegram_allows_is_split_not_lost(
 
 
 def test_splitting_keeps_every_line_and_valid_html() -> None:
-    from bot.sandbox.fake_api import parse_html
+    from fake_bot_api import parse_html
     from handlers.longtext import split_html, visible_length
 
     lines = [f"<b>{i}</b> · " + "&lt;é😀&amp;" * 40 for i in range(60)] + ["", "tail"]

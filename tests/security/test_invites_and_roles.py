@@ -15,21 +15,21 @@ from sqlalchemy import select, update
 from registry.accounts import account_by_telegram_id, grant_role
 from registry.invites import code_hash, create_invite
 from storage.models import Account, AuditEntry, Invite, Report, RoleGrant, utcnow
-from tests.e2e.test_birth_path import OFFICER_ID, RT_ID, ago, agree, seed
-from tests.e2e.test_review_workflow import _linked_sari, file_birth_en
-from tests.factories import VILLAGE
+from testkit.factories import VILLAGE
+from tests.helpers.chat import (
+    OFFICER_ID,
+    RT_ID,
+    ago,
+    agree,
+    file_birth_en,
+    linked_sari,
+    reviewer,
+    seed,
+)
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=([A-Za-z0-9_-]{22})")
 OTHER_OFFICER_ID = 7004  # an officer of Kota Pagar Alam (16.72), not of Palembang
 SUKOREJO = "16.72.01.1001"  # a desa in Kota Pagar Alam
-
-
-async def reviewer(fake_api, telegram_id: int, name: str):
-    """A reviewer granted from the command line, through the consent, in English."""
-    person = fake_api.user(telegram_id, name, language_code="en")
-    await person.send_text("/start")
-    await agree(person, expect="You review reports as")
-    return person
 
 
 async def roles_of(running, telegram_id: int) -> list[tuple[str, str, int | None, int | None]]:
@@ -178,7 +178,7 @@ async def test_an_officer_cannot_invite_outside_their_area(running_bot, fake_api
 async def test_a_revoked_reviewer_s_old_confirm_button_is_refused(
     running_bot, fake_api, tmp_path
 ) -> None:
-    sari = await _linked_sari(running_bot, fake_api, tmp_path)
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     officer = await reviewer(fake_api, OFFICER_ID, "Petugas Dinsos")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))

@@ -20,9 +20,8 @@ from sqlalchemy import text
 
 from bot.redaction import RedactPersonalData, install, redact
 from registry.nik import make_nik
-from tests.e2e.test_birth_path import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, agree, seed
-from tests.e2e.test_review_workflow import reviewer
-from tests.factories import HARTONO, SARI
+from testkit.factories import HARTONO, SARI
+from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, agree, reviewer, seed
 
 PHONE = "6281277771234"  # as Telegram sends a shared contact
 ANDI_NIK = make_nik("167102", date(1995, 3, 3), "M", 77)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from registry.demo import DemoMember as Person
+from bot.sandbox.demo import DemoMember as Person
 from registry.households import IMPORT_HEADER
 
 VILLAGE = "16.71.01.1001"  # Tiga-puluh-lima Ilir, Ilir Barat Dua, Kota Palembang

@@ -1,5 +1,6 @@
 """Bot processes for the multi-process and fault tests: ``lapor-warga run`` as a real
-subprocess, talking over HTTP to the in-test fake Bot API, killable with SIGKILL."""
+subprocess, talking over HTTP to the in-test fake Bot API, killable with SIGKILL; and the
+world those tests share (one PostgreSQL database, ``shared_db``)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.sandbox.fake_api import FakeBotAPI
-from tests.pgcluster import free_port
+from fake_bot_api import FakeBotAPI
+from registry.accounts import grant_role
+from registry.households import import_households
+from testkit.factories import FAMILIES, VILLAGE, registry_rows, write_csv
+from testkit.pgcluster import free_port
+from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, link
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-webhook-secret-0123456789"
@@ -117,3 +122,39 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
+
+
+async def seed_shared(shared_db, tmp_path) -> None:
+    """The synthetic families; one RT head for both their RTs, the lurah, an officer."""
+    async with shared_db.session() as session:
+        await import_households(session, write_csv(tmp_path / "reg.csv", registry_rows(FAMILIES)))
+        await grant_role(session, RT_ID, "rt", VILLAGE, rw=2, rt=3)
+        await grant_role(session, RT_ID, "rt", VILLAGE, rw=2, rt=5)  # heads both RTs
+        await grant_role(session, LURAH_ID, "lurah", VILLAGE)
+        await grant_role(session, OFFICER_ID, "officer", "16.71")
+        await session.commit()
+
+
+async def two_bots(spawn, fake_api, **settings):
+    a, b = spawn("bot-a", **settings), spawn("bot-b", **settings)
+    await asyncio.gather(a.start(), b.start())
+    fake_api.webhook_targets = [a.url, b.url]  # round robin, as a load balancer would
+    return a, b
+
+
+async def resident(fake_api, family, user_id: int):
+    """A member of ``family`` who links in English."""
+    person = fake_api.user(user_id, family.people[0].name.split()[0], language_code="en")
+    await link(person, nik=family.people[0].nik, kk=family.kk)
+    await person.expect("is linked to household")
+    return person
+
+
+async def until(check, timeout: float, interval: float = 0.05) -> None:  # noqa: ASYNC109
+    """Poll ``check()`` (a coroutine function: the database, a health URL) until true;
+    TimeoutError after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if await check():
+                return
+            await asyncio.sleep(interval)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.runner import BotRunner
-from bot.sandbox.fake_api import FakeBotAPI
 from bot.settings import load_settings
+from fake_bot_api import FakeBotAPI
 
 
 class RunningBot(BotRunner):
