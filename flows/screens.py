@@ -79,7 +79,7 @@ async def prompt(state: FormState) -> Reply:
     if draft.step == EDIT_STEP:
         return _edit_menu(state)
     step = state.form.step(draft.step)
-    lines = [*state.notes, _header(state, step), await step.renderprompt(state), *hints(step)]
+    lines = [*state.notes, _header(state, step), await step.render_prompt(state), *hints(step)]
     buttons: list[list[Button]] = []
     if step.kind in ("choice", "multi"):
         options = await step.options_for(state)
