@@ -112,11 +112,16 @@ def unpack(data: str) -> ButtonData | None:
     return None
 
 
+def _supported(locale: str) -> None:
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(f"no conversation in {locale!r}")
+
+
 def prefix_of(data: str | None) -> str:
     return (data or "").partition(":")[0]
 
 
-# ---- the kinds of buttons -------------------------------------------------------------------
+# ---- what buttons do: readable names in code, one letter on the wire --------------------------
 
 
 class FormOp(StrEnum):
@@ -138,6 +143,31 @@ class FormOp(StrEnum):
 INDEXED_OPS = frozenset({FormOp.EDIT_ANSWER, FormOp.CHOOSE, FormOp.TOGGLE})
 
 
+class ConsentAction(StrEnum):
+    AGREE = "y"
+    DECLINE = "n"
+    LANGUAGE = "l"  # show the text in the button's locale
+
+
+class Verdict(StrEnum):
+    APPROVE = "y"  # confirm, verify or approve, by tier
+    REJECT = "n"
+    ASK = "q"  # ask the reporter
+
+
+class Confirm(StrEnum):
+    YES = "y"
+    NO = "n"
+
+
+class InfoAction(StrEnum):
+    ANSWER = "a"
+    EDIT = "e"
+
+
+# ---- the kinds of buttons -------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class FormPress(ButtonData):
     """``f:<rev>:<op>[:<index>]``: a form's button, valid only at the draft's revision."""
@@ -153,12 +183,6 @@ class FormPress(ButtonData):
             raise ValueError(f"{self.op!r} with index {self.index!r}")
 
 
-class ConsentAction(StrEnum):
-    AGREE = "y"
-    DECLINE = "n"
-    LANGUAGE = "l"  # show the text in the button's locale
-
-
 @dataclass(frozen=True)
 class ConsentPress(ButtonData):
     """``cs:<locale>:<y|n|l>[:<invite code>]``: the consent screen, shown in ``locale``; the
@@ -171,8 +195,7 @@ class ConsentPress(ButtonData):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.locale not in SUPPORTED_LOCALES:
-            raise ValueError(self.locale)
+        _supported(self.locale)
         if self.code is not None and not INVITE_CODE.fullmatch(self.code):
             raise ValueError(self.code)
 
@@ -186,8 +209,7 @@ class ChooseLanguage(ButtonData):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.locale not in SUPPORTED_LOCALES:
-            raise ValueError(self.locale)
+        _supported(self.locale)
 
 
 @dataclass(frozen=True)
@@ -214,12 +236,6 @@ class OnBehalfReport(ButtonData):
     form: str
 
 
-class Verdict(StrEnum):
-    APPROVE = "y"  # confirm, verify or approve, by tier
-    REJECT = "n"
-    ASK = "q"  # ask the reporter
-
-
 @dataclass(frozen=True)
 class Decide(ButtonData):
     """``rv:<report id>:<version>:<y|n|q>``: a decision on a reviewer's card."""
@@ -238,11 +254,6 @@ class OpenQueued(ButtonData):
     report_id: int
 
 
-class Confirm(StrEnum):
-    YES = "y"
-    NO = "n"
-
-
 @dataclass(frozen=True)
 class Withdraw(ButtonData):
     """``wd:<report id>`` asks the reporter to confirm; ``wd:<report id>:y`` withdraws."""
@@ -255,11 +266,6 @@ class Withdraw(ButtonData):
         super().__post_init__()
         if self.confirm is Confirm.NO:
             raise ValueError("no withdrawal button says no")
-
-
-class InfoAction(StrEnum):
-    ANSWER = "a"
-    EDIT = "e"
 
 
 @dataclass(frozen=True)
