@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from flows import consent, engine, invites, limits, on_behalf, onboarding, privacy, reports, review
+from flows.buttons import (
+    ButtonData,
+    ChooseLanguage,
+    ChooseReport,
+    ConsentPress,
+    Decide,
+    DeleteAccount,
+    FormPress,
+    NeedsInfo,
+    OnBehalfAsk,
+    OnBehalfReport,
+    OpenQueued,
+    RevokeRole,
+    Withdraw,
+    unpack,
+)
 from flows.io import Button, Ctx, Outcome
-from locales import SUPPORTED_LOCALES, _, use_locale
+from locales import _, use_locale
 
 Flow = Callable[[Ctx], Awaitable[Outcome]]
 
@@ -55,16 +72,13 @@ async def resume(ctx: Ctx) -> Outcome:
 
 async def language_menu(ctx: Ctx) -> Outcome:
     """/bahasa: choose the language of the conversation."""
-    buttons = [[Button(label, f"lang:{code}")] for code, label in onboarding.LANGUAGES]
+    buttons = [[Button(label, ChooseLanguage(code).pack())] for code, label in onboarding.LANGUAGES]
     return Outcome([ctx.reply(_("Choose your language."), buttons=buttons)])
 
 
-async def choose_language(ctx: Ctx, data: str) -> Outcome:
-    locale = data.partition(":")[2]
-    if locale not in SUPPORTED_LOCALES:
-        return Outcome(notice=_("This button has expired."))
-    (await onboarding.account_of(ctx)).locale = locale
-    with use_locale(locale):
+async def choose_language(ctx: Ctx, press: ChooseLanguage) -> Outcome:
+    (await onboarding.account_of(ctx)).locale = press.locale
+    with use_locale(press.locale):
         text = _("From now on I will write to you in English.")
         return Outcome([ctx.reply(text)], notice=text)
 
@@ -85,25 +99,31 @@ async def message(ctx: Ctx) -> Outcome:
     return await engine.on_message(ctx, draft)  # each question has its own length limit
 
 
-_CALLBACKS = {
-    consent.PREFIX: consent.on_button,
-    "lang": choose_language,
-    "lapor": reports.choose,
-    on_behalf.PREFIX: on_behalf.on_button,
-    "rv": review.on_decision,
-    "rq": review.open_from_queue,
-    "wd": reports.withdraw,
-    "ni": reports.needs_info,
-    "pr": invites.on_revoke,
-    privacy.PREFIX: privacy.on_button,
+async def _form_button(ctx: Ctx, press: FormPress) -> Outcome:
+    return await engine.on_callback(ctx, await engine.current_draft(ctx), press)
+
+
+# Which flow answers each kind of button (flows/buttons.py lists them all).
+BUTTON_FLOWS: dict[type[ButtonData], Callable[[Ctx, Any], Awaitable[Outcome]]] = {
+    FormPress: _form_button,
+    ConsentPress: consent.on_button,
+    ChooseLanguage: choose_language,
+    ChooseReport: reports.choose,
+    OnBehalfAsk: on_behalf.on_button,
+    OnBehalfReport: on_behalf.on_button,
+    Decide: review.on_decision,
+    OpenQueued: review.open_from_queue,
+    Withdraw: reports.withdraw,
+    NeedsInfo: reports.needs_info,
+    RevokeRole: invites.on_revoke,
+    DeleteAccount: privacy.on_button,
 }
 
 
 async def button(ctx: Ctx, data: str) -> Outcome:
-    prefix = data.partition(":")[0]
-    if prefix == engine.PREFIX:
-        return await engine.on_callback(ctx, await engine.current_draft(ctx), data)
-    handler = _CALLBACKS.get(prefix)
-    if handler is None:
+    """A button press: its flow gets the decoded button; anything that is not exactly
+    the data of one of our buttons (an old, altered or forged one) has expired."""
+    press = unpack(data)
+    if press is None:
         return Outcome(notice=_("This button has expired."))
-    return await handler(ctx, data)
+    return await BUTTON_FLOWS[type(press)](ctx, press)

@@ -4,9 +4,8 @@ Nothing of a person is stored before they agree: whoever has no account, or an a
 without ``consented_at`` (a reviewer granted a role from the command line), gets this
 screen instead of what they asked for (:func:`flows.app.run` routes every update here).
 
-Buttons: ``cs:<locale>:<y|n|l>[:<invite code>]``. ``y`` agrees and ``n`` declines the
-text shown in ``<locale>``; ``l`` shows the text in ``<locale>``. The invite code is the
-argument of ``/start <code>`` (a reviewer's invitation link), kept until the person agrees.
+Buttons: :class:`~flows.buttons.ConsentPress`. The invite code is the argument of
+``/start <code>`` (a reviewer's invitation link), kept until the person agrees.
 """
 
 from __future__ import annotations
@@ -14,17 +13,13 @@ from __future__ import annotations
 import re
 
 from flows import invites, onboarding
+from flows.buttons import INVITE_CODE, ConsentAction, ConsentPress, prefix_of
 from flows.io import Button, Ctx, Incoming, Outcome
-from locales import SUPPORTED_LOCALES, _, normalize_locale, use_locale
+from locales import _, normalize_locale, use_locale
 from registry import audit
 from registry.accounts import record_consent
 from storage.models import Account
 
-PREFIX = "cs"
-AGREE, DECLINE, LANGUAGE = "y", "n", "l"
-# An invitation code: what ``/start <code>`` carries (Telegram deep links allow at most 64
-# characters of [A-Za-z0-9_-]; our codes are at most 24).
-CODE = re.compile(r"[A-Za-z0-9_-]{1,24}")
 _START = re.compile(r"/start(?:@\w+)?\s+(\S+)\s*")
 # The button that shows the text in the other language, labelled in that language.
 OTHER_LANGUAGE = {"id": "en", "en": "id"}
@@ -37,14 +32,14 @@ def agreed(account: Account | None) -> bool:
 def start_code(incoming: Incoming) -> str | None:
     """The invitation code of ``/start <code>``, if the message is one."""
     match = _START.fullmatch(incoming.text or "")
-    if match is None or not CODE.fullmatch(match.group(1)):
+    if match is None or not INVITE_CODE.fullmatch(match.group(1)):
         return None
     return match.group(1)
 
 
 def pressed(incoming: Incoming) -> bool:
     """Whether the update is a press on a consent screen's button."""
-    return (incoming.callback or "").partition(":")[0] == PREFIX
+    return prefix_of(incoming.callback) == ConsentPress.PREFIX
 
 
 def consent_text() -> str:
@@ -77,13 +72,12 @@ def consent_text() -> str:
 
 
 def _buttons(locale: str, code: str | None) -> list[list[Button]]:
-    suffix = f":{code}" if code else ""
     other = OTHER_LANGUAGE[locale]
     label = dict(onboarding.LANGUAGES)[other]
     return [
-        [Button(_("✅ I agree"), f"{PREFIX}:{locale}:{AGREE}{suffix}")],
-        [Button(_("✖️ I do not agree"), f"{PREFIX}:{locale}:{DECLINE}{suffix}")],
-        [Button(label, f"{PREFIX}:{other}:{LANGUAGE}{suffix}")],
+        [Button(_("✅ I agree"), ConsentPress(locale, ConsentAction.AGREE, code).pack())],
+        [Button(_("✖️ I do not agree"), ConsentPress(locale, ConsentAction.DECLINE, code).pack())],
+        [Button(label, ConsentPress(other, ConsentAction.LANGUAGE, code).pack())],
     ]
 
 
@@ -104,27 +98,18 @@ async def ask(ctx: Ctx) -> Outcome:
     return Outcome([reply], notice=notice)
 
 
-async def on_button(ctx: Ctx, data: str) -> Outcome:
-    """``cs:<locale>:<y|n|l>[:<code>]``: agree, decline, or change the language."""
-    parts = data.split(":")
-    locale = parts[1] if len(parts) > 1 else ""
-    action = parts[2] if len(parts) > 2 else ""
-    code = parts[3] if len(parts) == 4 else None
-    if (
-        len(parts) not in (3, 4)
-        or locale not in SUPPORTED_LOCALES
-        or action not in (AGREE, DECLINE, LANGUAGE)
-        or (code is not None and not CODE.fullmatch(code))
-        or agreed(ctx.account)
-    ):
+async def on_button(ctx: Ctx, press: ConsentPress) -> Outcome:
+    """Agree, decline, or change the language."""
+    if agreed(ctx.account):
         return Outcome(notice=_("This button has expired."))
+    locale, code = press.locale, press.code
     edit = ctx.incoming.message_id
     with use_locale(locale):
-        if action == LANGUAGE:
+        if press.action is ConsentAction.LANGUAGE:
             return Outcome(
                 [ctx.reply(consent_text(), buttons=_buttons(locale, code), edit_message_id=edit)]
             )
-        if action == DECLINE:
+        if press.action is ConsentAction.DECLINE:
             text = _(
                 "You did not agree, so nothing about you was stored. Lapor Warga cannot be "
                 "used without it. Send /start to read the text again."
@@ -151,4 +136,4 @@ async def _agree(ctx: Ctx, locale: str, code: str | None) -> Outcome:
     return outcome.extend(await onboarding.start(ctx))
 
 
-__all__ = ["PREFIX", "agreed", "ask", "consent_text", "on_button", "pressed", "start_code"]
+__all__ = ["agreed", "ask", "consent_text", "on_button", "pressed", "start_code"]

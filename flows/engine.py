@@ -24,12 +24,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from flows.buttons import FormOp, FormPress
 from flows.io import Ctx, Outcome
 from flows.limits import oversized_upload
 from flows.reading import SHOWN, file_answer, read_answer, remember_label, takes_more_files
 from flows.screens import (
     EDIT_STEP,
-    PREFIX,
     REVIEW_STEP,
     previous_step,
     prompt,
@@ -365,40 +365,38 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
     return await _accept_or_reprompt(state, step, value)
 
 
-async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
-    """A press on one of the engine's buttons (``f:<rev>:<op>[:<arg>]``)."""
-    parts = data.split(":")
+async def on_callback(ctx: Ctx, draft: Draft | None, press: FormPress) -> Outcome:
+    """A press on one of the engine's buttons (``f:<rev>:<op>[:<index>]``)."""
     form = form_named(draft.flow) if draft is not None else None
-    if draft is None or form is None or len(parts) < 3 or parts[1] != str(draft.rev):
+    if draft is None or form is None or press.rev != draft.rev:
         return Outcome(notice=_("This button has expired."))
     if not await claim(ctx, draft):  # a double tap: the first press won
         return Outcome(notice=_("This button has expired."))
     state = FormState(ctx, form, draft)
     await _repair(state)
-    op, arg = parts[2], (parts[3] if len(parts) > 3 else None)
-    index = int(arg) if arg is not None and arg.isdigit() else None
-    if op == "x":
+    op, index = press.op, press.index
+    if op is FormOp.CANCEL:
         await discard_draft(ctx)
         return Outcome([ctx.reply(_("Cancelled. Nothing was sent."), remove_keyboard=True)])
-    if op == "b":
+    if op is FormOp.BACK:
         return await _back(state)
-    if op == "e":
+    if op is FormOp.EDIT_MENU:
         await _move(state, EDIT_STEP)
         return Outcome([await prompt(state)])
-    if op == "r":
+    if op is FormOp.TO_REVIEW:
         await _move(state, REVIEW_STEP)
         return Outcome([await prompt(state)])
-    if op == "E" and index is not None and index < len(form.steps):
+    if op is FormOp.EDIT_ANSWER and index is not None and index < len(form.steps):
         return await _edit(state, form.steps[index])
-    if op == "s" and draft.step == REVIEW_STEP:
+    if op is FormOp.SUBMIT and draft.step == REVIEW_STEP:
         return await _submit(state)
     if draft.step in (REVIEW_STEP, EDIT_STEP):
         return Outcome(notice=_("This button has expired."))
     step = form.step(draft.step)
-    if op == "k" and step.optional:
+    if op is FormOp.SKIP and step.optional:
         state.set_answers(**{step.name: None})
         return await _advance(state)
-    if op == "v" and index is not None:
+    if op is FormOp.CHOOSE and index is not None:
         if step.kind == "choice":
             options = await step.options_for(state)
             value = _pressed(state, step, index, options)
@@ -411,11 +409,16 @@ async def on_callback(ctx: Ctx, draft: Draft | None, data: str) -> Outcome:
             if index < len(matches):
                 code, label = matches[index]
                 return await _accept_or_reprompt(state, step, {"code": code, "name": label})
-    if op == "w" and step.kind == "region" and step.free_text and draft.context.get("query"):
+    if (
+        op is FormOp.AS_WRITTEN
+        and step.kind == "region"
+        and step.free_text
+        and draft.context.get("query")
+    ):
         return await _accept_or_reprompt(state, step, {"text": draft.context["query"]})
-    if op == "t" and step.kind == "multi" and index is not None:
+    if op is FormOp.TOGGLE and step.kind == "multi" and index is not None:
         return await _toggle(state, step, index)
-    if op == "d" and step.kind == "multi":
+    if op is FormOp.DONE and step.kind == "multi":
         chosen = state.answers.get(step.name) or []
         if len(chosen) < step.min_choices:
             message = _("Please select at least one.")
@@ -539,7 +542,6 @@ async def _submit(state: FormState) -> Outcome:
 
 
 __all__ = [
-    "PREFIX",
     "FormState",
     "current_draft",
     "discard_draft",

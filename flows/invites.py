@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import engine, notify, onboarding
 from flows.broadcast import region_name
+from flows.buttons import Confirm, RevokeRole
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, format_time, in_wib, lazy_gettext, use_locale
@@ -36,7 +37,6 @@ from registry.regions import region_level
 from storage.models import Account, Invite, RoleGrant
 
 PURPOSE = "role"  # outbox purpose of the messages about roles
-PREFIX = "pr"  # callback data: pr:<grant id>[:y|:n]
 MAX_LISTED = 30  # grants with a Revoke button in one /peran message
 KABUPATEN_LEVEL = 2
 
@@ -272,7 +272,7 @@ async def roles(ctx: Ctx) -> Outcome:
                     f"{escape(grant.account.first_name or '-')} · {format_date(grant.granted_at)}"
                 )
                 buttons.append(
-                    [Button(_("🚫 Revoke #{id}").format(id=grant.id), f"{PREFIX}:{grant.id}")]
+                    [Button(_("🚫 Revoke #{id}").format(id=grant.id), RevokeRole(grant.id).pack())]
                 )
             if len(grants) > MAX_LISTED:
                 lines.append(
@@ -289,13 +289,10 @@ def _refused() -> Outcome:
     )
 
 
-async def on_revoke(ctx: Ctx, data: str) -> Outcome:
-    """``pr:<grant id>`` asks to confirm; ``pr:<grant id>:y`` revokes, ``:n`` keeps it."""
-    parts = data.split(":")
-    if len(parts) not in (2, 3) or not parts[1].isdigit() or parts[2:] not in ([], ["y"], ["n"]):
-        return Outcome(notice=_("This button has expired."))
+async def on_revoke(ctx: Ctx, press: RevokeRole) -> Outcome:
+    """Ask to confirm; then revoke (``Confirm.YES``) or keep the role."""
     try:
-        grant = await get_grant(ctx.session, int(parts[1]))
+        grant = await get_grant(ctx.session, press.grant_id)
     except DomainError:
         return _refused()  # the same answer as for a grant elsewhere: ids are not revealed
     if not manages(ctx.account, grant.region_code):
@@ -303,11 +300,11 @@ async def on_revoke(ctx: Ctx, data: str) -> Outcome:
     holder = grant.account
     who = await _role_area(ctx.session, grant)
     name = escape(holder.first_name or "-")
-    if parts[2:] == ["n"]:
+    if press.confirm is Confirm.NO:
         return Outcome(
             [ctx.reply(_("Nothing was changed."), edit_message_id=ctx.incoming.message_id)]
         )
-    if not parts[2:]:
+    if press.confirm is None:
         if grant.revoked_at is not None:
             return Outcome(notice=_("This role was already revoked."), alert=True)
         text = _("Revoke the role {role} of {name}? They can no longer review reports there.")
@@ -317,8 +314,8 @@ async def on_revoke(ctx: Ctx, data: str) -> Outcome:
                     text.format(role=who, name=name),
                     buttons=[
                         [
-                            Button(_("🚫 Yes, revoke"), f"{PREFIX}:{grant.id}:y"),
-                            Button(_("Keep it"), f"{PREFIX}:{grant.id}:n"),
+                            Button(_("🚫 Yes, revoke"), RevokeRole(grant.id, Confirm.YES).pack()),
+                            Button(_("Keep it"), RevokeRole(grant.id, Confirm.NO).pack()),
                         ]
                     ],
                 )

@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from flows import engine
+from flows.buttons import OnBehalfAsk, OnBehalfReport
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome
 from locales import _, lazy_gettext
@@ -25,7 +26,6 @@ from registry.kinds.base import ON_BEHALF
 from registry.nik import mask
 from storage.models import Account, Household
 
-PREFIX = "ob"  # ob: the KK question; ob:<household id>:<form>: a report for that household
 # Reports about a household already in the registry (not the one for a missing household).
 FORMS = [kind.form for kind in CATALOG if not kind.unlinked]
 
@@ -43,7 +43,7 @@ def menu_buttons(ctx: Ctx) -> list[list[Button]]:
     """The extra /lapor button for RT heads."""
     if not heads_an_rt(ctx.account):
         return []
-    return [[Button(_("📝 For a resident without a phone"), PREFIX)]]
+    return [[Button(_("📝 For a resident without a phone"), OnBehalfAsk().pack())]]
 
 
 def subtitle(household: Household) -> str:
@@ -84,7 +84,9 @@ async def _choose_report(state: FormState) -> Outcome:
             _("What do you want to report for this household?"),
         ]
     )
-    buttons = [[Button(str(form.title), f"{PREFIX}:{household.id}:{form.name}")] for form in FORMS]
+    buttons = [
+        [Button(str(form.title), OnBehalfReport(household.id, form.name).pack())] for form in FORMS
+    ]
     return Outcome([state.ctx.reply(text, buttons=buttons)])
 
 
@@ -109,18 +111,17 @@ KK_FORM = Form(
 )
 
 
-async def on_button(ctx: Ctx, data: str) -> Outcome:
-    """``ob``: ask for the KK; ``ob:<household id>:<form>``: open that form for it."""
+async def on_button(ctx: Ctx, press: OnBehalfAsk | OnBehalfReport) -> Outcome:
+    """Ask for the KK; or, once it is accepted, open the form chosen for that household."""
     if not heads_an_rt(ctx.account):
         return Outcome(notice=_("This button has expired."))
     assert ctx.account is not None
-    parts = data.split(":")
-    if len(parts) == 1:
+    if isinstance(press, OnBehalfAsk):
         return await engine.start(ctx, KK_FORM)
-    form = next((f for f in FORMS if len(parts) == 3 and f.name == parts[2]), None)
-    if form is None or not parts[1].isdigit():
+    form = next((f for f in FORMS if f.name == press.form), None)
+    if form is None:
         return Outcome(notice=_("This button has expired."))
-    household = await ctx.session.get(Household, int(parts[1]))
+    household = await ctx.session.get(Household, press.household_id)
     if household is None or not covers(ctx.account, household):
         return Outcome([ctx.reply(_not_in_your_rt())])
     return await engine.start(ctx, form, context_for(household))

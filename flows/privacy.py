@@ -1,7 +1,6 @@
 """/datasaya (a copy of one's data) and /hapusakun (delete one's account): UU 27/2022.
 
-Buttons: ``del:<account id>:<y|n>`` confirms or cancels a deletion; the account id keeps
-a button of an account deleted earlier from deleting the new one.
+Buttons: :class:`~flows.buttons.DeleteAccount` confirms or cancels a deletion.
 """
 
 from __future__ import annotations
@@ -9,6 +8,7 @@ from __future__ import annotations
 import json
 
 from flows import notify
+from flows.buttons import Confirm, DeleteAccount
 from flows.io import Button, Ctx, Outcome
 from flows.onboarding import ROLE_NAMES
 from flows.review import notify_current_tier
@@ -16,8 +16,6 @@ from locales import _
 from registry.accounts import grant_area
 from registry.privacy import AlreadyDeleted, delete_account, export_account_data
 from storage.models import utcnow
-
-PREFIX = "del"
 
 
 async def export_data(ctx: Ctx) -> Outcome:
@@ -65,19 +63,18 @@ async def ask_delete(ctx: Ctx) -> Outcome:
         ]
     lines += ["", _("You can first get a copy of your data with /datasaya.")]
     buttons = [
-        [Button(_("🗑 Yes, delete my account"), f"{PREFIX}:{account.id}:y")],
-        [Button(_("Keep my account"), f"{PREFIX}:{account.id}:n")],
+        [Button(_("🗑 Yes, delete my account"), DeleteAccount(account.id, Confirm.YES).pack())],
+        [Button(_("Keep my account"), DeleteAccount(account.id, Confirm.NO).pack())],
     ]
     return Outcome([ctx.reply("\n".join(lines), buttons=buttons)])
 
 
-async def on_button(ctx: Ctx, data: str) -> Outcome:
-    """``del:<account id>:y`` deletes the account; ``del:<account id>:n`` keeps it."""
-    _prefix, account_id, verdict = [*data.split(":"), "", ""][:3]
+async def on_button(ctx: Ctx, press: DeleteAccount) -> Outcome:
+    """Delete the account (``Confirm.YES``) or keep it."""
     account = ctx.account
-    if account is None or account_id != str(account.id) or verdict not in ("y", "n"):
+    if account is None or press.account_id != account.id:
         return Outcome(notice=_("This button has expired."))
-    if verdict == "n":
+    if press.confirm is Confirm.NO:
         text = _("Nothing was deleted. Your account stays as it is.")
         return Outcome([ctx.reply(text, edit_message_id=ctx.incoming.message_id)], notice=text)
     try:
@@ -97,4 +94,4 @@ async def on_button(ctx: Ctx, data: str) -> Outcome:
     )
 
 
-__all__ = ["PREFIX", "ask_delete", "export_data", "on_button"]
+__all__ = ["ask_delete", "export_data", "on_button"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from flows import engine, on_behalf
+from flows.buttons import ChooseReport, Confirm, InfoAction, NeedsInfo, Withdraw
 from flows.engine import FormState
 from flows.filing import answered
 from flows.io import Button, Ctx, Outcome
@@ -34,7 +35,7 @@ async def menu(ctx: Ctx) -> Outcome:
     """/lapor: which change to report (a resident not linked yet: only a missing household)."""
     await account_of(ctx)
     forms = _forms_for(ctx)
-    buttons = [[Button(str(form.title), f"lapor:{form.name}")] for form in forms]
+    buttons = [[Button(str(form.title), ChooseReport(form.name).pack())] for form in forms]
     buttons += on_behalf.menu_buttons(ctx)  # RT heads: a report for a resident without a phone
     text = _("What do you want to report?")
     if not _linked(ctx):
@@ -44,9 +45,9 @@ async def menu(ctx: Ctx) -> Outcome:
     return Outcome([ctx.reply(text, buttons=buttons)])
 
 
-async def choose(ctx: Ctx, data: str) -> Outcome:
-    """``lapor:<kind>`` pressed on the menu."""
-    kind = data.partition(":")[2]
+async def choose(ctx: Ctx, press: ChooseReport) -> Outcome:
+    """A report type pressed on the menu."""
+    kind = press.form
     form = next((f for f in _forms_for(ctx) if f.name == kind), None)
     if form is None or ctx.account is None:
         if any(k.name == kind for k in CATALOG):
@@ -97,12 +98,8 @@ async def _history(ctx: Ctx, number: str) -> Outcome:
     return Outcome([ctx.reply("\n".join(lines), buttons=reporter_buttons(report))])
 
 
-async def _own_report(ctx: Ctx, data: str) -> Report:
-    """The report a reporter's button names (``prefix:<id>[:...]``), if it is theirs."""
-    try:
-        report_id = int(data.split(":")[1])
-    except (IndexError, ValueError):
-        raise DomainError(_("This button has expired.")) from None
+async def _own_report(ctx: Ctx, report_id: int) -> Report:
+    """The report a reporter's button names, if it is theirs."""
     report = await workflow.get_report(ctx.session, report_id)
     if ctx.account is None:
         raise DomainError(_("This button has expired."))
@@ -110,18 +107,19 @@ async def _own_report(ctx: Ctx, data: str) -> Report:
     return report
 
 
-async def withdraw(ctx: Ctx, data: str) -> Outcome:
-    """``wd:<id>`` asks for confirmation; ``wd:<id>:y`` withdraws the report."""
+async def withdraw(ctx: Ctx, press: Withdraw) -> Outcome:
+    """Ask for confirmation, or (confirmed) withdraw the report."""
     try:
-        report = await _own_report(ctx, data)
+        report = await _own_report(ctx, press.report_id)
         number = f"<code>{report.number}</code>"
-        if not data.endswith(":y"):
+        if press.confirm is not Confirm.YES:
             if report.state not in workflow.OPEN_STATES or report.state == workflow.APPROVED:
                 raise DomainError(_("This report was already decided; it cannot be withdrawn."))
             text = _("Withdraw report {number}? Nobody will review it any more.").format(
                 number=number
             )
-            buttons = [[Button(_("↩️ Yes, withdraw it"), f"wd:{report.id}:y")]]
+            confirm = Withdraw(report.id, Confirm.YES).pack()
+            buttons = [[Button(_("↩️ Yes, withdraw it"), confirm)]]
             return Outcome([ctx.reply(text, buttons=buttons)])
         await workflow.withdraw(ctx.session, report, ctx.account)  # type: ignore[arg-type]
     except DomainError as exc:
@@ -133,16 +131,16 @@ async def withdraw(ctx: Ctx, data: str) -> Outcome:
     )
 
 
-async def needs_info(ctx: Ctx, data: str) -> Outcome:
-    """``ni:<id>:a`` answers the reviewer's question; ``ni:<id>:e`` edits the report."""
+async def needs_info(ctx: Ctx, press: NeedsInfo) -> Outcome:
+    """Answer the reviewer's question, or edit the report."""
     try:
-        report = await _own_report(ctx, data)
+        report = await _own_report(ctx, press.report_id)
         if report.state != workflow.NEEDS_INFO:
             raise DomainError(_("This report is not waiting for your answer."))
     except DomainError as exc:
         return Outcome(notice=str(exc), alert=True)
     context = {"report_id": report.id, "version": report.version, "number": report.number}
-    if data.endswith(":e"):
+    if press.action is InfoAction.EDIT:
         form = engine.form_named(report.kind)
         if form is None:
             return Outcome(notice=_("This button has expired."))

@@ -10,6 +10,7 @@ from html import escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import engine, notify
+from flows.buttons import Decide, InfoAction, NeedsInfo, OpenQueued, Verdict, Withdraw
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, lazy_gettext, use_locale
@@ -224,13 +225,15 @@ async def _known_person(session: AsyncSession, nik: str, full_ids: bool = False)
 
 
 def _decision_buttons(report: Report) -> list[list[Button]]:
-    base = f"rv:{report.id}:{report.version}"
+    def data(verdict: Verdict) -> str:
+        return Decide(report.id, report.version, verdict).pack()
+
     return [
         [
-            Button(str(APPROVE_LABELS[report.state]), f"{base}:y"),
-            Button(_("❌ Reject"), f"{base}:n"),
+            Button(str(APPROVE_LABELS[report.state]), data(Verdict.APPROVE)),
+            Button(_("❌ Reject"), data(Verdict.REJECT)),
         ],
-        [Button(_("❓ Ask the reporter"), f"{base}:q")],
+        [Button(_("❓ Ask the reporter"), data(Verdict.ASK))],
     ]
 
 
@@ -291,12 +294,12 @@ def reporter_buttons(report: Report) -> list[list[Button]]:
     if report.state == workflow.NEEDS_INFO:
         rows.append(
             [
-                Button(_("✍️ Answer"), f"ni:{report.id}:a"),
-                Button(_("✏️ Edit the report"), f"ni:{report.id}:e"),
+                Button(_("✍️ Answer"), NeedsInfo(report.id, InfoAction.ANSWER).pack()),
+                Button(_("✏️ Edit the report"), NeedsInfo(report.id, InfoAction.EDIT).pack()),
             ]
         )
     if report.state in (workflow.SUBMITTED, *workflow.WAITING, workflow.NEEDS_INFO):
-        rows.append([Button(_("↩️ Withdraw"), f"wd:{report.id}")])
+        rows.append([Button(_("↩️ Withdraw"), Withdraw(report.id).pack())])
     return rows
 
 
@@ -377,25 +380,22 @@ async def notify_decision(session: AsyncSession, decision: workflow.Decision) ->
     return notify.post(session, replies, purpose="review")
 
 
-async def on_decision(ctx: Ctx, data: str) -> Outcome:
-    """``rv:<report id>:<version>:<y|n|q>`` pressed on a report card."""
-    try:
-        _prefix, report_id, version, verdict = data.split(":")
-        report_id_int, version_int = int(report_id), int(version)
-    except ValueError:
+async def on_decision(ctx: Ctx, press: Decide) -> Outcome:
+    """A decision pressed on a report card."""
+    if ctx.account is None:
         return Outcome(notice=_("This button has expired."))
-    if ctx.account is None or verdict not in ("y", "n", "q"):
-        return Outcome(notice=_("This button has expired."))
+    version, verdict = press.version, press.verdict
     try:
-        report = await workflow.get_report(ctx.session, report_id_int)
-        if verdict in ("n", "q"):
-            workflow.check_can_decide(ctx.account, report, version_int)
-            context = {"report_id": report.id, "version": version_int, "number": report.number}
-            return await engine.start(ctx, REJECT_FORM if verdict == "n" else ASK_FORM, context)
+        report = await workflow.get_report(ctx.session, press.report_id)
+        if verdict is not Verdict.APPROVE:
+            workflow.check_can_decide(ctx.account, report, version)
+            context = {"report_id": report.id, "version": version, "number": report.number}
+            form = REJECT_FORM if verdict is Verdict.REJECT else ASK_FORM
+            return await engine.start(ctx, form, context)
         tier = report.state
         full_ids = shows_full_ids(ctx.account, report)  # the card keeps what it showed
         decision = await workflow.decide(
-            ctx.session, report, ctx.account, approve=True, expected_version=version_int
+            ctx.session, report, ctx.account, approve=True, expected_version=version
         )
     except DomainError as exc:
         return Outcome(notice=str(exc), alert=True)
@@ -530,18 +530,17 @@ async def queue(ctx: Ctx) -> Outcome:
     for report in reports[:20]:
         label = f"{report.number} · {kind_title(report.kind)}"
         lines.append(f"• {label} · {format_date(report.created_at)}")
-        buttons.append([Button(label, f"rq:{report.id}")])
+        buttons.append([Button(label, OpenQueued(report.id).pack())])
     return Outcome([ctx.reply("\n".join(lines), buttons=buttons)])
 
 
-async def open_from_queue(ctx: Ctx, data: str) -> Outcome:
-    """``rq:<report id>``: show one queued report with its decision buttons."""
+async def open_from_queue(ctx: Ctx, press: OpenQueued) -> Outcome:
+    """Show one queued report with its decision buttons."""
     try:
-        report = await workflow.get_report(ctx.session, int(data.split(":")[1]))
+        report = await workflow.get_report(ctx.session, press.report_id)
         if ctx.account is None:
             raise DomainError(_("This button has expired."))
         workflow.check_can_decide(ctx.account, report)
-    except (DomainError, ValueError, IndexError) as exc:
-        message = str(exc) if isinstance(exc, DomainError) else _("This button has expired.")
-        return Outcome(notice=message, alert=True)
+    except DomainError as exc:
+        return Outcome(notice=str(exc), alert=True)
     return Outcome(await card_for_reviewer(ctx.session, report, ctx.account, ctx.incoming.chat_id))

@@ -10,6 +10,7 @@ from datetime import date
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from flows.buttons import FormOp, FormPress
 from flows.io import Button, Reply
 from locales import _, format_date, format_number
 from registry.forms import EVIDENCE_STEP, LABELS, Answers, Form, Group, Step
@@ -18,7 +19,6 @@ from registry.nik import mask
 if TYPE_CHECKING:
     from flows.engine import FormState
 
-PREFIX = "f"  # callback data: f:<rev>:<op>[:<arg>]
 REVIEW_STEP = "__review__"
 EDIT_STEP = "__edit__"
 _TYPED_SHOW = {"nik": mask, "kk": mask}
@@ -27,9 +27,8 @@ _TYPED_SHOW = {"nik": mask, "kk": mask}
 # ---- rendering ------------------------------------------------------------------------------
 
 
-def button_data(state: FormState, op: str, arg: object = None) -> str:
-    base = f"{PREFIX}:{state.draft.rev}:{op}"
-    return base if arg is None else f"{base}:{arg}"
+def button_data(state: FormState, op: FormOp, index: int | None = None) -> str:
+    return FormPress(state.draft.rev, op, index).pack()
 
 
 def previous_step(state: FormState, name: str) -> Step | None:
@@ -45,10 +44,10 @@ def previous_step(state: FormState, name: str) -> Step | None:
 def _nav_row(state: FormState, step: Step) -> list[Button]:
     row: list[Button] = []
     if previous_step(state, step.name) is not None:
-        row.append(Button(_("« Back"), button_data(state, "b")))
+        row.append(Button(_("« Back"), button_data(state, FormOp.BACK)))
     if step.optional:
-        row.append(Button(_("Skip »"), button_data(state, "k")))
-    row.append(Button(_("✖ Cancel"), button_data(state, "x")))
+        row.append(Button(_("Skip »"), button_data(state, FormOp.SKIP)))
+    row.append(Button(_("✖ Cancel"), button_data(state, FormOp.CANCEL)))
     return row
 
 
@@ -88,18 +87,19 @@ async def prompt(state: FormState) -> Reply:
             state.set_context(shown=[value for value, _label in options])
     if step.kind == "choice":
         buttons.extend(
-            [Button(label, button_data(state, "v", i))] for i, (_v, label) in enumerate(options)
+            [Button(label, button_data(state, FormOp.CHOOSE, i))]
+            for i, (_v, label) in enumerate(options)
         )
     elif step.kind == "multi":
         chosen = set(state.answers.get(step.name) or [])
         for i, (value, label) in enumerate(options):
             mark = "✅" if value in chosen else "▫️"
-            buttons.append([Button(f"{mark} {label}", button_data(state, "t", i))])
-        buttons.append([Button(_("✔ Done"), button_data(state, "d"))])
+            buttons.append([Button(f"{mark} {label}", button_data(state, FormOp.TOGGLE, i))])
+        buttons.append([Button(_("✔ Done"), button_data(state, FormOp.DONE))])
     elif step.kind == "region":
         matches = draft.context.get("matches") or []
         buttons.extend(
-            [Button(_clip(label), button_data(state, "v", i))]
+            [Button(_clip(label), button_data(state, FormOp.CHOOSE, i))]
             for i, (_code, label) in enumerate(matches)
         )
         query = draft.context.get("query")
@@ -108,7 +108,7 @@ async def prompt(state: FormState) -> Reply:
                 [
                     Button(
                         _("✍️ Use “{text}” as written").format(text=_clip(query, 30)),
-                        button_data(state, "w"),
+                        button_data(state, FormOp.AS_WRITTEN),
                     )
                 ]
             )
@@ -220,10 +220,10 @@ async def _review_screen(state: FormState) -> Reply:
         lines += ["", _("⚠️ Without a document the review may take longer or be refused.")]
     lines += ["", _("Is everything right? Press Submit to send it.")]
     buttons = [
-        [Button(_("✅ Submit"), button_data(state, "s"))],
+        [Button(_("✅ Submit"), button_data(state, FormOp.SUBMIT))],
         [
-            Button(_("✏️ Edit"), button_data(state, "e")),
-            Button(_("✖ Cancel"), button_data(state, "x")),
+            Button(_("✏️ Edit"), button_data(state, FormOp.EDIT_MENU)),
+            Button(_("✖ Cancel"), button_data(state, FormOp.CANCEL)),
         ],
     ]
     return state.ctx.reply("\n".join(lines), buttons=buttons)
@@ -232,9 +232,9 @@ async def _review_screen(state: FormState) -> Reply:
 def _edit_menu(state: FormState) -> Reply:
     entries = state.form.steps
     buttons = [
-        [Button(str(e.label), button_data(state, "E", i))]
+        [Button(str(e.label), button_data(state, FormOp.EDIT_ANSWER, i))]
         for i, e in enumerate(entries)
         if e.visible(state.answers)
     ]
-    buttons.append([Button(_("« Back to review"), button_data(state, "r"))])
+    buttons.append([Button(_("« Back to review"), button_data(state, FormOp.TO_REVIEW))])
     return state.ctx.reply(_("Which answer do you want to change?"), buttons=buttons)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import notify
+from flows.buttons import OpenQueued
 from flows.io import Button, Reply
 from flows.review import kind_title, notify_decision
 from locales import _, format_date, use_locale
@@ -44,7 +45,7 @@ def _digest(account: Account, reports: list[Report]) -> Reply:
         if len(reports) > DIGEST_LINES:
             lines.append(_("… and {n} more.").format(n=len(reports) - DIGEST_LINES))
         buttons = [
-            [Button(f"{r.number} · {kind_title(r.kind)}", f"rq:{r.id}")]
+            [Button(f"{r.number} · {kind_title(r.kind)}", OpenQueued(r.id).pack())]
             for r in reports[:DIGEST_LINES]
         ]
         lines.append(_("Send /antrian to see them all."))

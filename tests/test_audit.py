@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import main
 from flows import sla as sla_flows
+from flows.app import button
 from flows.io import Ctx, Incoming
-from flows.review import notify_current_tier, on_decision
+from flows.review import notify_current_tier
 from locales import use_locale
 from registry import workflow
 from registry.households import household_by_kk
@@ -55,7 +56,7 @@ async def _decisions(session: AsyncSession, tmp_path) -> dict[str, str]:
     rt = await account(session, RT)
     incoming = Incoming(user_id=RT, chat_id=RT, callback="", message_id=1)
     with use_locale("en"):
-        outcome = await on_decision(Ctx(session, incoming, rt), f"rv:{chat.id}:{chat.version}:y")
+        outcome = await button(Ctx(session, incoming, rt), f"rv:{chat.id}:{chat.version}:y")
     assert "You confirmed this report" in outcome.replies[0].text
     # The lurah asks the reporter, who answers; then the lurah rejects with words.
     lurah = await account(session, LURAH)

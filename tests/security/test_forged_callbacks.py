@@ -197,3 +197,34 @@ async def test_malformed_callback_data_is_answered_and_harmless(
     await rt.expect("Nothing is waiting for you")
     await sari.send_text("/status")
     await sari.expect("You have not sent any report yet")
+
+
+async def test_numbers_no_button_carries_are_expired_never_a_failed_update(
+    running_bot, fake_api, tmp_path
+) -> None:
+    """Ids too large for any row and digits of other scripts ("²".isdigit() is True) once
+    crashed the update (OverflowError, ValueError): they are old or forged buttons."""
+    sari, people, stranger = await _world(running_bot, fake_api, tmp_path)
+    await file_birth_en(sari, BABY, ago(3))
+    rt = people[RT_ID]
+    await rt.expect("Is this true?")
+    huge = "9" * 27
+    for data in (
+        f"rv:{huge}", f"rv:{huge}:1:y", f"rv:1:{huge}:n", "rv:2147483648:1:y", f"rq:{huge}",
+        "rq:2147483648", f"wd:{huge}", f"wd:{huge}:y", f"ni:{huge}:a", f"pr:{huge}",
+        f"pr:{huge}:y", f"del:{huge}:y", f"ob:{huge}:birth", "rq:²", "rq:٣", "wd:１",
+    ):  # fmt: skip
+        for person in (rt, people[OFFICER_ID], sari, stranger):
+            assert await _refused(person, data) == "This button has expired."
+
+    # A form's buttons, at the form's current revision: the form goes on as if unpressed.
+    await sari.send_text("/lapor")
+    await sari.press("Birth", await sari.expect("What do you want to report?"))
+    await sari.expect("baby's full name")
+    await sari.send_text("Raka Kedua")
+    question = await sari.expect("boy or a girl")
+    rev = question.button("Boy")["callback_data"].split(":")[1]
+    for data in (f"f:{rev}:v:²", f"f:{rev}:v:{huge}", f"f:{rev}:v:٣", f"f:{huge}:x", f"f:{rev}"):
+        assert await _refused(sari, data) == "This button has expired."
+    await sari.press("Boy", question)
+    await sari.expect("When was the baby born")
