@@ -49,6 +49,19 @@ def test_the_payload_type_names_exactly_what_the_form_asks(kind: ReportKind) -> 
         assert EVIDENCE_STEP in _keys(kind.payload)
 
 
+def test_every_module_in_registry_kinds_is_in_the_catalog() -> None:
+    """A report-type module whose catalog line was forgotten would never be offered."""
+    import registry.kinds as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name == "base":
+            continue
+        module = importlib.import_module(f"registry.kinds.{info.name}")
+        kind = getattr(module, "KIND", None)
+        assert isinstance(kind, ReportKind), f"registry/kinds/{info.name}.py has no KIND"
+        assert kind in CATALOG, f"registry/kinds/{info.name}.py is not in the catalog"
+
+
 def test_the_catalog_names_are_unique_and_the_menu_order_is_kept() -> None:
     names = [kind.name for kind in CATALOG]
     assert len(set(names)) == len(names)

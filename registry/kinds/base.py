@@ -27,7 +27,7 @@ from registry.households import RELATIONSHIPS, household_by_kk, member_snapshot
 from storage.models import Account, Household, Member, RegistryRevision, Report
 
 # The files sent as evidence (None when skipped): kind, file_id and unique_id each.
-Evidence_ = list[dict[str, str]] | None
+EvidenceFiles = list[dict[str, str]] | None
 Target = Callable[[FormState], Awaitable[tuple[Household | None, Area | None]]]
 Touched = Callable[[AsyncSession, Report], Awaitable[set[str]]]
 Fingerprint = Callable[[Report], str | None]
@@ -42,7 +42,10 @@ OLDEST = date(1900, 1, 1)
 @dataclass(frozen=True)
 class ReportKind:
     """One report type, whole. ``payload`` is the TypedDict of the answers its form
-    files (the engine's remembered labels aside); ``ends_membership`` marks kinds that
+    files: exactly the form's top-level steps and groups, with ``evidence`` when it
+    takes files (the engine's remembered labels aside; tests/test_kinds.py checks);
+    ``touched`` may read ``report.household.members``, loaded with the report;
+    ``ends_membership`` marks kinds that
     end or move a person's membership (two on one person conflict, and any change of
     that person's data conflicts with them); ``unlinked`` kinds are offered to a
     resident whose account is not linked to a household (and are not filed on

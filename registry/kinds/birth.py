@@ -10,7 +10,7 @@ from registry.forms import Evidence, FieldError, Form, FormState, Step
 from registry.kinds.base import (
     MAX_NAME,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     date_step,
     day,
@@ -37,7 +37,7 @@ class BirthPayload(TypedDict):
     sex: Literal["M", "F"]
     birth_date: str  # ISO date
     mother: str  # a member id, or MOTHER_OUTSIDE
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 async def _mother_candidates(state: FormState) -> list[Member]:

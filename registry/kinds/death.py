@@ -10,7 +10,7 @@ from registry.forms import Evidence, FieldError, Form, FormState, Step
 from registry.kinds.base import (
     MAX_PLACE,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     chosen_member,
     date_step,
@@ -24,7 +24,7 @@ class DeathPayload(TypedDict):
     member: str  # member id
     death_date: str  # ISO date
     place: str
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 async def _validate(state: FormState) -> None:

@@ -16,7 +16,7 @@ from registry.kinds.base import (
     MAX_PLACE,
     MAX_REASON,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     answer_is,
     norm,
@@ -34,7 +34,7 @@ class DisputePayload(TypedDict):
     target: NotRequired[str]  # the other household in words
     target_kk: NotRequired[str | None]
     reason: str
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 async def _target(state: FormState) -> tuple[Household | None, Any]:

@@ -7,7 +7,7 @@ from typing import Any, NotRequired, TypedDict
 from locales import lazy_gettext as _l
 from registry import attributes as attr
 from registry.forms import Evidence, Form, Step
-from registry.kinds.base import Apply, Evidence_, ReportKind, answer_has, touches_nobody
+from registry.kinds.base import Apply, EvidenceFiles, ReportKind, answer_has, touches_nobody
 from storage.models import Report
 
 HOUSEHOLD_KEYS = ("floor", "wall", "roof", "water", "sanitation", "electricity", "tenure", "assets")
@@ -23,7 +23,7 @@ class HousingPayload(TypedDict):
     electricity: NotRequired[str]
     tenure: NotRequired[str]
     assets: NotRequired[list[str]]
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 def _housing_step(key: str, prompt: Any) -> Step:

@@ -11,7 +11,7 @@ from registry.forms import Evidence, FieldError, Form, FormState, Step
 from registry.kinds.base import (
     MAX_NAME,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     answer_is,
     chosen_member,
@@ -31,7 +31,7 @@ class IdentityPayload(TypedDict):
     new_name: NotRequired[str]
     new_birth_date: NotRequired[str]  # ISO date
     new_sex: NotRequired[Literal["M", "F"]]
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 async def _validate(state: FormState) -> None:

@@ -14,7 +14,7 @@ from registry.households import household_by_kk
 from registry.kinds.base import (
     MAX_NAME,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     answer_is,
     date_step,
@@ -34,7 +34,7 @@ class MarriagePayload(TypedDict):
     new_household: Literal["yes", "no"]
     leaving: NotRequired[list[str]]  # member ids moving to the new household
     new_kk: NotRequired[str | None]
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 async def _validate(state: FormState) -> None:

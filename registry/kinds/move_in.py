@@ -16,7 +16,7 @@ from registry.kinds.base import (
     MAX_NAME,
     MAX_PLACE,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     date_step,
     day,
@@ -38,7 +38,7 @@ class MoveInPayload(TypedDict):
     birth_date: str  # ISO date
     relationship: str  # to the head, one of registry.households.RELATIONSHIPS but "head"
     origin: dict[str, Any]  # a region answer: code and name, or text
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 async def check_nik_matches(state: FormState, nik_step: str, sex_step: str, born_step: str) -> None:

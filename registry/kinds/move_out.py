@@ -11,7 +11,7 @@ from registry.forms import Evidence, Form, FormState, Step
 from registry.kinds.base import (
     MAX_PLACE,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     answer_is,
     chosen_member,
@@ -28,7 +28,7 @@ class MoveOutPayload(TypedDict):
     member: NotRequired[str]  # member id, when one member moved
     destination: dict[str, Any]  # a region answer: code and name, or text
     move_date: str  # ISO date
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 async def _validate(state: FormState) -> None:

@@ -19,7 +19,7 @@ from registry.kinds.base import (
     MAX_NAME,
     MAX_PLACE,
     Apply,
-    Evidence_,
+    EvidenceFiles,
     ReportKind,
     date_step,
     day,
@@ -52,7 +52,7 @@ class NewHouseholdPayload(TypedDict):
     floor: str
     wall: str
     roof: str
-    evidence: NotRequired[Evidence_]
+    evidence: NotRequired[EvidenceFiles]
 
 
 def _describe_member(item: Answers) -> str:

@@ -344,7 +344,8 @@ def test_every_report_type_has_a_script() -> None:
 
 @pytest.mark.parametrize("kind", KIND_NAMES)
 async def test_happy_path_reaches_the_registry(kind, running, fake_api) -> None:
-    script = SCRIPTS[kind]
+    script = SCRIPTS.get(kind)
+    assert script is not None, f"report type {kind!r} has no script in SCRIPTS: add one"
     people = await seed(running, fake_api)
     walk = Walk(people[script.person])
     await walk.open(script.title)
@@ -383,7 +384,8 @@ async def test_happy_path_reaches_the_registry(kind, running, fake_api) -> None:
 
 @pytest.mark.parametrize("kind", KIND_NAMES)
 async def test_invalid_answer_back_restart_and_edit_lose_nothing(kind, running, fake_api) -> None:
-    script = SCRIPTS[kind]
+    script = SCRIPTS.get(kind)
+    assert script is not None, f"report type {kind!r} has no script in SCRIPTS: add one"
     people = await seed(running, fake_api)
     walk = Walk(people[script.person])
     await walk.open(script.title)
