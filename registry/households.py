@@ -36,6 +36,7 @@ from locales import _, lazy_gettext
 from registry.errors import ImportRejected, RowError
 from registry.nik import InvalidIdentityNumber, mask, normalize_digits, parse_nik, validate_kk
 from registry.regions import VILLAGE_LEVEL
+from registry.tables import csv_unescape
 from storage.models import Household, Member, Region, utcnow
 from storage.streaming import stream_rows
 
@@ -107,7 +108,8 @@ async def import_households(
             )
         return await import_household_rows(
             session,
-            ((reader.line_num, row) for row in reader),
+            # csv_unescape: a file of `registry export` reads back as it was written.
+            ((reader.line_num, [csv_unescape(cell) for cell in row]) for row in reader),
             on_error=on_error,
             progress=progress,
         )

@@ -2,20 +2,27 @@
 
 The exports stream their rows here as they read them from the database: CSV goes
 through the ``csv`` module, xlsx through openpyxl's write-only mode (rows are written
-to a temporary file as they come, never kept). A file is written under a temporary
-name and renamed when complete, so a failed export leaves no half-written file.
+to a temporary file as they come, never kept). A file goes through
+``storage.files.output_file``: the checks of the target, a temporary name renamed when
+complete (a failed export leaves nothing), mode 0600.
+
+No cell of either format is taken by a spreadsheet as a formula: a CSV cell starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe
+(the OWASP rule against CSV injection; :func:`csv_unescape` undoes it when a file is read
+back), and an xlsx cell is written as text.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
+
+from storage.files import output_file
 
 FORMATS = ("csv", "xlsx")
 # An Excel sheet holds 1,048,576 rows; a longer table continues on a new sheet.
@@ -35,6 +42,26 @@ def format_for(path: Path | None, chosen: str | None) -> str:
     return "csv"
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_apostrophe(text: str) -> bool:
+    # Apostrophes already in front are counted too, so that csv_unescape is exact: a
+    # text "'=x" is written "''=x" and read back as "'=x".
+    return text.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def csv_escape(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet evaluates: a leading apostrophe if needed."""
+    return "'" + text if _needs_apostrophe(text) else text
+
+
+def csv_unescape(text: str) -> str:
+    """The text :func:`csv_escape` was given (for files this project wrote and reads back)."""
+    return text[1:] if text.startswith("'") and _needs_apostrophe(text[1:]) else text
+
+
 def _csv_text(value: Any) -> str:
     if value is None:
         return ""
@@ -42,7 +69,7 @@ def _csv_text(value: Any) -> str:
         return value.isoformat(timespec="seconds")
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return csv_escape(str(value))
 
 
 class _CsvWriter:
@@ -50,7 +77,7 @@ class _CsvWriter:
         self._writer = csv.writer(stream)
 
     def row(self, values: Sequence[Any]) -> None:
-        self._writer.writerow([v if type(v) is str else _csv_text(v) for v in values])
+        self._writer.writerow([_csv_text(v) for v in values])
 
 
 class _XlsxWriter:
@@ -104,11 +131,15 @@ def open_table(
     sheet: str = "data",
     bom: bool = False,
     stdout: TextIO | None = None,
+    force: bool = False,
+    protected: Sequence[Path] = (),
 ) -> Iterator[TableWriter]:
     """A writer for ``header`` then the rows given to it; CSV to stdout when ``path`` is None.
 
     ``bom`` writes a UTF-8 byte order mark at the start of a CSV file, so that Excel reads
-    it as UTF-8."""
+    it as UTF-8. ``force`` and ``protected`` (files never to write, the live database's)
+    are passed to ``storage.files.output_file``, whose ``OutputRefused`` comes out of
+    here before anything is written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown table format {fmt!r}")
     if path is None:
@@ -118,8 +149,7 @@ def open_table(
         writer.row(header)
         yield writer
         return
-    partial = path.with_name(path.name + ".part")
-    try:
+    with output_file(path, force=force, protected=protected) as partial:
         if fmt == "csv":
             with partial.open("w", newline="", encoding="utf-8-sig" if bom else "utf-8") as fh:
                 writer = _CsvWriter(fh)
@@ -129,6 +159,3 @@ def open_table(
             xlsx = _XlsxWriter(header, sheet)
             yield xlsx
             xlsx.finish(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)

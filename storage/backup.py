@@ -1,9 +1,12 @@
 """``lapor-warga db backup FILE``: a consistent copy of the database while the bot runs.
 
 SQLite: the online backup API (``sqlite3.Connection.backup``) copies the database page
-by page under the database's own locking, so a running bot may keep writing; the copy
-is written to a temporary file next to FILE and renamed when complete. PostgreSQL:
-``pg_dump --format=custom`` (restore with ``pg_restore``), the tool the server ships.
+by page under the database's own locking, so a running bot may keep writing.
+PostgreSQL: ``pg_dump --format=custom`` (restore with ``pg_restore``), the tool the
+server ships. Either writes through ``storage.files.output_file``: FILE is checked
+(``OutputRefused``: never a folder, device, link or the database itself; an existing
+file only with ``force``), the copy goes to a temporary file beside it, renamed when
+complete and removed on failure, mode 0600.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+from storage.files import database_files, output_file
 
 
 class BackupError(Exception):
@@ -38,9 +43,13 @@ def sqlite_path(url: str) -> Path:
     return path
 
 
-def _copy_sqlite(source: Path, target: Path) -> int:
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
+def _copy_sqlite(source: Path, url: str, target: Path, force: bool) -> int:
+    with output_file(target, force=force, protected=database_files(url)) as partial:
+        _backup_into(source, partial)
+    return target.stat().st_size
+
+
+def _backup_into(source: Path, partial: Path) -> None:
     src = sqlite3.connect(source)
     try:
         dst = sqlite3.connect(partial)
@@ -50,22 +59,14 @@ def _copy_sqlite(source: Path, target: Path) -> int:
         finally:
             dst.close()
     except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
         raise BackupError("sqlite", str(exc)) from None
     finally:
         src.close()
-    return _settle(partial, target)
 
 
-def _settle(partial: Path, target: Path) -> int:
-    """Put the finished copy in place (atomically); its size."""
-    os.replace(partial, target)
-    return target.stat().st_size
-
-
-async def backup_sqlite(url: str, target: Path) -> int:
+async def backup_sqlite(url: str, target: Path, *, force: bool = False) -> int:
     """Copy the SQLite database of ``url`` to ``target``; returns the file's size."""
-    return await asyncio.to_thread(_copy_sqlite, sqlite_path(url), target)
+    return await asyncio.to_thread(_copy_sqlite, sqlite_path(url), url, target, force)
 
 
 def find_pg_dump() -> str | None:
@@ -97,18 +98,17 @@ def pg_dump_command(url: str, target: Path, pg_dump: str = "pg_dump") -> tuple[l
     return args, env
 
 
-async def backup_postgres(url: str, target: Path) -> int:
+async def backup_postgres(url: str, target: Path, *, force: bool = False) -> int:
     pg_dump = find_pg_dump()
     if pg_dump is None:
         raise BackupError("no_pg_dump")
-    partial = target.with_name(target.name + ".partial")
-    args, env = pg_dump_command(url, partial, pg_dump)
-    process = await asyncio.create_subprocess_exec(
-        *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
-    )
-    _out, err = await process.communicate()
-    if process.returncode != 0:
-        partial.unlink(missing_ok=True)
-        lines = err.decode(errors="replace").strip().splitlines()
-        raise BackupError("pg_dump", lines[-1] if lines else str(process.returncode))
-    return _settle(partial, target)
+    with output_file(target, force=force) as partial:
+        args, env = pg_dump_command(url, partial, pg_dump)
+        process = await asyncio.create_subprocess_exec(
+            *args, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+        _out, err = await process.communicate()
+        if process.returncode != 0:
+            lines = err.decode(errors="replace").strip().splitlines()
+            raise BackupError("pg_dump", lines[-1] if lines else str(process.returncode))
+    return await asyncio.to_thread(os.path.getsize, target)

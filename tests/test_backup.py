@@ -115,7 +115,7 @@ def test_backup_does_not_overwrite_unless_told(database_url, tmp_path, monkeypat
     target = tmp_path / "backup.db"
     target.write_text("an older file someone keeps")
 
-    assert main(["db", "backup", str(target)]) == 1
+    assert main(["db", "backup", str(target)]) == 2  # a usage error, like the others
     assert "exists; choose another name or add --force" in capsys.readouterr().err
     assert target.read_text() == "an older file someone keeps"
 
@@ -123,7 +123,7 @@ def test_backup_does_not_overwrite_unless_told(database_url, tmp_path, monkeypat
     assert main(["db", "backup", str(target), "--force"]) == 0
     assert _read_back(target, tmp_path) == (len(FAMILIES), members)
 
-    assert main(["db", "backup", str(tmp_path / "no" / "such" / "dir.db")]) == 1
+    assert main(["db", "backup", str(tmp_path / "no" / "such" / "dir.db")]) == 2
     assert "no such folder" in capsys.readouterr().err
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import sys
+from contextlib import nullcontext
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from bot.cli.core import EXIT_OK, Handler, day, in_session
 from locales import _
+from registry.tables import open_table
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,18 +42,17 @@ async def audit(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession) -> int:
         since = datetime.combine(args.since, time())
-        writer = csv.writer(sys.stdout) if args.format == "csv" else None
-        if writer is not None:
-            writer.writerow(LISTING_HEADER)
+        as_csv = args.format == "csv"
         count = 0
-        async for row in listing(session, since):
-            count += 1
-            if writer is not None:
-                writer.writerow(["" if row[k] is None else row[k] for k in LISTING_HEADER])
-            else:
-                print("\t".join([row["time"], row["who"], row["action"], row["report"] or "-",
-                                 row["text"]]))  # fmt: skip
-        if writer is None and count == 0:
+        with open_table(None, "csv", LISTING_HEADER) if as_csv else nullcontext() as writer:
+            async for row in listing(session, since):
+                count += 1
+                if writer is not None:  # through the table writer: no cell is a formula
+                    writer.row([row[k] for k in LISTING_HEADER])
+                else:
+                    print("\t".join([row["time"], row["who"], row["action"],
+                                     row["report"] or "-", row["text"]]))  # fmt: skip
+        if not as_csv and count == 0:
             print(_("No audit entries since {day}.").format(day=args.since.isoformat()))
         return EXIT_OK
 

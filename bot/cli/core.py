@@ -12,14 +12,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from locales import _
 from registry.errors import RowError
-from registry.tables import format_for
+from registry.tables import TableWriter, format_for, open_table
+from storage.files import OutputRefused
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -70,6 +72,22 @@ def add_table_output(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="file to write (default: CSV on stdout; xlsx needs a file)",
     )
+    add_force(parser)
+
+
+FORCE_HELP = (
+    "replace FILE if it is an existing regular file (never a folder, device, FIFO, "
+    "symbolic link or the bot's database); files are written 0600"
+)
+
+
+def add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help=FORCE_HELP)
+
+
+def refused(exc: OutputRefused) -> CliError:
+    """A target file the command will not write: a usage error."""
+    return CliError(str(exc), EXIT_CONFIG)
 
 
 def table_format(args: argparse.Namespace) -> str:
@@ -85,6 +103,27 @@ def cannot_write(path: Path | None, exc: OSError) -> CliError:
             file=path or "-", error=exc.strerror or exc.__class__.__name__
         )
     )
+
+
+@contextmanager
+def output_table(
+    settings: Settings, args: argparse.Namespace, fmt: str, header: Sequence[str], **options: object
+) -> Iterator[TableWriter]:
+    """``open_table`` for ``args.output`` (stdout when None) with ``args.force``, never
+    over the live database; a refused target or a failed write ends the command with
+    one line."""
+    from storage.files import database_files
+
+    try:
+        with open_table(
+            args.output, fmt, header, force=args.force,
+            protected=database_files(settings.database_url), **options,  # type: ignore[arg-type]
+        ) as table:  # fmt: skip
+            yield table
+    except OutputRefused as exc:
+        raise refused(exc) from None
+    except OSError as exc:
+        raise cannot_write(args.output, exc) from None
 
 
 def require_file(path: Path) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_OK, CliError, Handler, add_group
+from bot.cli.core import EXIT_OK, FORCE_HELP, CliError, Handler, add_group, cannot_write, refused
 from locales import _, format_number
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(SQLite: online backup API; PostgreSQL: pg_dump --format=custom, restore with pg_restore)",
     )
     db_backup.add_argument("file", type=Path, metavar="FILE")
-    db_backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    db_backup.add_argument("--force", action="store_true", help=FORCE_HELP)
 
 
 async def db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -54,29 +54,20 @@ def _backup_failure(exc: BackupError) -> str:
     return messages[exc.code]
 
 
-def _backup_target(target: Path, force: bool) -> None:
-    if target.exists() and not force:
-        raise CliError(
-            _("{file} exists; choose another name or add --force to replace it.").format(
-                file=target
-            )
-        )
-    if not target.parent.is_dir():
-        raise CliError(_("{dir}: no such folder.").format(dir=target.parent))
-
-
 async def db_backup(settings: Settings, args: argparse.Namespace) -> int:
     from storage import backup
+    from storage.files import OutputRefused
 
     target: Path = args.file
-    _backup_target(target, args.force)
+    copy = backup.backup_sqlite if settings.is_sqlite else backup.backup_postgres
     try:
-        if settings.is_sqlite:
-            size = await backup.backup_sqlite(settings.database_url, target)
-        else:
-            size = await backup.backup_postgres(settings.database_url, target)
+        size = await copy(settings.database_url, target, force=args.force)
     except backup.BackupError as exc:
         raise CliError(_backup_failure(exc)) from None
+    except OutputRefused as exc:
+        raise refused(exc) from None
+    except OSError as exc:
+        raise cannot_write(target, exc) from None
     print(
         _("Backed up the database to {file} ({size} bytes).").format(
             file=target, size=format_number(size)

@@ -11,14 +11,13 @@ from bot.cli.core import (
     add_group,
     add_table_output,
     audit_cli,
-    cannot_write,
     day,
     in_session,
+    output_table,
     table_format,
 )
 from bot.progress import Progress
 from locales import _
-from registry.tables import open_table
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,16 +51,13 @@ async def export_changes(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession) -> int:
         total = await count_changes(session, args.since)
-        try:
-            with (
-                Progress(_("export changes"), total) as progress,
-                open_table(args.output, fmt, CHANGES_HEADER, sheet="changes") as table,
-            ):
-                async for row in changed_rows(session, args.since):
-                    table.row(row)
-                    progress.update()
-        except OSError as exc:
-            raise cannot_write(args.output, exc) from None
+        with (
+            Progress(_("export changes"), total) as progress,
+            output_table(settings, args, fmt, CHANGES_HEADER, sheet="changes") as table,
+        ):
+            async for row in changed_rows(session, args.since):
+                table.row(row)
+                progress.update()
         if args.output is not None:
             print(
                 _("{n} change(s) since {day} written to {file}.").format(

@@ -13,19 +13,19 @@ from bot.cli.core import (
     EXIT_OK,
     CliError,
     Handler,
+    add_force,
     add_group,
     audit_cli,
     bad_row,
-    cannot_write,
     day,
     in_session,
+    output_table,
     require_file,
 )
 from bot.progress import Progress
 from locales import _
 from registry.errors import ImportRejected, RowError
 from registry.nik import normalize_digits
-from registry.tables import open_table
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +59,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     r_export.add_argument(
         "--output", type=Path, metavar="FILE", help="CSV file to write (default: stdout)"
     )
+    add_force(r_export)
 
 
 def _data_lines(path: Path) -> int:
@@ -111,16 +112,13 @@ async def registry_export(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession) -> int:
         counts = await registry_export_counts(session)
-        try:
-            with (
-                Progress(_("registry export"), counts.rows) as progress,
-                open_table(args.output, "csv", IMPORT_HEADER) as table,
-            ):
-                async for row in registry_rows(session):
-                    table.row(row)
-                    progress.update()
-        except OSError as exc:
-            raise cannot_write(args.output, exc) from None
+        with (
+            Progress(_("registry export"), counts.rows) as progress,
+            output_table(settings, args, "csv", IMPORT_HEADER) as table,
+        ):
+            async for row in registry_rows(session):
+                table.row(row)
+                progress.update()
         skipped = [
             (counts.not_living, _("{n} member(s) who died or moved away")),
             (counts.without_nik, _("{n} living member(s) without a NIK yet")),

@@ -17,14 +17,13 @@ from bot.cli.core import (
     add_table_output,
     audit_cli,
     bad_row,
-    cannot_write,
     in_session,
+    output_table,
     require_file,
     table_format,
 )
 from locales import _
 from registry.errors import ImportRejected
-from registry.tables import open_table
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,15 +100,11 @@ async def reports_list(settings: Settings, args: argparse.Namespace) -> int:
                 _("Region {code} is not in the database.").format(code=args.region), EXIT_CONFIG
             )
         count = 0
-        try:
-            with open_table(
-                args.output, fmt, [str(h) for h in MEETING_HEADER], sheet=_("Reports"), bom=True
-            ) as table:
-                async for row in meeting_rows(session, args.region.strip(), states):
-                    table.row(row)
-                    count += 1
-        except OSError as exc:
-            raise cannot_write(args.output, exc) from None
+        header = [str(h) for h in MEETING_HEADER]
+        with output_table(settings, args, fmt, header, sheet=_("Reports"), bom=True) as table:
+            async for row in meeting_rows(session, args.region.strip(), states):
+                table.row(row)
+                count += 1
         if args.output is not None:
             print(_("{n} report(s) written to {file}.").format(n=count, file=args.output))
         audit_cli(
