@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -36,6 +35,7 @@ from locales import _, lazy_gettext
 from registry.errors import ImportRejected, RowError
 from registry.nik import InvalidIdentityNumber, mask, normalize_digits, parse_nik, validate_kk
 from registry.regions import VILLAGE_LEVEL
+from registry.textfile import csv_rows
 from storage.models import Household, Member, Region, utcnow
 from storage.streaming import stream_rows
 
@@ -91,10 +91,10 @@ async def import_households(
     Every bad row is reported with its line number and reason, and nothing is written
     unless all rows are valid (``ImportRejected``). See :func:`import_household_rows`.
     """
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
-        if header != IMPORT_HEADER:
+    rows = csv_rows(path)
+    try:
+        _, header = next(rows, (1, []))
+        if [h.strip().lower() for h in header] != IMPORT_HEADER:
             raise ImportRejected(
                 [
                     RowError(
@@ -105,12 +105,9 @@ async def import_households(
                     )
                 ]
             )
-        return await import_household_rows(
-            session,
-            ((reader.line_num, row) for row in reader),
-            on_error=on_error,
-            progress=progress,
-        )
+        return await import_household_rows(session, rows, on_error=on_error, progress=progress)
+    finally:
+        rows.close()
 
 
 class _Staging:
