@@ -93,7 +93,7 @@ async def import_households(
     """
     rows = csv_rows(path)
     try:
-        _, header = next(rows, (1, []))
+        header = next(rows, (1, []))[1]
         if [h.strip().lower() for h in header] != IMPORT_HEADER:
             raise ImportRejected(
                 [

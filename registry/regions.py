@@ -44,7 +44,7 @@ class RegionImportResult:
 def _read(path: Path) -> Iterator[tuple[int, str, str]]:
     rows = csv_rows(path)
     try:
-        _, header = next(rows, (1, []))
+        header = next(rows, (1, []))[1]
         if [h.strip().lower() for h in header] != ["kode", "nama"]:
             raise ImportRejected(
                 [RowError(1, _("header must be exactly: {header}").format(header="kode,nama"))]
