@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from locales import _
+from locales import _, format_number
 from registry.errors import DomainError
 
 MAX_FIELD_CHARS = 10_000
@@ -49,7 +49,7 @@ class UnreadableFile(DomainError):
 
 def _too_long() -> str:
     return _("the row is longer than {n} characters: is this the right file?").format(
-        n=f"{MAX_ROW_CHARS:,}"
+        n=format_number(MAX_ROW_CHARS)
     )
 
 
@@ -128,7 +128,7 @@ def read_text(path: Path, *, max_chars: int = MAX_ROW_CHARS) -> str:
                 raise UnreadableFile(
                     path,
                     line,
-                    _("the file is longer than {n} characters").format(n=f"{max_chars:,}"),
+                    _("the file is longer than {n} characters").format(n=format_number(max_chars)),
                 )
             parts.append(text)
     return "".join(parts)
@@ -174,7 +174,7 @@ def _csv_problem(exc: csv.Error) -> str:
 
 
 def _field_too_long(column: int | None) -> str:
-    n = f"{MAX_FIELD_CHARS:,}"
+    n = format_number(MAX_FIELD_CHARS)
     if column is None:
         return _("a field is longer than {n} characters").format(n=n)
     return _("field {column} is longer than {n} characters").format(column=column, n=n)
@@ -198,7 +198,7 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 if feed.line > start:  # several lines: a quote was left open
                     reason = _(
                         "the quote opened in this row is not closed within {n} characters"
-                    ).format(n=f"{MAX_ROW_CHARS:,}")
+                    ).format(n=format_number(MAX_ROW_CHARS))
                 else:
                     reason = _too_long()
                 raise UnreadableFile(path, start, reason) from None
