@@ -82,8 +82,8 @@ def _decode(path: Path, data: bytes, first_line: int) -> str:
             path,
             first_line + data.count(b"\n", 0, exc.start),
             _(
-                "not UTF-8 (byte 0x{byte:02X} in column {column}; perhaps Latin-1 or "
-                "Windows-1252): save the file as CSV UTF-8"
+                "not UTF-8 (byte 0x{byte:02X} at character {column} of the line; perhaps "
+                "Latin-1 or Windows-1252): save the file as CSV UTF-8"
             ).format(byte=data[exc.start], column=column),
         ) from None
 
