@@ -166,7 +166,7 @@ def _csv_problem(exc: csv.Error) -> str:
     if "expected after" in message:
         return _(
             'a quote closes in the middle of a field: after a closing " only a comma or '
-            "the end of the line may follow (write a quote inside a quoted field as \"\")"
+            'the end of the line may follow (write a quote inside a quoted field as "")'
         )
     if "new-line character" in message:
         return _("a line ends with a lone carriage return: save the file as CSV UTF-8")

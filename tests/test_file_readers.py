@@ -79,9 +79,7 @@ def test_registry_import_of_a_200000_character_field_names_the_limit(
     rows[1][9] = "x" * 200_000  # line 3
     path = _registry_file(tmp_path / "long.csv", rows)
     assert main(["registry", "import", str(path)]) == 1
-    assert _one_line(capsys) == (
-        f"{path}:3: a field is longer than {MAX_FIELD_CHARS:,} characters"
-    )
+    assert _one_line(capsys) == (f"{path}:3: a field is longer than {MAX_FIELD_CHARS:,} characters")
     rows[1][9] = "x" * (MAX_FIELD_CHARS + 1)  # within csv's own limit: the column is named
     _registry_file(path, rows)
     assert main(["registry", "import", str(path)]) == 1
@@ -138,14 +136,14 @@ def test_a_single_line_longer_than_the_row_limit_is_refused(cli_db, tmp_path, ca
     )
 
 
-def test_reports_decide_refuses_a_latin1_or_binary_decisions_file(
-    cli_db, tmp_path, capsys
-) -> None:
+def test_reports_decide_refuses_a_latin1_or_binary_decisions_file(cli_db, tmp_path, capsys) -> None:
     path = tmp_path / "keputusan.csv"
     path.write_bytes(b"number,decision,reason_code,note\nLW-2026-000001,reject,other,Sudah pindah ke Bogor\n"
                      b"LW-2026-000002,reject,other,Tidak ada di RT ini \xb7 dicek\n")  # fmt: skip
     assert main(["reports", "decide", "--file", str(path), "--as", "1"]) == 1
-    assert _one_line(capsys).startswith(f"{path}:3: not UTF-8 (byte 0xB7 at character 49 of the line;")
+    assert _one_line(capsys).startswith(
+        f"{path}:3: not UTF-8 (byte 0xB7 at character 49 of the line;"
+    )
     path.write_bytes(b"number,decision\x00,reason_code,note\n")
     assert main(["reports", "decide", "--file", str(path), "--as", "1"]) == 1
     assert _one_line(capsys).startswith(f"{path}:1: binary content")
@@ -155,11 +153,13 @@ def test_broadcast_refuses_a_latin1_text_file(cli_db, tmp_path, capsys) -> None:
     path = tmp_path / "pengumuman.txt"
     path.write_bytes("Rapat warga hari Sabtu.\nTempat: balai RW – pukul 19.00\n".encode("cp1252"))
     assert main(["broadcast", "--region", "16.71", "--text-file", str(path)]) == 2
-    assert _one_line(capsys).startswith(f"{path}:2: not UTF-8 (byte 0x96 at character 18 of the line;")
+    assert _one_line(capsys).startswith(
+        f"{path}:2: not UTF-8 (byte 0x96 at character 18 of the line;"
+    )
 
 
 def test_a_binary_workflow_file_is_a_config_error_naming_file_and_line(tmp_path) -> None:
     path = tmp_path / "workflow.toml"
-    path.write_bytes(b"[defaults]\ntiers = [\"rt\", \"officer\"]\n\x00\x01\x02")
+    path.write_bytes(b'[defaults]\ntiers = ["rt", "officer"]\n\x00\x01\x02')
     with pytest.raises(ConfigError, match=rf"^{path}:3: .*NUL"):
         load_policy(path)
