@@ -157,9 +157,19 @@ class _RowTooLong(Exception):
     pass
 
 
-def _csv_problem(exc: csv.Error) -> str:
+def _row_problem(exc: Exception, *, several_lines: bool) -> str:
+    """Why a row could not be read: it grew too long (``_RowTooLong``, or a field past
+    csv's own limit, above ours), or csv found it broken."""
     message = str(exc)
-    if "field limit" in message:  # csv's own limit, above ours
+    too_long = isinstance(exc, _RowTooLong) or "field limit" in message
+    if too_long and several_lines:  # only a quote spans lines: it was left open
+        limit = MAX_ROW_CHARS if isinstance(exc, _RowTooLong) else MAX_FIELD_CHARS
+        return _("the quote opened in this row is not closed within {n} characters").format(
+            n=format_number(limit)
+        )
+    if isinstance(exc, _RowTooLong):
+        return _too_long()
+    if "field limit" in message:
         return _field_too_long(None)
     if "unexpected end of data" in message:
         return _("the quote opened in this row is never closed")
@@ -194,16 +204,9 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
                 cells = next(reader)
             except StopIteration:
                 return
-            except _RowTooLong:
-                if feed.line > start:  # several lines: a quote was left open
-                    reason = _(
-                        "the quote opened in this row is not closed within {n} characters"
-                    ).format(n=format_number(MAX_ROW_CHARS))
-                else:
-                    reason = _too_long()
+            except (_RowTooLong, csv.Error) as exc:
+                reason = _row_problem(exc, several_lines=feed.line > start)
                 raise UnreadableFile(path, start, reason) from None
-            except csv.Error as exc:
-                raise UnreadableFile(path, start, _csv_problem(exc)) from None
             for column, cell in enumerate(cells, 1):
                 if len(cell) > MAX_FIELD_CHARS:
                     raise UnreadableFile(path, start, _field_too_long(column))

@@ -13,8 +13,8 @@ from bot.cli import main
 from registry.errors import ConfigError
 from registry.policy import load_policy
 from registry.textfile import MAX_FIELD_CHARS, MAX_ROW_CHARS
-from tests.helpers.db import in_db
 from testkit.factories import FAMILIES, registry_rows
+from tests.helpers.db import in_db
 
 IMPORT = ["kk", "nik", "name", "sex", "birth_date", "relationship",
           "region_code", "rw", "rt", "address", "desil"]  # fmt: skip
@@ -97,6 +97,13 @@ def test_an_unterminated_quote_is_reported_on_the_line_where_its_row_starts(
     path.write_text("".join(lines))
     assert main(["registry", "import", str(path)]) == 1
     assert _one_line(capsys) == f"{path}:3: the quote opened in this row is never closed"
+    lines[3:] = lines[3:] * 1000  # a long file after the open quote: stopped early
+    path.write_text("".join(lines))
+    assert main(["registry", "import", str(path)]) == 1
+    assert _one_line(capsys) == (
+        f"{path}:3: the quote opened in this row is not closed within {MAX_FIELD_CHARS:,} "
+        "characters"
+    )
 
 
 def test_a_quote_closed_in_the_middle_of_a_field_names_the_row_s_first_line(
