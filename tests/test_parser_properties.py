@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from bot.cli import main
 from flows.parsing import parse_date
-from registry.nik import InvalidIdentityNumber, NikInfo, parse_nik, validate_kk
+from registry.nik import InvalidIdentityNumber, parse_nik, validate_kk
 from registry.textfile import MAX_FIELD_CHARS, UnreadableFile, csv_rows
 from testkit.factories import FAMILIES, SARI, registry_rows
 from tests.helpers.db import in_db
@@ -42,25 +42,14 @@ id_text = st.one_of(
 
 @FAST
 @given(id_text)
-def test_nik_is_parsed_or_refused_with_a_reason(text: str) -> None:
-    try:
-        info = parse_nik(text)
-    except InvalidIdentityNumber as exc:
-        assert exc.code
-    else:
-        assert isinstance(info, NikInfo)
-        assert info.nik.isascii() and info.nik.isdigit() and len(info.nik) == 16
-
-
-@FAST
-@given(id_text)
-def test_kk_is_validated_or_refused_with_a_reason(text: str) -> None:
-    try:
-        kk = validate_kk(text)
-    except InvalidIdentityNumber as exc:
-        assert exc.code
-    else:
-        assert kk.isascii() and kk.isdigit() and len(kk) == 16
+def test_nik_and_kk_are_parsed_or_refused_with_a_reason(text: str) -> None:
+    for parse in (lambda t: parse_nik(t).nik, validate_kk):
+        try:
+            number = parse(text)
+        except InvalidIdentityNumber as exc:
+            assert exc.code
+        else:
+            assert number.isascii() and number.isdigit() and len(number) == 16
 
 
 @FAST
