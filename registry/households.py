@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -37,6 +36,7 @@ from registry.errors import ImportRejected, RowError
 from registry.nik import InvalidIdentityNumber, mask, normalize_digits, parse_nik, validate_kk
 from registry.regions import VILLAGE_LEVEL
 from registry.tables import csv_unescape
+from registry.textfile import csv_rows
 from storage.models import Household, Member, Region, utcnow
 from storage.streaming import stream_rows
 
@@ -92,10 +92,10 @@ async def import_households(
     Every bad row is reported with its line number and reason, and nothing is written
     unless all rows are valid (``ImportRejected``). See :func:`import_household_rows`.
     """
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
-        if header != IMPORT_HEADER:
+    rows = csv_rows(path)
+    try:
+        header = next(rows, (1, []))[1]
+        if [h.strip().lower() for h in header] != IMPORT_HEADER:
             raise ImportRejected(
                 [
                     RowError(
@@ -109,10 +109,12 @@ async def import_households(
         return await import_household_rows(
             session,
             # csv_unescape: a file of `registry export` reads back as it was written.
-            ((reader.line_num, [csv_unescape(cell) for cell in row]) for row in reader),
+            ((line, [csv_unescape(cell) for cell in cells]) for line, cells in rows),
             on_error=on_error,
             progress=progress,
         )
+    finally:
+        rows.close()
 
 
 class _Staging:

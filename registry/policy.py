@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from registry.errors import ConfigError
+from registry.textfile import UnreadableFile, read_text
 
 BUNDLED_WORKFLOW = Path(__file__).resolve().parent / "workflow.toml"
 TIERS = ("rt", "kelurahan", "officer")
@@ -119,8 +120,9 @@ def load_policy(path: Path | None = None) -> Policy:
 
     path = path or BUNDLED_WORKFLOW
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_text(path))
+    except UnreadableFile as exc:
+        raise ConfigError(str(exc)) from None
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:

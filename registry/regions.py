@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import _
 from registry.errors import ImportRejected, RowError
+from registry.textfile import csv_rows
 from storage.models import Region
 
 BUNDLED_REGIONS_CSV = Path(__file__).resolve().parent / "data" / "kode_wilayah_2025.csv"
@@ -42,24 +42,22 @@ class RegionImportResult:
 
 
 def _read(path: Path) -> Iterator[tuple[int, str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None or [h.strip().lower() for h in header] != ["kode", "nama"]:
+    rows = csv_rows(path)
+    try:
+        header = next(rows, (1, []))[1]
+        if [h.strip().lower() for h in header] != ["kode", "nama"]:
             raise ImportRejected(
                 [RowError(1, _("header must be exactly: {header}").format(header="kode,nama"))]
             )
-        for row in reader:
+        for line, row in rows:
             if not row or not any(cell.strip() for cell in row):
                 continue
             if len(row) != 2:
-                yield (
-                    reader.line_num,
-                    "",
-                    _("expected {n} columns, found {m}").format(n=2, m=len(row)),
-                )
+                yield (line, "", _("expected {n} columns, found {m}").format(n=2, m=len(row)))
                 continue
-            yield reader.line_num, row[0].strip(), row[1].strip()
+            yield line, row[0].strip(), row[1].strip()
+    finally:
+        rows.close()
 
 
 def _within(code: str, area: str) -> bool:

@@ -29,6 +29,7 @@ from bot.cli.core import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, CliError, Handler
 from bot.cli.run import no_token_help
 from bot.redaction import install as redact_logs
 from locales import set_default_locale
+from registry.textfile import UnreadableFile
 
 __all__ = [
     "COMMANDS",
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as exc:
         print(exc, file=sys.stderr)
         return exc.code
+    except UnreadableFile as exc:  # FILE:LINE: reason, from any command reading a file
+        print(exc, file=sys.stderr)
+        return EXIT_FAILED
     except SettingsError as exc:  # e.g. a wrong WORKFLOW_FILE, read when the bot starts
         print(exc, file=sys.stderr)
         return EXIT_CONFIG

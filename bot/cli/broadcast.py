@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from bot.cli.core import EXIT_CONFIG, EXIT_OK, CliError, Handler, open_database, require_file
 from locales import _
+from registry.textfile import UnreadableFile, read_text
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -50,15 +51,16 @@ def _announcement(path: Path) -> str:
 
     require_file(path)
     try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        error = exc.strerror if isinstance(exc, OSError) else None
+        text = read_text(path).strip()
+    except OSError as exc:
         raise CliError(
             _("Cannot read {file}: {error}").format(
-                file=path, error=error or exc.__class__.__name__
+                file=path, error=exc.strerror or exc.__class__.__name__
             ),
             EXIT_CONFIG,
         ) from None
+    except UnreadableFile as exc:
+        raise CliError(str(exc), EXIT_CONFIG) from None
     if not text:
         raise CliError(_("{file} is empty: nothing to announce.").format(file=path), EXIT_CONFIG)
     if text_length(text) > MAX_TEXT:

@@ -24,6 +24,7 @@ from bot.cli.core import (
 )
 from locales import _
 from registry.errors import ImportRejected
+from registry.textfile import check_csv
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -121,6 +122,9 @@ async def reports_decide(settings: Settings, args: argparse.Namespace) -> int:
     from registry.accounts import account_by_telegram_id
 
     require_file(args.file)
+    # Encoding, binary content, quotes and sizes, before anything is read for real
+    # (flows/batch.py reads the file again, row by row).
+    check_csv(args.file)
 
     def refused(exc: ImportRejected) -> int:
         for error in exc.errors:
