@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from flows import drafts
 from flows.notify import post
-from storage import updates
+from storage import outbox, updates
 from storage.models import utcnow
 from storage.updates import log_failure
 
@@ -62,8 +62,10 @@ class Periodic:
 
 class DraftSweeper(Periodic):
     """Reminders and expiry notices go to the outbox in the sweep's own transaction,
-    which also forgets processed update ids older than two days;
-    ``on_enqueued`` (the outbox sender's ``wake``) is called after a sweep queued some."""
+    which also forgets processed update ids older than two days and deletes outbox
+    messages final for longer than ``OUTBOX_KEEP`` (``storage.outbox.prune``, a batch
+    per pass, logged with its count); ``on_enqueued`` (the outbox sender's ``wake``) is
+    called after a sweep queued some."""
 
     name = "draft sweep"
 
@@ -79,18 +81,22 @@ class DraftSweeper(Periodic):
         self.settings = settings
         self.on_enqueued = on_enqueued
 
-    async def run_once(self) -> int:
+    async def run_once(self, now: datetime | None = None) -> int:
+        now = now or utcnow()
         async with self.sessionmaker() as session:
             replies = await drafts.sweep(
                 session,
-                now=utcnow(),
+                now=now,
                 remind_after=self.settings.draft_remind_after,
                 expire_after=self.settings.draft_expire_after,
             )
             queued = post(session, replies, "reminder")
             # Telegram redelivers an update within a day at most: older ids can go.
-            await updates.prune(session, utcnow() - KEEP_PROCESSED_UPDATES)
+            await updates.prune(session, now - KEEP_PROCESSED_UPDATES)
+            pruned = await outbox.prune(session, now - self.settings.outbox_keep)
             await session.commit()
+        if pruned:
+            log.info("outbox: deleted %d messages final for over OUTBOX_KEEP", pruned)
         if queued and self.on_enqueued is not None:
             self.on_enqueued()
         return queued

@@ -12,10 +12,8 @@ from __future__ import annotations
 import logging
 import re
 
-from registry.nik import mask
+from registry.nik import mask_identity_numbers
 
-# 16 digits, possibly grouped by single spaces, dots or dashes (1671 0112 0315 0007).
-IDENTITY_NUMBER = re.compile(r"(?<!\d)\d(?:[ .\-]?\d){15}(?!\d)")
 # +62, or 62 / 0 before a mobile 8, then 9 to 12 more digits, possibly grouped (a Telegram
 # user id of 10 digits is not one).
 PHONE = re.compile(r"(?<![\w+])(?:\+ ?62|62(?=[ .\-]?8)|0(?=8))(?:[ .\-]?\d){9,12}(?!\d)")
@@ -25,8 +23,7 @@ PHONE_MASK = "[phone]"
 def redact(text: str) -> str:
     """``text`` with NIK/KK-like numbers masked (``167101**********``) and phone-like
     numbers replaced by ``[phone]``."""
-    text = IDENTITY_NUMBER.sub(lambda m: mask(re.sub(r"\D", "", m.group())), text)
-    return PHONE.sub(PHONE_MASK, text)
+    return PHONE.sub(PHONE_MASK, mask_identity_numbers(text))
 
 
 class RedactPersonalData(logging.Filter):

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     draft_remind_after: timedelta = timedelta(days=1)
     draft_expire_after: timedelta = timedelta(days=7)
     sweep_interval: float = Field(default=60.0, gt=0, description="seconds between draft sweeps")
+    # Sent (and finally failed) outbox messages are deleted this long after they were sent
+    # or last tried, by the draft sweep's pass: their cards carry personal data.
+    outbox_keep: timedelta = timedelta(days=7)
     # The outbox sender (bot/outbox.py): Telegram allows about 30 messages a second overall
     # and about one a second to one chat.
     outbox_rate: float = Field(default=30.0, gt=0, le=1000, description="messages per second")
@@ -117,7 +120,7 @@ class Settings(BaseSettings):
             )
         return url.set(drivername=driver).render_as_string(hide_password=False)
 
-    @field_validator("draft_remind_after", "draft_expire_after", mode="before")
+    @field_validator("draft_remind_after", "draft_expire_after", "outbox_keep", mode="before")
     @classmethod
     def _seconds(cls, value: object) -> object:
         """``3600`` in the environment means seconds, like the ISO 8601 ``PT1H``."""
@@ -130,6 +133,14 @@ class Settings(BaseSettings):
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("outbox_keep")
+    @classmethod
+    def _an_hour_at_least(cls, value: timedelta) -> timedelta:
+        # `broadcast` reads an announcement's counts from its rows after the last is final.
+        if value < timedelta(hours=1):
+            raise ValueError("must be at least one hour (3600 or PT1H)")
         return value
 
     @field_validator("draft_expire_after")

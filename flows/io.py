@@ -45,6 +45,10 @@ class Reply:
     # ``file_name`` with the text as caption. Sent directly only, never through the outbox.
     file_name: str | None = None
     file_data: bytes | None = None
+    # The report this message is about (a reviewer's card, its attachments, the arrival
+    # note, a status update): stored beside the outbox row, not in its message, so that
+    # deleting the reporter's account finds and scrubs it (registry/privacy.py).
+    about_report: int | None = None
 
     def to_message(self) -> dict[str, Any]:
         """The reply as JSON-ready data (an outbox row's ``message``), without the chat."""
@@ -53,7 +57,7 @@ class Reply:
                 "a reply carrying file content is sent directly, not through the outbox"
             )
         data = asdict(self)
-        del data["chat_id"]
+        del data["chat_id"], data["about_report"]
         return {key: value for key, value in data.items() if value not in (None, False, [])}
 
     @classmethod

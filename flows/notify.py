@@ -14,6 +14,9 @@ def post(session: AsyncSession, replies: Iterable[Reply], purpose: str) -> int:
     """Queue each reply for delivery after commit; returns how many were queued."""
     count = 0
     for reply in replies:
-        enqueue(session, reply.chat_id, reply.to_message(), purpose=purpose)
+        enqueue(
+            session, reply.chat_id, reply.to_message(), purpose=purpose,
+            report_id=reply.about_report,
+        )  # fmt: skip
         count += 1
     return count

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from flows import notify
-from flows.buttons import Confirm, DeleteAccount
-from flows.io import Button, Ctx, Outcome
+from flows.buttons import Confirm, DeleteAccount, OpenQueued
+from flows.io import Button, Ctx, Outcome, Reply
 from flows.onboarding import ROLE_NAMES
-from flows.review import notify_current_tier
-from locales import _
+from flows.review import kind_title, notify_current_tier
+from locales import _, use_locale
+from registry import queues
 from registry.accounts import grant_area
-from registry.privacy import AlreadyDeleted, delete_account, export_account_data
+from registry.privacy import AlreadyDeleted, Deletion, delete_account, export_account_data
 from storage.models import utcnow
 
 
@@ -69,6 +72,26 @@ async def ask_delete(ctx: Ctx) -> Outcome:
     return Outcome([ctx.reply("\n".join(lines), buttons=buttons)])
 
 
+async def _withdrawn_cards(session: AsyncSession, deletion: Deletion) -> list[Reply]:
+    """For each card deleted before it was sent whose report still waits for that
+    reviewer: a note that it waits, with a button to open it (the card is rendered then,
+    from the registry), and no personal data of its own."""
+    replies = []
+    for chat_id, report in deletion.unsent:
+        reviewers = {a.telegram_id: a for a in await queues.reviewers_for(session, report)}
+        if chat_id not in reviewers:
+            continue  # no longer theirs to decide
+        with use_locale(reviewers[chat_id].locale):
+            label = f"{report.number} · {kind_title(report.kind)}"
+            text = _(
+                "📥 Report {number} waits for your review. Its card was withdrawn because "
+                "its reporter deleted their account; open it with the button or /antrian."
+            ).format(number=f"<code>{report.number}</code>")
+            button = Button(label, OpenQueued(report.id).pack())
+        replies.append(Reply(chat_id, text, [[button]], about_report=report.id))
+    return replies
+
+
 async def on_button(ctx: Ctx, press: DeleteAccount) -> Outcome:
     """Delete the account (``Confirm.YES``) or keep it."""
     account = ctx.account
@@ -83,6 +106,7 @@ async def on_button(ctx: Ctx, press: DeleteAccount) -> Outcome:
         return Outcome(notice=_("This button has expired."))
     for report in deletion.returned:  # nobody can answer their questions any more
         notify.post(ctx.session, await notify_current_tier(ctx.session, report), "review")
+    notify.post(ctx.session, await _withdrawn_cards(ctx.session, deletion), "review")
     ctx.account = None
     text = _(
         "✅ Your account was deleted. If you want to use Lapor Warga again, send /start: "

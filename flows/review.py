@@ -19,7 +19,7 @@ from registry.errors import DomainError
 from registry.forms import FieldError, Form, Step
 from registry.households import member_by_nik
 from registry.kinds import kind_named
-from registry.nik import mask
+from registry.nik import mask, mask_identity_numbers
 from registry.regions import region_path
 from storage.models import Account, Household, Report, ReportEvent
 
@@ -135,11 +135,12 @@ async def _link_lines(session: AsyncSession, report: Report) -> list[str]:
 
 
 def _conversation_lines(report: Report) -> list[str]:
-    """Questions to the reporter and their answers, and escalations."""
+    """Questions to the reporter and their answers (a NIK or KK typed in them masked),
+    and escalations."""
     lines = []
     for event in report.events:
         if event.to_state == workflow.NEEDS_INFO or event.from_state == workflow.NEEDS_INFO:
-            lines.append("• " + event_line(event))
+            lines.append("• " + mask_identity_numbers(event_line(event)))
         elif event.reason_code == workflow.ESCALATED:
             lines.append(
                 "• "
@@ -250,15 +251,17 @@ async def card_for_reviewer(
         full_ids=full_ids,
     )  # fmt: skip
     caption = _("Attachment of {number}").format(number=report.number)
+    about = report.id
     replies = [
-        Reply(chat_id=chat_id, text=caption, photo=a.file_id)
+        Reply(chat_id=chat_id, text=caption, photo=a.file_id, about_report=about)
         if a.kind == "photo"
-        else Reply(chat_id=chat_id, text=caption, document=a.file_id)
+        else Reply(chat_id=chat_id, text=caption, document=a.file_id, about_report=about)
         for a in report.attachments
     ]
     text = await render_card(session, report, full_ids=full_ids)
     text += "\n\n" + _("Is this true? Please decide.")
-    replies.append(Reply(chat_id=chat_id, text=text, buttons=_decision_buttons(report)))
+    buttons = _decision_buttons(report)
+    replies.append(Reply(chat_id=chat_id, text=text, buttons=buttons, about_report=about))
     return replies
 
 
@@ -283,7 +286,8 @@ async def notify_current_tier(session: AsyncSession, report: Report) -> list[Rep
     replies: list[Reply] = []
     for account in await queues.reviewers_for(session, report):
         with use_locale(account.locale):
-            replies.append(Reply(chat_id=account.telegram_id, text=_arrival_note(report)))
+            note = _arrival_note(report)
+            replies.append(Reply(account.telegram_id, note, about_report=report.id))
             replies.extend(await card_for_reviewer(session, report, account))
     return replies
 
@@ -366,7 +370,7 @@ def reporter_update(report: Report) -> list[Reply]:
                 text += " " + template.format(name=escape(report.payload["name"]))
             if report.state == workflow.APPLIED and report.kind == "dispute":
                 text += " " + _("The officers will take it into account at the next desil review.")
-        return [Reply(chat_id=reporter.telegram_id, text=text, buttons=buttons)]
+        return [Reply(reporter.telegram_id, text, buttons, about_report=report.id)]
 
 
 async def notify_decision(session: AsyncSession, decision: workflow.Decision) -> int:

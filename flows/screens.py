@@ -14,7 +14,7 @@ from flows.buttons import FormOp, FormPress
 from flows.io import Button, Reply
 from locales import _, format_date, format_number
 from registry.forms import EVIDENCE_STEP, LABELS, Answers, Form, Group, Step
-from registry.nik import mask
+from registry.nik import mask, mask_identity_numbers
 
 if TYPE_CHECKING:
     from flows.engine import FormState
@@ -181,7 +181,9 @@ def summary_lines(
 ) -> list[str]:
     """``• Label: answer`` for every visible step and group (group items indented);
     steps of the kinds in ``omit`` (e.g. phone and location) are left out. NIK and KK
-    numbers are masked unless ``full_ids``."""
+    answers are masked unless ``full_ids``; a NIK or KK typed into any other answer (a
+    reason, a name, an address) is always masked, also on an officer's card: only the
+    NIK and KK questions are shown in full, by design."""
     lines = []
     for entry in form.visible_entries(answers):
         if isinstance(entry, Step) and entry.kind in omit:
@@ -195,12 +197,13 @@ def summary_lines(
                     for sub in entry.steps
                     if sub.kind in _TYPED_SHOW and item.get(sub.name)
                 ]  # an item's NIK (masked unless full_ids)
-                lines.append(f"   {i}. " + " · ".join([entry.describe(item), *numbers]))
+                described = mask_identity_numbers(entry.describe(item))
+                lines.append(f"   {i}. " + " · ".join([described, *numbers]))
         else:
-            lines.append(
-                f"• {escape(str(entry.label))}: "
-                f"{display(entry, answers.get(entry.name), answers, full_ids=full_ids)}"
-            )
+            shown = display(entry, answers.get(entry.name), answers, full_ids=full_ids)
+            if entry.kind not in _TYPED_SHOW:
+                shown = mask_identity_numbers(shown)
+            lines.append(f"• {escape(str(entry.label))}: {shown}")
     return lines
 
 

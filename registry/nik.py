@@ -20,6 +20,7 @@ messages never contain a full number, only :func:`mask`-ed forms.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +30,7 @@ __all__ = [
     "NikInfo",
     "make_nik",
     "mask",
+    "mask_identity_numbers",
     "normalize_digits",
     "parse_nik",
     "validate_kk",
@@ -151,6 +153,19 @@ def mask(number: str) -> str:
     if len(number) < _VISIBLE:
         return "*" * len(number)
     return number[:_VISIBLE] + "*" * (len(number) - _VISIBLE)
+
+
+# 16 digits, possibly grouped by single spaces, dots or dashes (1671 0112 0315 0007).
+IDENTITY_NUMBER = re.compile(r"(?<!\d)\d(?:[ .\-]?\d){15}(?!\d)")
+
+
+def mask_identity_numbers(text: str) -> str:
+    """``text`` with every NIK/KK-like run of 16 digits masked (``167101**********``).
+
+    The one rule for free text that may hold a typed NIK or KK: the log filter
+    (``bot/redaction.py``), reviewers' cards and meeting lists all use it.
+    """
+    return IDENTITY_NUMBER.sub(lambda m: mask(re.sub(r"\D", "", m.group())), text)
 
 
 def _is_16_ascii_digits(value: str) -> bool:

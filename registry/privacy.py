@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from locales import _
 from registry import audit
 from registry.errors import DomainError
-from registry.workflow import APPLIED, NEEDS_INFO, STATE_TIER, return_unanswered
+from registry.workflow import APPLIED, NEEDS_INFO, STATE_TIER, WAITING, return_unanswered
 from storage.models import (
     Account,
     AuditEntry,
@@ -304,6 +304,10 @@ class Deletion:
     # Reports that waited for the person's answer, returned unanswered to the tier that
     # asked (its reviewers are to be told).
     returned: list[Report] = field(default_factory=list)
+    cards: int = 0  # outbox rows about the person's reports in other chats, deleted
+    # (chat id, report) of each card deleted before it was sent whose report still waits
+    # for that reviewer: they are to be told, without the card (flows/privacy.py).
+    unsent: list[tuple[int, Report]] = field(default_factory=list)
 
 
 async def delete_account(
@@ -315,7 +319,11 @@ async def delete_account(
     (pending or sent: they are the person's messages). The account's reports stay for the
     registry but no longer name it (nor do the events it made on them), and the contact
     data it gave about itself in them goes. Its reviewer roles are revoked. The row stays
-    as a tombstone for the decisions and the audit entries that refer to it."""
+    as a tombstone for the decisions and the audit entries that refer to it.
+
+    Messages about its reports in other people's outboxes go too (:func:`_scrub_cards`):
+    reviewers' cards were rendered when queued, with the household's KK (in full on an
+    officer's card), the contact phone and the location pin."""
     now = now or utcnow()
     account_id, chat_id = account.id, account.telegram_id
     # Claimed first: of two presses of the confirmation at once, one deletes.
@@ -368,6 +376,7 @@ async def delete_account(
             .execution_options(synchronize_session=False)
         )
         await _update_report(session, None, reporter_account_id=None, account_id=account_id)
+    cards, unsent = await _scrub_cards(session, ids, skip={r.id for r in returned})
 
     roles = (
         await session.execute(
@@ -387,14 +396,55 @@ async def delete_account(
     account.linked_at = None
     account.consented_at = None
     account.deleted_at = now
-    deletion = Deletion(reports=len(ids), roles=roles, messages=messages, returned=returned)
+    deletion = Deletion(
+        reports=len(ids), roles=roles, messages=messages, returned=returned, cards=cards,
+        unsent=unsent,
+    )  # fmt: skip
     audit.record(
         session, "account.delete", actor=account, subject=account,
-        reports=deletion.reports, roles=deletion.roles,
+        reports=deletion.reports, roles=deletion.roles, cards=cards,
     )  # fmt: skip
     await session.flush()
     await session.refresh(account, ["roles"])
     return deletion
+
+
+async def _scrub_cards(
+    session: AsyncSession, report_ids: list[int], *, skip: set[int]
+) -> tuple[int, list[tuple[int, Report]]]:
+    """Delete every outbox row about these reports (cards, their attachments, arrival
+    notes, status updates), queued or kept; returns how many, and the (chat, report) of
+    the unsent ones whose report still waits at a tier.
+
+    A queued card is deleted, not re-rendered: a new card would show the household's KK
+    and address again (registry data, but read from the card's row for as long as the
+    outbox keeps it). Its reviewer is told instead, without any personal data, that the
+    report waits (the caller posts that), and opens it from the registry with /antrian,
+    a view recorded in the audit log. ``skip``: reports returned unanswered, whose
+    reviewers get a new card anyway."""
+    if not report_ids:
+        return 0, []
+    rows = (
+        await session.execute(
+            select(OutboxMessage.chat_id, OutboxMessage.report_id, OutboxMessage.status).where(
+                OutboxMessage.report_id.in_(report_ids)
+            )
+        )
+    ).all()
+    if not rows:
+        return 0, []
+    await session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.report_id.in_(report_ids))
+        .execution_options(synchronize_session=False)
+    )
+    pending = sorted({(r.chat_id, r.report_id) for r in rows if r.status == "pending"})
+    unsent = []
+    for chat_id, report_id in pending:
+        report = await session.get(Report, report_id)
+        if report is not None and report.state in WAITING and report_id not in skip:
+            unsent.append((chat_id, report))
+    return len(rows), unsent
 
 
 async def _update_report(

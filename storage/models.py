@@ -379,6 +379,9 @@ class OutboxMessage(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))
     broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
+    # The report the message is about (a card, a status update): how deleting its
+    # reporter's account finds the message in reviewers' chats (migration 0007).
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 

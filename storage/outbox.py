@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import OutboxMessage, utcnow
+from storage.models import Broadcast, OutboxMessage, utcnow
 
 # Set on a session that enqueued something, so its owner can wake the sender after commit.
 PENDING_FLAG = "outbox_pending"
@@ -27,11 +27,14 @@ def enqueue(
     *,
     purpose: str,
     broadcast_id: int | None = None,
+    report_id: int | None = None,
 ) -> OutboxMessage:
-    """Queue one message to ``chat_id``; ``message`` is a serialized ``flows.io.Reply``."""
+    """Queue one message to ``chat_id``; ``message`` is a serialized ``flows.io.Reply``;
+    ``report_id`` the report it is about, if any."""
     row = OutboxMessage(
-        chat_id=chat_id, message=message, purpose=purpose, broadcast_id=broadcast_id
-    )
+        chat_id=chat_id, message=message, purpose=purpose, broadcast_id=broadcast_id,
+        report_id=report_id,
+    )  # fmt: skip
     session.add(row)
     session.info[PENDING_FLAG] = True
     return row
@@ -231,3 +234,48 @@ async def release(session: AsyncSession, claims: Iterable[tuple[int, datetime]])
         )
         released += result.rowcount
     return released
+
+
+PRUNE_BATCH = 1000
+
+
+async def prune(session: AsyncSession, before: datetime, *, limit: int = PRUNE_BATCH) -> int:
+    """Delete up to ``limit`` final rows (sent, undeliverable, failed) that were sent or
+    last tried before ``before``; returns how many. ``OUTBOX_KEEP`` sets ``before``.
+
+    Deleted rather than emptied: a delivered message is in the person's Telegram chat,
+    and a failed one will not be tried again, so the row has no use left, and an emptied
+    row would still say who was told what about which report, and the table would
+    grow forever. Rows of an announcement still open are kept (its summary counts
+    them); after its summary, the counts are in the ``broadcasts`` row and the logs.
+
+    Claimed like the sender's rows: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets two
+    processes pruning at once take different rows instead of waiting on each other (or
+    deadlocking); on SQLite one writer at a time. Deleting a row twice is harmless.
+    """
+    unfinished = (
+        select(Broadcast.id)
+        .where(Broadcast.id == OutboxMessage.broadcast_id, Broadcast.finished_at.is_(None))
+        .exists()
+    )
+    stale = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status.in_(FINAL_STATUSES),
+            OutboxMessage.next_attempt_at < before,
+            func.coalesce(OutboxMessage.sent_at, OutboxMessage.next_attempt_at) < before,
+            ~unfinished,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=OutboxMessage)
+    )
+    ids = list((await session.execute(stale)).scalars().all())
+    if not ids:
+        return 0
+    result = await session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(FINAL_STATUSES))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

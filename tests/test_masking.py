@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from flows.meeting import meeting_rows
 from flows.review import card_for_reviewer, notify_current_tier
 from registry import workflow
 from registry.accounts import ReviewArea
@@ -126,3 +127,43 @@ async def test_every_card_shown_is_a_view_in_the_audit_log(world, session) -> No
         (rt.id, report.id, {"state": "awaiting_rt", "full_ids": False}),
         (officer.id, report.id, {"state": "awaiting_officer", "full_ids": True}),
     ]
+
+
+async def test_a_nik_typed_in_free_text_is_masked_on_every_card_and_the_meeting_list(
+    world, session
+) -> None:
+    """A full NIK typed into an answer or a reply to a reviewer's question is masked like
+    the logs mask it, also on the officer's card, which shows only the NIK and KK
+    questions in full."""
+    typed = "1671 0111 0395 9311"  # Rudi's NIK as people write it, in groups
+    report = await workflow.submit_report(
+        session, kind="new_household", household=None, area=NEW_AREA,
+        reporter=await account(session, REPORTER),
+        payload={"village": {"code": VILLAGE, "name": "Tiga-puluh-lima Ilir"},
+                 "rw": NEW_AREA.rw, "rt": NEW_AREA.rt,
+                 "address": f"Jl. Damai No. 7 (rumah Rudi, NIK {RUDI_NIK})", "kk": NEW_KK,
+                 "members": [{"m_name": "Rudi Hermawan", "m_nik": RUDI_NIK, "m_sex": "M",
+                              "m_birth": "1995-03-11", "m_relationship": "head"}],
+                 "floor": "wood", "wall": "wood", "roof": "metal"},
+    )  # fmt: skip
+    assert typed.replace(" ", "") == RUDI_NIK
+    rt = await account(session, RT)
+    await workflow.ask_info(session, report, rt, "Siapa kepala keluarganya?")
+    await workflow.answer_info(
+        session, report, await account(session, REPORTER), answer=f"Rudi, NIK {typed}"
+    )
+    rt_card = await _card(session, report, RT)
+    assert typed not in rt_card
+    _masked(rt_card, RUDI_NIK)
+    # The KK, the member's NIK, the address and the answer (the KK shares the prefix).
+    assert rt_card.count(mask(RUDI_NIK)) == 4
+    for telegram_id in (RT, LURAH):
+        await workflow.decide(session, report, await account(session, telegram_id), approve=True)
+    officer_card = await _card(session, report, OFFICER)
+    _full(officer_card, NEW_KK)
+    assert officer_card.count(RUDI_NIK) == 1  # the NIK question, by design
+    assert officer_card.count(mask(RUDI_NIK)) == 2 and typed not in officer_card
+
+    [row] = [row async for row in meeting_rows(session, VILLAGE)]
+    summary = row[-1]
+    assert RUDI_NIK not in summary and f"NIK {mask(RUDI_NIK)})" in summary
