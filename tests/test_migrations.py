@@ -110,3 +110,82 @@ async def test_0002_gives_existing_reports_their_households_area(empty_database_
         assert details in ({}, "{}")
     finally:
         await engine.dispose()
+
+
+async def test_0007_keeps_the_newest_link_of_a_member_and_never_reuses_draft_ids(
+    empty_database_url: str,
+) -> None:
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    engine = db.create_engine(empty_database_url)
+    now = "2026-01-01 00:00:00"
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: _upgrade_to(sync, "0006"))
+            await conn.execute(text(
+                "INSERT INTO regions (code, name, level, parent_code) VALUES "
+                "('16', 'Sumatera Selatan', 1, NULL), ('16.71', 'Kota Palembang', 2, '16'), "
+                "('16.71.01', 'Ilir Barat Dua', 3, '16.71'), "
+                "('16.71.01.1001', 'Tiga-puluh-lima Ilir', 4, '16.71.01')"
+            ))  # fmt: skip
+            await conn.execute(text(
+                "INSERT INTO households (id, kk, address, region_code, rw, rt, details, "
+                f"created_at, updated_at) VALUES (1, '1671011203150007', 'Jl. Merdeka', "
+                f"'16.71.01.1001', 2, 3, '{{}}', '{now}', '{now}')"
+            ))  # fmt: skip
+            for member in (1, 2):
+                await conn.execute(text(
+                    "INSERT INTO members (id, household_id, nik, name, sex, birth_date, "
+                    f"relationship, status, details, created_at) VALUES ({member}, 1, "
+                    f"'167101010180000{member}', 'M{member}', 'F', '1980-01-01', 'head', "
+                    f"'alive', '{{}}', '{now}')"
+                ))  # fmt: skip
+            links = [  # id, member, linked_at
+                (1, 1, "2026-01-01 00:00:00"),
+                (2, 1, "2026-03-01 00:00:00"),  # the newest link of member 1: kept
+                (3, 1, "2026-02-01 00:00:00"),
+                (4, 2, "2026-01-01 00:00:00"),
+                (5, None, None),
+            ]
+            for account, member, linked in links:
+                await conn.execute(
+                    text(
+                        "INSERT INTO accounts (id, telegram_id, member_id, household_id, "
+                        "linked_at, created_at) VALUES (:id, :tg, :m, :h, :at, :now)"
+                    ),
+                    {"id": account, "tg": 1000 + account, "m": member,
+                     "h": 1 if member else None, "at": linked, "now": now},
+                )  # fmt: skip
+            await conn.execute(text(
+                "INSERT INTO drafts (id, account_id, flow, step, answers, context, rev, "
+                f"created_at, updated_at) VALUES (7, 1, 'death', 'member', '{{}}', '{{}}', 3, "
+                f"'{now}', '{now}')"
+            ))  # fmt: skip
+        await db.upgrade(engine)
+        async with engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    text("SELECT id, member_id, household_id, linked_at FROM accounts ORDER BY id")
+                )
+            ).all()
+            assert [(r[0], r[1], r[2], r[3] is not None) for r in rows] == [
+                (1, None, None, False),
+                (2, 1, 1, True),
+                (3, None, None, False),
+                (4, 2, 1, True),
+                (5, None, None, False),
+            ]
+            # A dropped draft's id is never given to the next one.
+            await conn.execute(text("DELETE FROM drafts WHERE id = 7"))
+            await conn.execute(text(
+                "INSERT INTO drafts (account_id, flow, step, answers, context, rev, created_at, "
+                f"updated_at) VALUES (1, 'dispute', 'kind', '{{}}', '{{}}', 1, '{now}', '{now}')"
+            ))  # fmt: skip
+            assert (await conn.execute(text("SELECT id FROM drafts"))).scalar_one() > 7
+        with pytest.raises(IntegrityError):
+            async with engine.begin() as conn:
+                await conn.execute(text("UPDATE accounts SET member_id = 1 WHERE id = 5"))
+    finally:
+        await engine.dispose()
