@@ -6,7 +6,7 @@ import json
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from storage import db
 from storage.models import Base
@@ -51,6 +51,14 @@ def _downgrade(connection) -> None:
     command.downgrade(cfg, "base")
 
 
+REGIONS = text(
+    "INSERT INTO regions (code, name, level, parent_code) VALUES "
+    "('16', 'Sumatera Selatan', 1, NULL), ('16.71', 'Kota Palembang', 2, '16'), "
+    "('16.71.01', 'Ilir Barat Dua', 3, '16.71'), "
+    "('16.71.01.1001', 'Tiga-puluh-lima Ilir', 4, '16.71.01')"
+)
+
+
 def _upgrade_to(connection, revision: str) -> None:
     from alembic import command
 
@@ -60,18 +68,11 @@ def _upgrade_to(connection, revision: str) -> None:
 
 
 async def test_0002_gives_existing_reports_their_households_area(empty_database_url: str) -> None:
-    from sqlalchemy import text
-
     engine = db.create_engine(empty_database_url)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: _upgrade_to(sync, "0001"))
-            await conn.execute(text(
-                "INSERT INTO regions (code, name, level, parent_code) VALUES "
-                "('16', 'Sumatera Selatan', 1, NULL), ('16.71', 'Kota Palembang', 2, '16'), "
-                "('16.71.01', 'Ilir Barat Dua', 3, '16.71'), "
-                "('16.71.01.1001', 'Tiga-puluh-lima Ilir', 4, '16.71.01')"
-            ))  # fmt: skip
+            await conn.execute(REGIONS)
             now = "2026-01-01 00:00:00"
             await conn.execute(text(
                 "INSERT INTO households (id, kk, address, region_code, rw, rt, created_at, "
@@ -116,7 +117,6 @@ async def test_0007_keeps_the_newest_link_of_a_member_and_never_reuses_draft_ids
     empty_database_url: str,
 ) -> None:
     import pytest
-    from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
     engine = db.create_engine(empty_database_url)
@@ -124,12 +124,7 @@ async def test_0007_keeps_the_newest_link_of_a_member_and_never_reuses_draft_ids
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: _upgrade_to(sync, "0006"))
-            await conn.execute(text(
-                "INSERT INTO regions (code, name, level, parent_code) VALUES "
-                "('16', 'Sumatera Selatan', 1, NULL), ('16.71', 'Kota Palembang', 2, '16'), "
-                "('16.71.01', 'Ilir Barat Dua', 3, '16.71'), "
-                "('16.71.01.1001', 'Tiga-puluh-lima Ilir', 4, '16.71.01')"
-            ))  # fmt: skip
+            await conn.execute(REGIONS)
             await conn.execute(text(
                 "INSERT INTO households (id, kk, address, region_code, rw, rt, details, "
                 f"created_at, updated_at) VALUES (1, '1671011203150007', 'Jl. Merdeka', "

@@ -10,7 +10,7 @@ from registry import accounts as accounts_module
 from registry.accounts import AlreadyLinked, link_account
 from storage.models import Account, LinkAttempt, OutboxMessage
 from testkit.factories import SARI
-from tests.helpers.chat import SARI_ID, agree, linked_sari
+from tests.helpers.chat import SARI_ID, link, linked_sari
 from tests.helpers.world import account, registry_world
 
 COPYCAT_ID = 1600
@@ -22,14 +22,7 @@ async def test_linking_as_an_already_linked_member_is_refused_and_the_member_tol
 ) -> None:
     sari = await linked_sari(running_bot, fake_api, tmp_path)  # in English
     copycat = fake_api.user(COPYCAT_ID, "Peniru", language_code="id")
-    await copycat.send_text("/start")
-    await agree(copycat)
-    await copycat.expect("kontak")
-    await copycat.send_contact("+6281200000000")
-    await copycat.expect("NIK")
-    await copycat.send_text(SARI_NIK)
-    await copycat.expect("KK")
-    await copycat.send_text(SARI.kk)
+    await link(copycat, nik=SARI_NIK, kk=SARI.kk)  # a photocopy of Sari's KK
     refusal = await copycat.expect("/hapusakun")
     assert "Ketua RT" in refusal.plain_text
     told = await sari.expect("Someone tried to link another Telegram account as you")
