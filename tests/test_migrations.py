@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -138,10 +139,10 @@ async def test_0007_keeps_the_newest_link_of_a_member_and_never_reuses_draft_ids
                     f"'alive', '{{}}', '{now}')"
                 ))  # fmt: skip
             links = [  # id, member, linked_at
-                (1, 1, "2026-01-01 00:00:00"),
-                (2, 1, "2026-03-01 00:00:00"),  # the newest link of member 1: kept
-                (3, 1, "2026-02-01 00:00:00"),
-                (4, 2, "2026-01-01 00:00:00"),
+                (1, 1, datetime(2026, 1, 1)),
+                (2, 1, datetime(2026, 3, 1)),  # the newest link of member 1: kept
+                (3, 1, datetime(2026, 2, 1)),
+                (4, 2, datetime(2026, 1, 1)),
                 (5, None, None),
             ]
             for account, member, linked in links:
@@ -151,13 +152,8 @@ async def test_0007_keeps_the_newest_link_of_a_member_and_never_reuses_draft_ids
                         "linked_at, created_at) VALUES (:id, :tg, :m, :h, :at, :now)"
                     ),
                     {"id": account, "tg": 1000 + account, "m": member,
-                     "h": 1 if member else None, "at": linked, "now": now},
+                     "h": 1 if member else None, "at": linked, "now": datetime(2026, 1, 1)},
                 )  # fmt: skip
-            await conn.execute(text(
-                "INSERT INTO drafts (id, account_id, flow, step, answers, context, rev, "
-                f"created_at, updated_at) VALUES (7, 1, 'death', 'member', '{{}}', '{{}}', 3, "
-                f"'{now}', '{now}')"
-            ))  # fmt: skip
         await db.upgrade(engine)
         async with engine.begin() as conn:
             rows = (
@@ -172,13 +168,18 @@ async def test_0007_keeps_the_newest_link_of_a_member_and_never_reuses_draft_ids
                 (4, 2, 1, True),
                 (5, None, None, False),
             ]
-            # A dropped draft's id is never given to the next one.
-            await conn.execute(text("DELETE FROM drafts WHERE id = 7"))
-            await conn.execute(text(
-                "INSERT INTO drafts (account_id, flow, step, answers, context, rev, created_at, "
-                f"updated_at) VALUES (1, 'dispute', 'kind', '{{}}', '{{}}', 1, '{now}', '{now}')"
-            ))  # fmt: skip
-            assert (await conn.execute(text("SELECT id FROM drafts"))).scalar_one() > 7
+            # A dropped draft's id is never given to the next one (SQLite would reuse the
+            # highest id without AUTOINCREMENT).
+            ids = []
+            for flow in ("death", "dispute"):
+                await conn.execute(text("DELETE FROM drafts"))
+                await conn.execute(text(
+                    "INSERT INTO drafts (account_id, flow, step, answers, context, rev, "
+                    f"created_at, updated_at) VALUES (2, '{flow}', 'x', '{{}}', '{{}}', 1, "
+                    f"'{now}', '{now}')"
+                ))  # fmt: skip
+                ids.append((await conn.execute(text("SELECT id FROM drafts"))).scalar_one())
+            assert ids[1] > ids[0]
         with pytest.raises(IntegrityError):
             async with engine.begin() as conn:
                 await conn.execute(text("UPDATE accounts SET member_id = 1 WHERE id = 5"))
