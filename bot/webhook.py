@@ -19,6 +19,7 @@ registered with Telegram, so the other processes, or this one restarted, carry o
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -46,12 +47,23 @@ async def _outage_is_503(
         return web.Response(status=503, text="database unavailable", headers={"Retry-After": "5"})
 
 
+class _SecretHandler(SimpleRequestHandler):
+    """401 for any header but the exact secret. aiogram compares ``str`` s, which raises
+    TypeError (a 500 with a traceback) for a header with non-ASCII characters: compare
+    the bytes instead."""
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        expected = (self.secret_token or "").encode()
+        given = telegram_secret_token.encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, expected)
+
+
 def webhook_app(dp: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
     assert settings.webhook_secret is not None
     app = web.Application(middlewares=[_outage_is_503])
     # The update is handled before the answer (not in the background): an answered
     # update has been saved.
-    SimpleRequestHandler(
+    _SecretHandler(
         dispatcher=dp,
         bot=bot,
         secret_token=settings.webhook_secret.get_secret_value(),

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from flows import consent, engine, invites, limits, on_behalf, onboarding, privacy, reports, review
+from flows import (
+    consent,
+    engine,
+    invites,
+    limits,
+    on_behalf,
+    onboarding,
+    privacy,
+    reports,
+    review,
+    switching,
+)
 from flows.buttons import (
     ButtonData,
     ChooseLanguage,
@@ -13,7 +24,9 @@ from flows.buttons import (
     ConsentPress,
     Decide,
     DeleteAccount,
+    DropForm,
     FormPress,
+    KeepForm,
     NeedsInfo,
     OnBehalfAsk,
     OnBehalfReport,
@@ -109,6 +122,8 @@ BUTTON_FLOWS: dict[type[ButtonData], Callable[[Ctx, Any], Awaitable[Outcome]]] =
     ConsentPress: consent.on_button,
     ChooseLanguage: choose_language,
     ChooseReport: reports.choose,
+    DropForm: reports.drop_and_start,
+    KeepForm: switching.keep,
     OnBehalfAsk: on_behalf.on_button,
     OnBehalfReport: on_behalf.on_button,
     Decide: review.on_decision,

@@ -170,9 +170,12 @@ class InfoAction(StrEnum):
 
 @dataclass(frozen=True)
 class FormPress(ButtonData):
-    """``f:<rev>:<op>[:<index>]``: a form's button, valid only at the draft's revision."""
+    """``f:<draft>:<rev>:<op>[:<index>]``: a form's button, valid only for the draft that
+    made it (draft ids are never reused) and at that draft's revision: a button of a
+    dropped form never answers the next one, even at the same revision."""
 
     PREFIX = "f"
+    draft: int
     rev: int
     op: FormOp
     index: int | None = None
@@ -218,6 +221,24 @@ class ChooseReport(ButtonData):
 
     PREFIX = "lapor"
     form: str
+
+
+@dataclass(frozen=True)
+class DropForm(ButtonData):
+    """``sw:<draft>:<form>[:<household id>]``: drop the open draft and start ``form`` (for
+    that household: an RT head filing for a resident without a phone)."""
+
+    PREFIX = "sw"
+    draft: int
+    form: str
+    household_id: int | None = None
+
+
+@dataclass(frozen=True)
+class KeepForm(ButtonData):
+    """``kf``: keep the open form and go on with it."""
+
+    PREFIX = "kf"
 
 
 @dataclass(frozen=True)
@@ -301,6 +322,8 @@ KINDS: tuple[type[ButtonData], ...] = (
     ConsentPress,
     ChooseLanguage,
     ChooseReport,
+    DropForm,
+    KeepForm,
     OnBehalfAsk,
     OnBehalfReport,
     Decide,
@@ -325,9 +348,11 @@ __all__ = [
     "ConsentPress",
     "Decide",
     "DeleteAccount",
+    "DropForm",
     "FormOp",
     "FormPress",
     "InfoAction",
+    "KeepForm",
     "NeedsInfo",
     "OnBehalfAsk",
     "OnBehalfReport",

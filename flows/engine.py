@@ -7,7 +7,8 @@ visible step (steps may depend on earlier answers through ``when``), checks ever
 answer (re-prompting with a specific message and keeping earlier answers), offers
 Back / Skip / Cancel, and ends in a review screen where any answer can be edited
 before Submit.  Buttons carry the draft's revision, so a button from an earlier
-message or a double tap is answered "expired" instead of changing the form.
+message or a double tap is answered "expired" instead of changing the form; they carry
+the draft's id too, so a button of a dropped form never answers another one.
 
 Nothing here knows about Telegram: :class:`~flows.io.Incoming` comes in,
 :class:`~flows.io.Outcome` goes out.
@@ -366,9 +367,10 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
 
 
 async def on_callback(ctx: Ctx, draft: Draft | None, press: FormPress) -> Outcome:
-    """A press on one of the engine's buttons (``f:<rev>:<op>[:<index>]``)."""
+    """A press on one of the engine's buttons (``f:<draft>:<rev>:<op>[:<index>]``): only
+    the draft that made it, at the revision it had."""
     form = form_named(draft.flow) if draft is not None else None
-    if draft is None or form is None or press.rev != draft.rev:
+    if draft is None or form is None or (press.draft, press.rev) != (draft.id, draft.rev):
         return Outcome(notice=_("This button has expired."))
     if not await claim(ctx, draft):  # a double tap: the first press won
         return Outcome(notice=_("This button has expired."))

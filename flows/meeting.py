@@ -12,7 +12,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import engine
@@ -21,6 +21,7 @@ from locales import lazy_gettext
 from registry.kinds import kind_named
 from registry.nik import mask
 from storage.models import Household, Region, Report
+from storage.patterns import within_region
 from storage.streaming import stream_rows
 
 YIELD_PER = 500
@@ -58,7 +59,7 @@ def plain_summary(kind: str, payload: dict[str, Any]) -> str:
 
 def in_area(code: str) -> Any:
     """Reports of the region ``code`` (any level: provinsi down to desa/kelurahan)."""
-    return or_(Report.region_code == code, Report.region_code.like(code + ".%"))
+    return within_region(Report.region_code, code)
 
 
 async def meeting_rows(

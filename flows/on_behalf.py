@@ -13,7 +13,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from flows import engine
+from flows import engine, switching
 from flows.buttons import OnBehalfAsk, OnBehalfReport
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome
@@ -117,14 +117,15 @@ async def on_button(ctx: Ctx, press: OnBehalfAsk | OnBehalfReport) -> Outcome:
         return Outcome(notice=_("This button has expired."))
     assert ctx.account is not None
     if isinstance(press, OnBehalfAsk):
-        return await engine.start(ctx, KK_FORM)
+        return await switching.ask_first(ctx, KK_FORM) or await engine.start(ctx, KK_FORM)
     form = next((f for f in FORMS if f.name == press.form), None)
     if form is None:
         return Outcome(notice=_("This button has expired."))
     household = await ctx.session.get(Household, press.household_id)
     if household is None or not covers(ctx.account, household):
         return Outcome([ctx.reply(_not_in_your_rt())])
-    return await engine.start(ctx, form, context_for(household))
+    asked = await switching.ask_first(ctx, form, household.id)
+    return asked or await engine.start(ctx, form, context_for(household))
 
 
 def context_for(household: Household) -> dict[str, Any]:

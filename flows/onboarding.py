@@ -7,11 +7,17 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from flows import engine
+from flows import engine, notify
 from flows.engine import FormState
-from flows.io import Ctx, Outcome
+from flows.io import Ctx, Outcome, Reply
 from locales import _, lazy_gettext, use_locale
-from registry.accounts import LinkLocked, grant_area, link_account, link_locked_until
+from registry.accounts import (
+    AlreadyLinked,
+    LinkLocked,
+    grant_area,
+    link_account,
+    link_locked_until,
+)
 from registry.errors import DomainError
 from registry.forms import FieldError, Form, Step
 from registry.nik import mask
@@ -40,6 +46,9 @@ async def _link(state: FormState) -> Outcome:
     except LinkLocked as exc:
         # No point asking again within the hour: the form ends here (the draft is deleted).
         return Outcome([state.ctx.reply(str(exc), remove_keyboard=True)])
+    except AlreadyLinked as exc:
+        _tell_holder(state, exc.holder)
+        return Outcome([state.ctx.reply(str(exc), remove_keyboard=True)])
     except DomainError as exc:
         state.draft.answers = {k: v for k, v in state.answers.items() if k not in ("nik", "kk")}
         raise FieldError(
@@ -52,6 +61,16 @@ async def _link(state: FormState) -> Outcome:
         "Send /lapor to report a change in your household."
     ).format(kk=mask(household.kk), head=escape(head.name if head else "-"))
     return Outcome([state.ctx.reply(text, remove_keyboard=True)])
+
+
+def _tell_holder(state: FormState, holder: Account) -> None:
+    """The account already linked as that member hears of the attempt, in its language."""
+    with use_locale(holder.locale):
+        text = _(
+            "⚠️ Someone tried to link another Telegram account as you. Your account stays "
+            "linked. If this was not you, tell your Ketua RT."
+        )
+    notify.post(state.session, [Reply(holder.telegram_id, text)], "link")
 
 
 LINK_FORM = Form(

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from html import escape
 
-from flows import engine, on_behalf
-from flows.buttons import ChooseReport, Confirm, InfoAction, NeedsInfo, Withdraw
+from flows import engine, on_behalf, switching
+from flows.buttons import (
+    ChooseReport,
+    Confirm,
+    DropForm,
+    InfoAction,
+    NeedsInfo,
+    OnBehalfAsk,
+    OnBehalfReport,
+    Withdraw,
+)
 from flows.engine import FormState
 from flows.filing import answered
 from flows.io import Button, Ctx, Outcome
@@ -55,7 +64,18 @@ async def choose(ctx: Ctx, press: ChooseReport) -> Outcome:
                 [ctx.reply(_("First link your account to your household: send /start."))]
             )
         return Outcome(notice=_("This button has expired."))
-    return await engine.start(ctx, form)
+    return await switching.ask_first(ctx, form) or await engine.start(ctx, form)
+
+
+async def drop_and_start(ctx: Ctx, press: DropForm) -> Outcome:
+    """ "Drop it and start": the open draft goes, the chosen report starts (checked again)."""
+    if not await switching.drop(ctx, press):
+        return Outcome(notice=_("This button has expired."))
+    if press.form == on_behalf.KK_FORM.name:
+        return await on_behalf.on_button(ctx, OnBehalfAsk())
+    if press.household_id is not None:
+        return await on_behalf.on_button(ctx, OnBehalfReport(press.household_id, press.form))
+    return await choose(ctx, ChooseReport(press.form))
 
 
 async def status(ctx: Ctx) -> Outcome:
@@ -187,4 +207,4 @@ ANSWER_FORM = Form(
 )
 
 
-__all__ = ["choose", "menu", "needs_info", "status", "withdraw"]
+__all__ = ["choose", "drop_and_start", "menu", "needs_info", "status", "withdraw"]

@@ -28,7 +28,7 @@ _TYPED_SHOW = {"nik": mask, "kk": mask}
 
 
 def button_data(state: FormState, op: FormOp, index: int | None = None) -> str:
-    return FormPress(state.draft.rev, op, index).pack()
+    return FormPress(state.draft.id, state.draft.rev, op, index).pack()
 
 
 def previous_step(state: FormState, name: str) -> Step | None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -111,7 +114,35 @@ def _markup(
     return None
 
 
-async def send(bot: Bot, reply: Reply) -> None:
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _keyboard(markup: object) -> list[list[tuple[str, str | None]]]:
+    rows = markup.inline_keyboard if isinstance(markup, InlineKeyboardMarkup) else []
+    return [[(b.text, b.callback_data) for b in row] for row in rows]
+
+
+def _unchanged(shown: object, reply: Reply, markup: object) -> bool:
+    """Whether editing the pressed message ``shown`` to ``reply`` would change nothing
+    (Telegram refuses such an edit: 400 "message is not modified"). Compared as Telegram
+    shows it: the visible text (our HTML without its tags) and the inline keyboard; the
+    bot never edits only the formatting of a message."""
+    if not isinstance(shown, Message) or shown.message_id != reply.edit_message_id:
+        return False
+    visible = html.unescape(_TAG.sub("", reply.text)).strip()
+    return (shown.text or shown.caption or "").strip() == visible and _keyboard(
+        shown.reply_markup
+    ) == _keyboard(markup)
+
+
+def _not_modified(exc: TelegramAPIError) -> bool:
+    return isinstance(exc, TelegramBadRequest) and "message is not modified" in exc.message
+
+
+async def send(bot: Bot, reply: Reply, shown: Message | None = None) -> None:
+    """Send ``reply`` (or edit the message it names). ``shown``: the message whose button
+    was pressed, as Telegram sent it with the press: an edit to what it already shows is
+    not sent."""
     markup = _markup(reply)
     if reply.file_data is not None:
         upload = BufferedInputFile(reply.file_data, filename=reply.file_name or "file")
@@ -133,12 +164,19 @@ async def send(bot: Bot, reply: Reply) -> None:
     if reply.edit_message_id is not None and not isinstance(
         markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
     ):
-        await bot.edit_message_text(
-            text=reply.text,
-            chat_id=reply.chat_id,
-            message_id=reply.edit_message_id,
-            reply_markup=markup,
-        )
+        if _unchanged(shown, reply, markup):
+            return
+        try:
+            await bot.edit_message_text(
+                text=reply.text,
+                chat_id=reply.chat_id,
+                message_id=reply.edit_message_id,
+                reply_markup=markup,
+            )
+        except TelegramAPIError as exc:
+            # Two taps in flight at once: the first edit already made it so.
+            if not _not_modified(exc):
+                raise
         return
     if (reply.contact_button or reply.location_button) and reply.buttons:
         # A message carries one keyboard: the contact button goes below, the inline row above.
@@ -167,9 +205,10 @@ async def commit_and_send(
         except TelegramAPIError as exc:  # only the button's spinner; the replies matter
             log.info("button press not answered: %s", exc.__class__.__name__)
     replies = list(outcome.replies)
+    shown = query.message if query is not None and isinstance(query.message, Message) else None
     for index, reply in enumerate(replies):
         try:
-            await send(bot, reply)
+            await send(bot, reply, shown)
         except _UNREACHABLE as exc:
             later = [r for r in replies[index:] if r.file_data is None]
             post(session, later, "reply")

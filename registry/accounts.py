@@ -147,11 +147,46 @@ async def link_account(session: AsyncSession, account: Account, nik: str, kk: st
         await session.flush()
         until = await link_locked_until(session, account, now)
         raise failure if until is None else LinkLocked(until, now)
-    account.member_id = member.id
-    account.household_id = household.id
-    account.linked_at = now
-    await session.flush()
+    holder = await _holder_of(session, member.id, account)
+    if holder is None:
+        try:
+            async with session.begin_nested():  # the unique index decides a simultaneous link
+                await session.execute(
+                    update(Account)
+                    .where(Account.id == account.id)
+                    .values(member_id=member.id, household_id=household.id, linked_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+        except IntegrityError:
+            holder = await _holder_of(session, member.id, account)
+    if holder is not None:
+        session.add(LinkAttempt(account_id=account.id, created_at=now))
+        await session.flush()
+        raise AlreadyLinked(holder)
+    await session.refresh(account, ["member_id", "household_id", "linked_at"])
     return household
+
+
+class AlreadyLinked(DomainError):
+    """The member is linked to another Telegram account (``holder``): one account per member."""
+
+    code = "already_linked"
+
+    def __init__(self, holder: Account) -> None:
+        self.holder = holder
+        super().__init__(
+            _(
+                "This person is already linked to another Telegram account. One person can "
+                "use only one account. Did you change your phone? Send /hapusakun from the "
+                "old account, or ask your Ketua RT for help."
+            )
+        )
+
+
+async def _holder_of(session: AsyncSession, member_id: int, account: Account) -> Account | None:
+    """Another account already linked as the member, if any."""
+    stmt = select(Account).where(Account.member_id == member_id, Account.id != account.id)
+    return (await session.execute(stmt)).scalars().first()
 
 
 async def check_role_area(

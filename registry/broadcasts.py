@@ -12,18 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, Broadcast, Household, OutboxMessage
 from storage.outbox import enqueue_many
+from storage.patterns import within_region
 
 PURPOSE = "broadcast"
 
 
 def _in_region(region_code: str) -> Any:
     """Households in the region at any level (a province down to one desa/kelurahan)."""
-    return or_(Household.region_code == region_code, Household.region_code.like(region_code + ".%"))
+    return within_region(Household.region_code, region_code)
 
 
 def _linked_in(region_code: str) -> list[Any]:

@@ -13,7 +13,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -22,6 +22,7 @@ from registry import audit
 from registry.accounts import add_grant, check_role_area, grant_area
 from registry.errors import DomainError, NotFound
 from storage.models import Account, Invite, RoleGrant, utcnow
+from storage.patterns import within_region as in_region
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 30
@@ -158,12 +159,7 @@ async def list_grants(session: AsyncSession, within_region: str | None = None) -
         .order_by(RoleGrant.region_code, RoleGrant.role, RoleGrant.rw, RoleGrant.rt, RoleGrant.id)
     )
     if within_region is not None:
-        stmt = stmt.where(
-            or_(
-                RoleGrant.region_code == within_region,
-                RoleGrant.region_code.like(within_region + ".%"),
-            )
-        )
+        stmt = stmt.where(in_region(RoleGrant.region_code, within_region))
     return list((await session.execute(stmt)).scalars().all())
 
 

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.accounts import grant_covers
 from registry.workflow import TIER_ROLE
 from storage.models import Account, Report, RoleGrant
+from storage.patterns import below_region
 
 
 def _area_clause(grant: RoleGrant) -> Any:
     if grant.role == "officer":
-        return Report.region_code.like(grant.region_code + ".%")
+        return below_region(Report.region_code, grant.region_code)
     clause = Report.region_code == grant.region_code
     if grant.role in ("rt", "rw"):
         clause = and_(clause, Report.rw == grant.rw)

@@ -14,6 +14,7 @@ from locales import _
 from registry.errors import ImportRejected, RowError
 from registry.textfile import csv_rows
 from storage.models import Region
+from storage.patterns import contains, starts_with
 
 BUNDLED_REGIONS_CSV = Path(__file__).resolve().parent / "data" / "kode_wilayah_2025.csv"
 
@@ -176,10 +177,9 @@ async def search_regions(
         exact = await session.execute(stmt.where(Region.code == query.strip()))
         return await _labelled(session, list(exact.scalars()), level)
     normalized = func.lower(func.replace(Region.name, "-", " "))
-    escaped = [w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for w in words]
-    for word in escaped:
-        stmt = stmt.where(normalized.like(f"%{word}%", escape="\\"))
-    starts = case((normalized.like(f"{escaped[0]}%", escape="\\"), 0), else_=1)
+    for word in words:
+        stmt = stmt.where(contains(normalized, word))
+    starts = case((starts_with(normalized, words[0]), 0), else_=1)
     found = (
         (await session.execute(stmt.order_by(starts, Region.name, Region.code).limit(limit)))
         .scalars()

@@ -106,6 +106,8 @@ class Account(Base):
     """A Telegram user of the bot: resident, reviewer or both."""
 
     __tablename__ = "accounts"
+    # One Telegram account per member (an account not linked has no member).
+    __table_args__ = (Index("ux_accounts_member_id", "member_id", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -203,6 +205,9 @@ class Draft(Base):
     """The one open conversation of an account: a form being filled in."""
 
     __tablename__ = "drafts"
+    # Ids are never reused (SQLite would reuse the highest after a delete): a form's
+    # buttons carry its draft's id, so a button of a dropped form answers no newer one.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)

@@ -430,6 +430,8 @@ async def test_evidence_rules_forbid_warn_and_require(running, fake_api) -> None
     await walk.prompt("Whose data changed")
     await walk.person.send_photo()
     await walk.person.expect("This report takes no photos or documents")
+    await walk.person.send_text("/batal")  # else the next report asks to drop this one
+    await walk.person.expect("Cancelled")
     # Required: an identity correction has no Skip on its photo, and no way around it.
     await walk.open("Correction of identity data")
     for act in SCRIPTS["identity"].acts[:3]:

@@ -167,6 +167,8 @@ async def test_every_typed_answer_is_shown_literally_on_review_screens_and_cards
     await fajar.send_text("/start")
     await agree(fajar, language="🇬🇧 English")
     await fajar.expect("Share my contact")
+    await fajar.send_text("/batal")  # not linking: the report would ask to drop the form
+    await fajar.expect("Cancelled")
     number = await _file(fajar, "Household missing from the registry", NEW_HOUSEHOLD, ["A1", "N5"])
     card = await rt.expect("Is this true?")
     assert number in card.plain_text
