@@ -10,7 +10,7 @@ undoes the whole batch.
 
 from __future__ import annotations
 
-import csv
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from flows.review import notify_decision
 from locales import _
 from registry import workflow
 from registry.errors import DomainError, ImportRejected, RowError
+from registry.textfile import csv_rows
 from storage.models import Account, Report
 
 DECISIONS_HEADER = ["number", "decision", "reason_code", "note"]
@@ -70,9 +71,8 @@ async def read_decisions(session: AsyncSession, path: Path, account: Account) ->
     errors: list[RowError] = []
     rows: list[DecisionRow] = []
     seen: dict[int, int] = {}  # report id -> line
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
+    with closing(csv_rows(path)) as lines:
+        header = [h.strip().lower() for h in next(lines, (1, []))[1]]
         if header != DECISIONS_HEADER:
             raise ImportRejected(
                 [
@@ -84,8 +84,7 @@ async def read_decisions(session: AsyncSession, path: Path, account: Account) ->
                     )
                 ]
             )
-        for cells in reader:
-            line = reader.line_num
+        for line, cells in lines:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(cells) > len(DECISIONS_HEADER):

@@ -123,7 +123,7 @@ async def reports_decide(settings: Settings, args: argparse.Namespace) -> int:
 
     require_file(args.file)
     # Encoding, binary content, quotes and sizes, before anything is read for real
-    # (flows/batch.py reads the file again, row by row).
+    # (flows/batch.py reads it again, row by row, with the same reader).
     check_csv(args.file)
 
     def refused(exc: ImportRejected) -> int:
