@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 
+from bot import __version__
 from bot.cli import (
     audit,
     broadcast,
@@ -57,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
         "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (see "
         "docs/configuration.md).",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"lapor-warga {__version__}",
+        help="print the version and exit",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.register(commands)
