@@ -1,0 +1,210 @@
+"""deploy/: the systemd units and the reverse proxy run commands the CLI accepts, with
+settings the settings class knows, on the ports the docs enable; the units are valid
+for systemd (``systemd-analyze verify``, when it is installed); the commands in
+docs/deploying.md's code blocks are accepted too."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import _parser
+from bot.settings import Settings, SettingsError, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+DEPLOY = REPO / "deploy"
+DOCS = REPO / "docs" / "deploying.md"
+UNITS = sorted(p for p in DEPLOY.iterdir() if p.suffix in (".service", ".timer"))
+INSTALLED_AT = "/opt/lapor-warga/venv/bin/lapor-warga"
+ENV_FILE = "/etc/lapor-warga/lapor-warga.env"
+EXEC_KEYS = ("ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop")
+
+# What a unit names before its feature is merged: the web console (issue 15) adds the
+# `console` command and the CONSOLE_PORT setting. Once they exist, the test below says
+# so: empty these sets then.
+PENDING_COMMANDS = {"console"}
+PENDING_SETTINGS = {"CONSOLE_PORT", "CONSOLE_URL"}
+
+
+def unit_lines(path: Path) -> list[tuple[str, str, str]]:
+    """(section, key, value) of a unit file, in order (keys may repeat)."""
+    section, out = "", []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        out.append((section, key.strip(), value.strip()))
+    return out
+
+
+def values(path: Path, key: str) -> list[str]:
+    return [v for _s, k, v in unit_lines(path) if k == key]
+
+
+def command_line(value: str, instance: str = "8081") -> list[str]:
+    """An Exec line as systemd runs it: prefixes dropped, specifiers and $$ resolved."""
+    value = value.lstrip("@-:+!")
+    value = value.replace("%%", "\0").replace("%i", instance).replace("\0", "%")
+    return shlex.split(value.replace("$$", "$"))
+
+
+def lapor_warga_calls(argv: list[str]) -> list[list[str]]:
+    """Every ``lapor-warga ...`` an Exec line runs, also inside ``/bin/sh -c '...'``."""
+    if argv[0] == INSTALLED_AT:
+        return [argv[1:]]
+    if Path(argv[0]).name == "sh" and argv[1] == "-c":
+        words = shlex.split(argv[2])
+        calls = []
+        for i, word in enumerate(words):
+            if word == INSTALLED_AT:
+                args = []
+                for arg in words[i + 1 :]:
+                    if arg in (";", "&&", "||", "|"):
+                        break
+                    args.append(arg)
+                calls.append(args)
+        return calls
+    return []
+
+
+def accepted(args: list[str]) -> None:
+    """The CLI's argparse takes ``args`` (or the command is one still to be merged)."""
+    commands = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    if args and args[0] in PENDING_COMMANDS:
+        assert args[0] not in commands, (
+            f"`lapor-warga {args[0]}` exists now: remove it from PENDING_COMMANDS"
+        )
+        return
+    try:
+        _parser().parse_args(args)
+    except SystemExit as exc:  # --help and --version exit 0
+        if exc.code == 0:
+            return
+        raise AssertionError(f"lapor-warga {' '.join(args)}: not accepted") from exc
+
+
+def test_there_are_the_units_the_docs_install() -> None:
+    names = {p.name for p in UNITS}
+    assert names == {
+        "lapor-warga-bot@.service",
+        "lapor-warga-console.service",
+        "lapor-warga-backup.service",
+        "lapor-warga-backup.timer",
+    }
+    docs = DOCS.read_text(encoding="utf-8")
+    for name in names:
+        assert f"deploy/{name}" in docs, f"docs/deploying.md never installs {name}"
+
+
+@pytest.mark.parametrize("unit", [p for p in UNITS if p.suffix == ".service"], ids=str)
+def test_services_run_commands_and_settings_that_exist(unit: Path) -> None:
+    calls = [
+        call
+        for key in EXEC_KEYS
+        for value in values(unit, key)
+        for call in lapor_warga_calls(command_line(value))
+    ]
+    assert calls, f"{unit.name} runs no lapor-warga command"
+    for call in calls:
+        accepted(call)
+    assert values(unit, "EnvironmentFile") == [ENV_FILE]
+    known = {name.upper() for name in Settings.model_fields}
+    for value in values(unit, "Environment"):
+        for pair in command_line(value):
+            name, _, setting = pair.partition("=")
+            if name in PENDING_SETTINGS:
+                assert name not in known, f"{name} exists now: remove it from PENDING_SETTINGS"
+                continue
+            assert name in known, f"{unit.name}: {name} is no setting of bot/settings.py"
+            try:
+                load_settings(**{name.lower(): setting})
+            except SettingsError as exc:
+                raise AssertionError(f"{unit.name}: {exc}") from None
+
+
+def test_the_bot_unit_is_a_template_for_instances_on_their_own_ports() -> None:
+    unit = DEPLOY / "lapor-warga-bot@.service"
+    (environment,) = values(unit, "Environment")
+    settings = dict(pair.split("=", 1) for pair in command_line(environment, "8082"))
+    assert settings["WEBHOOK_PORT"] == "8082"
+    assert settings["METRICS_PORT"] == "18082"
+    assert settings["WEBHOOK_HOST"] == "127.0.0.1"  # only the proxy reaches it
+    assert command_line(values(unit, "ExecStart")[0])[1:] == ["run", "--webhook"]
+
+
+def test_the_timer_runs_the_backup_daily() -> None:
+    timer = DEPLOY / "lapor-warga-backup.timer"
+    assert values(timer, "OnCalendar") == ["daily"]
+    assert values(timer, "Persistent") == ["true"]
+    assert (DEPLOY / "lapor-warga-backup.service").is_file()  # the timer's own name
+    (start,) = values(DEPLOY / "lapor-warga-backup.service", "ExecStart")
+    (call,) = lapor_warga_calls(command_line(start))
+    assert call[:2] == ["db", "backup"]
+    assert call[2].startswith("/var/backups/lapor-warga/lapor-warga-$(date -u +%Y-%m-%dT")
+
+
+def test_the_proxy_sends_the_webhook_to_the_instances_and_the_rest_to_the_console() -> None:
+    conf = (DEPLOY / "nginx" / "lapor-warga.conf").read_text(encoding="utf-8")
+    docs = DOCS.read_text(encoding="utf-8")
+    bot = re.search(r"upstream lapor_warga_bot \{(.*?)\}", conf, re.S)
+    assert bot is not None
+    ports = re.findall(r"server 127\.0\.0\.1:(\d+)", bot.group(1))
+    assert len(ports) >= 2
+    enabled = set(re.findall(r"lapor-warga-bot@(\d+)", docs))
+    assert set(ports) == enabled, "the proxy's instances are the ones the docs enable"
+    webhook_url = re.search(r"WEBHOOK_URL=https://bot\.example\.org(/\S*)", docs)
+    assert webhook_url is not None
+    assert f"location = {webhook_url.group(1)} {{" in conf
+    console = re.search(r"upstream lapor_warga_console \{\s*server 127\.0\.0\.1:(\d+);", conf)
+    assert console is not None
+    console_env = values(DEPLOY / "lapor-warga-console.service", "Environment")
+    assert f"CONSOLE_PORT={console.group(1)}" in console_env
+    assert "ssl_certificate " in conf and "listen 443 ssl" in conf
+
+
+def test_every_command_of_the_deployment_guide_is_accepted() -> None:
+    docs = DOCS.read_text(encoding="utf-8")
+    blocks = re.findall(r"```sh\n(.*?)```", docs, re.S)
+    calls = []
+    for block in blocks:
+        for line in block.replace("\\\n", " ").splitlines():
+            command: list[str] = []
+            for word in [*shlex.split(line, comments=True), ";"]:
+                if word not in (";", "&&", "||", "|"):
+                    command.append(word)
+                    continue
+                if command and command[0].endswith(("bin/lapor-warga", "lapor-warga")):
+                    calls.append(command[1:])
+                command = []
+    assert len(calls) >= 10
+    for call in calls:
+        accepted(call)
+    known = {name.upper() for name in Settings.model_fields} | PENDING_SETTINGS
+    for name in re.findall(r"^\s*([A-Z][A-Z0-9_]+)=", "\n".join(blocks), re.M):
+        assert name in known, f"docs/deploying.md sets {name}, no setting of bot/settings.py"
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")
+def test_systemd_accepts_the_units(tmp_path: Path) -> None:
+    """Every key known to systemd and well-formed (the installed command swapped for
+    this checkout's, so that systemd finds it)."""
+    ours = Path(sys.executable).with_name("lapor-warga")
+    for unit in UNITS:
+        name = unit.name.replace("@.service", "@8081.service")
+        text = unit.read_text(encoding="utf-8").replace(INSTALLED_AT, str(ours))
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *sorted(str(p) for p in tmp_path.iterdir())],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (0, "")
