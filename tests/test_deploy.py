@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import _parser
+from bot.cli import GROUPS, _parser
 from bot.settings import Settings, SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,9 +79,8 @@ def lapor_warga_calls(argv: list[str]) -> list[list[str]]:
 
 def accepted(args: list[str]) -> None:
     """The CLI's argparse takes ``args`` (or the command is one still to be merged)."""
-    commands = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     if args and args[0] in PENDING_COMMANDS:
-        assert args[0] not in commands, (
+        assert args[0] not in {group.NAME for group in GROUPS}, (
             f"`lapor-warga {args[0]}` exists now: remove it from PENDING_COMMANDS"
         )
         return
@@ -193,6 +192,19 @@ def test_every_command_of_the_guides_is_accepted(guide: Path) -> None:
     known = {name.upper() for name in Settings.model_fields} | PENDING_SETTINGS
     for name in re.findall(r"^\s*([A-Z][A-Z0-9_]+)=", "\n".join(blocks), re.M):
         assert name in known, f"{guide.name} sets {name}, no setting of bot/settings.py"
+
+
+def test_the_administrators_command_runs_the_installed_one_as_the_bot() -> None:
+    wrapper = DEPLOY / "lapor-warga"
+    assert wrapper.stat().st_mode & 0o111, "deploy/lapor-warga is not executable"
+    assert subprocess.run(["sh", "-n", str(wrapper)], capture_output=True).returncode == 0
+    text = wrapper.read_text(encoding="utf-8")
+    assert f". {ENV_FILE}" in text and f'{INSTALLED_AT} "$@"' in text
+    for unit in UNITS:
+        if unit.suffix == ".service":
+            assert values(unit, "User") == ["lapor-warga"], unit.name
+            assert values(unit, "WorkingDirectory") == ["/var/lib/lapor-warga"], unit.name
+    assert "runuser -u lapor-warga" in text and "cd /var/lib/lapor-warga" in text
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze not installed")

@@ -2,13 +2,20 @@
 copy of the source and installed into a fresh venv in a temporary folder, runs from
 there (no checkout on the path, no settings but those given) on the suite's database.
 
-A check of something the wheel serves is one function using ``installed.serve``, e.g.
-for a web page behind a setting::
+A check of something the wheel serves is one function using ``installed.serve`` (it
+starts the command on a free port, waits until it answers, stops it with Ctrl+C), e.g.
+the web console::
 
-    def test_console_serves_its_login_page(installed: Installed, empty_database_url) -> None:
-        with installed.serve("console", CONSOLE_PORT="{port}", ...) as url:
-            status, headers, body = http_get(url + "/login")
-            assert status == 200
+    def test_console_serves_its_login_page_and_a_static_file(
+        installed: Installed, empty_database_url: str
+    ) -> None:
+        db = {"DATABASE_URL": empty_database_url}
+        assert installed.cli("db", "upgrade", **db).returncode == 0
+        with installed.serve("console", ready_path="/login", CONSOLE_PORT="{port}", **db) as url:
+            status, _headers, body = http_get(url + "/login")
+            assert status == 200 and ... in body.decode()
+            status, headers, _body = http_get(url + "/static/...")
+            assert status == 200 and headers["Content-Type"].startswith("text/css")
 """
 
 from __future__ import annotations
