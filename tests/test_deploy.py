@@ -5,11 +5,13 @@ code blocks of docs/deploying.md and docs/operations.md are accepted too."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -150,6 +152,36 @@ def test_the_timer_runs_the_backup_daily() -> None:
     (call,) = lapor_warga_calls(command_line(start))
     assert call[:2] == ["db", "backup"]
     assert call[2].startswith("/var/backups/lapor-warga/lapor-warga-$(date -u +%Y-%m-%dT")
+
+
+def test_the_backup_service_writes_a_dated_backup_and_prunes_old_ones(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The service's own command lines, run as systemd would (escapes resolved), with
+    this checkout's command and a temporary folder for /var/backups/lapor-warga."""
+    unit = DEPLOY / "lapor-warga-backup.service"
+    ours = str(Path(sys.executable).with_name("lapor-warga"))
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    now = time.time()
+    old, recent = backups / "lapor-warga-old.backup", backups / "lapor-warga-recent.backup"
+    for path, days in ((old, 15), (recent, 13)):
+        path.write_text("an earlier backup")
+        os.utime(path, (now - days * 86400, now - days * 86400))
+    env = {**os.environ, "DATABASE_URL": database_url, "DEFAULT_LOCALE": "en"}
+    for key in ("ExecStart", "ExecStartPost"):
+        for value in values(unit, key):
+            argv = [
+                word.replace(INSTALLED_AT, ours).replace("/var/backups/lapor-warga", str(backups))
+                for word in command_line(value)
+            ]
+            done = subprocess.run(argv, env=env, cwd=tmp_path, capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
+    made = [p for p in backups.iterdir() if p not in (old, recent)]
+    assert len(made) == 1
+    assert re.fullmatch(r"lapor-warga-\d{4}-\d\d-\d\dT\d{6}Z\.backup", made[0].name)
+    assert made[0].stat().st_mode & 0o777 == 0o600 and made[0].stat().st_size > 0
+    assert not old.exists() and recent.exists()  # kept 14 days
 
 
 def test_the_proxy_sends_the_webhook_to_the_instances_and_the_rest_to_the_console() -> None:
