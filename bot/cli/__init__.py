@@ -55,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="lapor-warga",
         description="Lapor Warga: residents report household changes to the DTSEN registry over Telegram.",
         epilog="Settings come from the environment or .env: BOT_TOKEN, DATABASE_URL, "
-        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (see "
-        "docs/configuration.md).",
+        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (every one, "
+        "with its default, in .env.example; see docs/configuration.md).",
     )
     parser.add_argument(
         "--version", action="version", version=f"lapor-warga {__version__}",
