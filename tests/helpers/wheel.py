@@ -40,13 +40,17 @@ def source_files() -> list[str]:
     """Relative paths of the source, without git: every file but caches, venvs, builds."""
     if shutil.which("git") and (REPO / ".git").exists():
         return _source_files()
-    skip = {".venv", ".git", "build", "data", "test-artifacts", "__pycache__", ".pytest_cache"}
+    top = {".venv", ".git", ".hypothesis", "build", "dist", "data", "test-artifacts"}
+
+    def wanted(parts: tuple[str, ...]) -> bool:
+        return parts[0] not in top and not any(
+            part == "__pycache__" or part.endswith((".egg-info", "_cache")) for part in parts
+        )
+
     return sorted(
         str(p.relative_to(REPO))
         for p in REPO.rglob("*")
-        if p.is_file()
-        and not skip & set(p.relative_to(REPO).parts)
-        and not p.name.endswith((".pyc", ".egg-info"))
+        if p.is_file() and p.suffix != ".pyc" and wanted(p.relative_to(REPO).parts)
     )
 
 
