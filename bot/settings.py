@@ -319,6 +319,6 @@ def env_example() -> str:
         if not field.description:
             raise ValueError(f"{name.upper()}: no description in bot/settings.py")
         default = _example_value(field.default)
-        note = "" if default else " (default: unset)"
+        note = "" if default or "unset" in field.description else " (default: unset)"
         lines.append(f"# {field.description}{note}\n# {name.upper()}={default}\n")
     return "\n".join(lines)
