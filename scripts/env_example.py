@@ -1,7 +1,7 @@
 """Write ``.env.example`` from the settings class (bot/settings.py).
 
-    python scripts/env_example.py           # write .env.example
-    python scripts/env_example.py --check   # exit 1 when .env.example is stale
+    .venv/bin/python scripts/env_example.py           # write .env.example
+    .venv/bin/python scripts/env_example.py --check   # exit 1 when .env.example is stale
 
 Each setting's one-line meaning is its ``Field(description=...)``; a setting without one
 stops the script (and fails tests/test_env_example.py).
@@ -24,7 +24,10 @@ def main(argv: list[str]) -> int:
     text = env_example()
     if argv[1:] == ["--check"]:
         if not TARGET.is_file() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET.name} is stale: run python scripts/env_example.py", file=sys.stderr)
+            print(
+                f"{TARGET.name} is stale: run .venv/bin/python scripts/env_example.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if argv[1:]:

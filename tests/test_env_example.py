@@ -1,5 +1,5 @@
 """``.env.example``: every setting, with its default and its meaning, as the settings
-class has them (regenerate with ``python scripts/env_example.py``)."""
+class has them (regenerate with ``.venv/bin/python scripts/env_example.py``)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ SETTING = re.compile(r"^# ([A-Z0-9_]+)=(.*)$")
 
 
 def test_env_example_is_the_one_the_settings_class_writes() -> None:
-    assert EXAMPLE.is_file(), "no .env.example: run python scripts/env_example.py"
+    assert EXAMPLE.is_file(), "no .env.example: run .venv/bin/python scripts/env_example.py"
     assert EXAMPLE.read_text(encoding="utf-8") == env_example(), (
-        ".env.example is stale: run python scripts/env_example.py"
+        ".env.example is stale: run .venv/bin/python scripts/env_example.py"
     )
 
 
