@@ -50,7 +50,7 @@ RELATIONSHIPS = (
     "head", "spouse", "child", "child_in_law", "grandchild",
     "parent", "parent_in_law", "other_relative", "household_help", "other",
 )  # fmt: skip
-MEMBER_STATUSES = ("alive", "deceased", "moved")
+MEMBER_STATUSES = ("alive", "deceased", "moved", "gone")
 MAX_NAME = 200
 MAX_ADDRESS = 500
 MAX_RW_RT = 999
