@@ -90,7 +90,7 @@ _NUMBER_PROBLEMS = {
 }
 
 
-def _nik_error(exc: InvalidIdentityNumber, label: str) -> str:
+def nik_error(exc: InvalidIdentityNumber, label: str) -> str:
     reason = _NUMBER_PROBLEMS.get(exc.code, _NUMBER_PROBLEMS["not_16_digits"])
     return _("{label} is not valid: {reason}").format(label=label, reason=reason)
 
@@ -425,13 +425,13 @@ def _check_row(
     try:
         kk = validate_kk(raw["kk"])
     except InvalidIdentityNumber as exc:
-        problems.append(_nik_error(exc, "KK"))
+        problems.append(nik_error(exc, "KK"))
     info = None
     try:
         info = parse_nik(raw["nik"])
         nik = info.nik
     except InvalidIdentityNumber as exc:
-        problems.append(_nik_error(exc, "NIK"))
+        problems.append(nik_error(exc, "NIK"))
     name = raw["name"]
     if not name:
         problems.append(_("name is empty"))

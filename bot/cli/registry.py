@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.core import (
+    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
     CliError,
@@ -41,9 +42,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     g_import = actions.add_parser(
         "import",
         help="import households from a CSV, one row per member "
-        "(kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil)",
+        "(kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil), or sync "
+        "a village from OpenSID's population workbook (.xlsx, with --region)",
     )
     g_import.add_argument("file", type=Path)
+    g_import.add_argument(
+        "--region", metavar="CODE",
+        help="OpenSID workbook: the desa/kelurahan code it belongs to (e.g. 16.71.01.1001)",
+    )  # fmt: skip
+    g_import.add_argument(
+        "--dry-run", action="store_true",
+        help="OpenSID workbook: print what would change (counts and the first rows), write nothing",
+    )  # fmt: skip
     show = actions.add_parser("show", help="print one household as JSON")
     show.add_argument("--kk", required=True, help="the 16-digit KK number")
     show.add_argument(
@@ -74,8 +84,20 @@ def _data_lines(path: Path) -> int:
 
 async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
     from registry.households import import_households
+    from registry.population import is_workbook
 
     require_file(args.file)
+    if is_workbook(args.file):
+        from bot.cli.opensid import import_opensid
+
+        return await import_opensid(settings, args)
+    if args.region is not None or args.dry_run:
+        raise CliError(
+            _("--region and --dry-run are for OpenSID workbooks (.xlsx); {file} is a CSV.").format(
+                file=args.file
+            ),
+            EXIT_CONFIG,
+        )
 
     async def work(session: AsyncSession) -> int:
         progress = Progress(_("registry import"), _data_lines(args.file))
@@ -190,7 +212,8 @@ async def registry_history(settings: Settings, args: argparse.Namespace) -> int:
                 "\t".join(
                     [
                         entry["at"], entry["action"], entry["member"] or "-",
-                        entry["report"] or "-", str(entry["approved_by"] or "-"),
+                        entry["report"] or entry["import"] or "-",
+                        str(entry["approved_by"] or "-"),
                     ]
                 )
             )  # fmt: skip
