@@ -86,7 +86,9 @@ async def household_as_of(
     members: dict[int, dict[str, Any]] = {m["id"]: m for m in snapshot["members"]}
     for revision in reversed([r for r in revisions if r.created_at >= end]):
         if revision.action == "household_changed" and revision.before is not None:
-            snapshot["details"] = revision.before.get("details", {})
+            for key in ("address", "rw", "rt", "desil", "details"):
+                if key in revision.before:
+                    snapshot[key] = revision.before[key]
         elif revision.member_id is not None:
             if revision.before is None:
                 members.pop(revision.member_id, None)  # added after the day

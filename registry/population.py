@@ -78,7 +78,7 @@ def _text(value: Any) -> str:
     return " ".join(str(value).split()) if value != "" else ""
 
 
-def _open_rows(path: Path) -> tuple[Any, Any, int | None]:
+def open_workbook(path: Path) -> tuple[Any, Any, int | None]:
     from openpyxl import load_workbook
 
     try:
@@ -97,7 +97,7 @@ def _open_rows(path: Path) -> tuple[Any, Any, int | None]:
 def count_rows(path: Path) -> int | None:
     """The number of data rows the workbook declares (for a progress bar), if it does."""
     try:
-        book, _rows, total = _open_rows(path)
+        book, _rows, total = open_workbook(path)
     except UnreadableFile:
         return None
     book.close()
@@ -108,7 +108,7 @@ def read_population(path: Path, *, progress: Callable[[int], None] | None = None
     """Every row of an OpenSID population workbook, checked; ``ImportRejected`` with every
     bad row (``RowError`` by workbook row) when any is bad, ``UnreadableFile`` when the
     file is no workbook. ``progress`` is called with the rows read."""
-    book, rows, _count = _open_rows(path)
+    book, rows, _count = open_workbook(path)
     try:
         header = [str(_cell(h)).lower() for h in next(rows, ())]
         missing = [c for c in opensid.REQUIRED_COLUMNS if c not in header]

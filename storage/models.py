@@ -312,15 +312,16 @@ class Attachment(Base):
 
 
 class RegistryImport(Base):
-    """One import of a village's population from its own system (an OpenSID workbook):
-    the source of the revisions it wrote (migration 0009)."""
+    """One import of data from the systems villages and Kemensos run (a village's OpenSID
+    workbook, a SIKS-NG desil list): the source of the revisions it wrote (migration 0009)."""
 
     __tablename__ = "registry_imports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(16))  # "opensid"
+    source: Mapped[str] = mapped_column(String(16))  # "opensid", "siks-ng" (desil)
     file_name: Mapped[str] = mapped_column(String(255))  # the name only, not the path
-    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"))
+    # The village an OpenSID file is of; none for a desil list (any villages).
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

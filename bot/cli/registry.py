@@ -54,6 +54,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true",
         help="OpenSID workbook: print what would change (counts and the first rows), write nothing",
     )  # fmt: skip
+    desil = actions.add_parser(
+        "import-desil",
+        help="set households' desil from a SIKS-NG list (CSV or xlsx with columns "
+        "no_kk, nik, desil); all or nothing",
+    )
+    desil.add_argument("file", type=Path)
     show = actions.add_parser("show", help="print one household as JSON")
     show.add_argument("--kk", required=True, help="the 16-digit KK number")
     show.add_argument(
@@ -123,6 +129,39 @@ async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             progress.close()
         print(_("Imported {h} household(s) with {m} member(s).").format(h=households, m=members))
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+async def registry_import_desil(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.desil import import_desil
+
+    require_file(args.file)
+
+    async def work(session: AsyncSession) -> int:
+        with Progress(_("registry import-desil")) as progress:
+            try:
+                result = await import_desil(session, args.file, progress=progress.update)
+            except ImportRejected as exc:
+                progress.close()
+                for error in exc.errors:
+                    print(bad_row(args.file, error), file=sys.stderr)
+                print(
+                    _("{file}: {n} bad row(s); nothing was imported.").format(
+                        file=args.file, n=exc.count
+                    ),
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+        audit_cli(session, "import", "registry import-desil", registry_import=result.record.id,
+                  households=result.households, changed=result.changed)  # fmt: skip
+        print(
+            _(
+                "Desil of {n} household(s) read: {changed} set or changed, the others "
+                "unchanged (import #{id})."
+            ).format(n=result.households, changed=result.changed, id=result.record.id)
+        )
         return EXIT_OK
 
     return await in_session(settings, work)
@@ -224,6 +263,7 @@ async def registry_history(settings: Settings, args: argparse.Namespace) -> int:
 
 HANDLERS: dict[str | None, Handler] = {
     "import": registry_import,
+    "import-desil": registry_import_desil,
     "show": registry_show,
     "history": registry_history,
     "export": registry_export,

@@ -1,7 +1,7 @@
 """imports from a village's own system: registry_imports, revisions' import_id, status gone
 
 ``registry_imports`` records each import of a village's population from an OpenSID
-workbook; ``registry_revisions.import_id`` names the import a revision came from (a
+workbook, or of a SIKS-NG desil list; ``registry_revisions.import_id`` names the import a revision came from (a
 revision has a report, an import, or neither for rows of the first CSV import). A
 member's ``status`` may be ``gone``: no longer in the village's own data, without a
 known death or move.
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("file_name", sa.String(length=255), nullable=False),
-        sa.Column("region_code", sa.String(length=13), nullable=False),
+        sa.Column("region_code", sa.String(length=13), nullable=True),
         sa.Column("counts", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
