@@ -331,6 +331,7 @@ async def apply_sync(session: AsyncSession, plan: SyncPlan, file_name: str) -> R
         ))  # fmt: skip
 
     households: dict[str, Household] = {}
+    touched: set[int] = set()
     for change in plan.changes:
         if change.action == "household_added":
             c = change.columns
@@ -384,7 +385,13 @@ async def apply_sync(session: AsyncSession, plan: SyncPlan, file_name: str) -> R
             if before["household_id"] != member.household_id:
                 revise("member_left", before["household_id"], member, before, None)
             await follow_member(session, member)
+            touched.add(before["household_id"])
     await session.flush()
+    # The households' loaded member lists do not know of the rows written by id.
+    for household_id in touched | {h.id for h in households.values()}:
+        household = await session.get(Household, household_id)
+        if household is not None:
+            await session.refresh(household, ["members"])
     return record
 
 

@@ -27,7 +27,9 @@ async def _state(session) -> dict:
     imports = (await session.execute(select(RegistryImport))).scalars().all()
     return {
         "desil": (sari.desil, hartono.desil),
-        "revisions": [(r.household_id, r.action, r.before, r.after, r.import_id) for r in revisions],
+        "revisions": [
+            (r.household_id, r.action, r.before, r.after, r.import_id) for r in revisions
+        ],
         "imports": [(i.id, i.source, i.file_name, i.counts) for i in imports],
         "ids": (sari.id, hartono.id),
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,12 @@ from sqlalchemy import func, select
 
 from bot.cli import main
 from locales import use_locale
+from registry import workflow
+from registry.accounts import ensure_account
 from registry.errors import ImportRejected
+from registry.history import household_history
 from registry.households import household_by_kk, household_snapshot
-from registry.nik import mask
+from registry.nik import make_nik, mask
 from registry.population import read_population
 from registry.sync import apply_sync, plan_sync
 from registry.textfile import UnreadableFile
@@ -196,3 +200,102 @@ def test_cli_import_summary_progress_and_errors(cli_db, tmp_path: Path, capsys) 
 
 async def _member_count(session) -> int:
     return await session.scalar(select(func.count()).select_from(Member)) or 0
+
+
+# ---- importing again: a sync -------------------------------------------------------------------
+
+
+async def _open_death_report(session, kk: str, name: str):
+    household = await household_by_kk(session, kk)
+    member = next(m for m in household.members if m.name == name)
+    reporter = await ensure_account(session, 100)
+    report = await workflow.submit_report(
+        session, kind="death", household=household, reporter=reporter,
+        payload={"member": str(member.id), "death_date": "2026-09-14", "place": "Rumah"},
+    )  # fmt: skip
+    await session.commit()
+    return report
+
+
+async def test_reimport_adds_changes_and_marks_gone_with_revisions_from_the_import(
+    session, tmp_path: Path
+) -> None:
+    first = opensid_rows(FAMILIES)
+    _plan, first_import = await _import(session, write_population(tmp_path / "a.xlsx", first))
+    report = await _open_death_report(session, SARI.kk, "DEWI LESTARI")
+
+    again = opensid_rows(FAMILIES, labels=True)
+    again[0].update(nama="BUDI SANTOSO, S.PD", pendidikan_kk_id="STRATA II")  # Budi changed
+    baby = make_nik("167101", date(2026, 10, 1), "M", 9104)
+    again.append(dict(again[0], nama="RAKA PRATAMA", nik=baby, kk_level="anak",
+                      tanggallahir="01/10/2026", pendidikan_kk_id=1, pekerjaan_id=1,
+                      status_kawin=1))  # fmt: skip
+    del again[2]  # Dewi is no longer in the village's file
+    again[3]["status_dasar"] = "MATI"  # Ani (HARTONO's wife) died
+    for row in again[2:4]:
+        row["rt"] = "006"  # HARTONO's household moved to RT 6
+    path = write_population(tmp_path / "b.xlsx", again)
+
+    plan = await plan_sync(session, read_population(path), VILLAGE)
+    assert {k: v for k, v in plan.counts().items() if v} == {
+        "rows": 5, "not_living": 1, "conflicts": 1, "household_changed": 1, "member_added": 1,
+        "member_changed": 1, "member_deceased": 1, "member_gone": 1,
+    }  # fmt: skip
+    budi = next(c for c in plan.changes if c.action == "member_changed")
+    assert budi.describe() == ("name: BUDI SANTOSO -> BUDI SANTOSO, S.PD; education_code: 8 -> 9")
+    [conflict] = plan.conflicts
+    assert (conflict.report, conflict.kind, conflict.name, conflict.action) == (
+        report.number, "death", "DEWI LESTARI", "member_gone",
+    )  # fmt: skip
+    # A plan writes nothing.
+    assert await session.scalar(select(func.count()).select_from(RegistryRevision)) == 7
+
+    record = await apply_sync(session, plan, path.name)
+    await session.commit()
+    sari = household_snapshot(await household_by_kk(session, SARI.kk))
+    by_name = {m["name"]: m for m in sari["members"]}
+    assert by_name["DEWI LESTARI"]["status"] == "gone"  # kept, not deleted
+    assert by_name["BUDI SANTOSO, S.PD"]["details"]["education_code"] == 9
+    assert by_name["RAKA PRATAMA"]["nik"] == baby and by_name["RAKA PRATAMA"]["status"] == "alive"
+    hartono = household_snapshot(await household_by_kk(session, HARTONO.kk))
+    assert hartono["rt"] == 6
+    assert [(m["name"], m["status"]) for m in hartono["members"]] == [
+        ("HARTONO", "alive"), ("ANI RAHMAWATI", "deceased"),
+    ]  # fmt: skip
+    revisions = (
+        (
+            await session.execute(
+                select(RegistryRevision).where(RegistryRevision.import_id == record.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert sorted(r.action for r in revisions) == [
+        "household_changed", "member_added", "member_changed", "member_deceased", "member_gone",
+    ]  # fmt: skip
+    assert all(r.report_id is None and r.approved_by_account_id is None for r in revisions)
+    history = await household_history(session, await household_by_kk(session, SARI.kk))
+    assert history[-1]["import"] == f"import #{record.id} (b.xlsx)"
+    assert record.id == first_import.id + 1
+
+    # The same file again changes nothing.
+    plan = await plan_sync(session, read_population(path), VILLAGE)
+    assert plan.changes == [] and plan.not_living == 1
+
+
+async def test_a_member_without_nik_gets_one_by_name_and_birth_date(
+    session, tmp_path: Path
+) -> None:
+    rows = opensid_rows([SARI])
+    baby_nik = make_nik("167101", date(2026, 10, 1), "F", 9105)
+    baby = dict(rows[2], nama="Putri  Kecil", nik="0", tanggallahir="2026-10-01")
+    await _import(session, write_population(tmp_path / "a.xlsx", [*rows, baby]))
+    issued = dict(baby, nama="PUTRI KECIL", nik=baby_nik)
+    plan, _record = await _import(session, write_population(tmp_path / "b.xlsx", [*rows, issued]))
+    [change] = plan.changes
+    assert change.action == "member_changed"
+    assert set(change.columns) == {"nik", "name", "details"}  # nik_pending dropped
+    sari = household_snapshot(await household_by_kk(session, SARI.kk))
+    assert [m["nik"] for m in sari["members"]][-1] == baby_nik
+    assert "nik_pending" not in sari["members"][-1]["details"]
