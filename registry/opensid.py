@@ -187,6 +187,9 @@ POPULATION_COLUMNS = (
     "alamat_sekarang", "status_dasar", "suku", "tag_id_card", "id_asuransi", "no_asuransi",
     "lat", "lng",
 )  # fmt: skip
+# What Lapor Warga writes for OpenSID's import: the layout without the newer lat/lng
+# (an older OpenSID refuses a column it does not know).
+EXPORT_COLUMNS = POPULATION_COLUMNS[:-2]
 # Without these a row cannot become a member of a household.
 REQUIRED_COLUMNS = ("nama", "no_kk", "nik", "sex", "tanggallahir", "kk_level", "rw", "rt")
 # Read when present; every other column (religion and blood type among them) is ignored:
@@ -246,3 +249,77 @@ def dusun_name(cell: object) -> str:
     text = " ".join(str(cell or "").split())
     text = re.sub(r"^DUSUN\s+", "", text, flags=re.IGNORECASE)
     return "" if text in ("", "-") else text
+
+
+def education_code(details: dict[str, object]) -> int | None:
+    """``pendidikan_kk_id`` of a member's details: the exact code while it still says what
+    ``education`` says (a report may have changed the level since), else the level's."""
+    exact, level = details.get("education_code"), details.get("education")
+    if isinstance(exact, int) and EDUCATION_OF_CODE.get(exact) == level:
+        return exact
+    return EDUCATION_CODE.get(str(level)) if level else None
+
+
+def work_code(details: dict[str, object]) -> int | None:
+    """``pekerjaan_id`` of a member's details (see :func:`education_code`)."""
+    exact, work = details.get("work_code"), details.get("work")
+    if isinstance(exact, int) and WORK_OF_CODE.get(exact) == work:
+        return exact
+    return WORK_CODE.get(str(work)) if work else None
+
+
+def marital_code(details: dict[str, object]) -> int | None:
+    """``status_kawin`` of a member's details."""
+    marital = details.get("marital")
+    return next((c for c, m in MARITAL_OF_CODE.items() if m == marital), None)
+
+
+# ---- what an approved report asks of the village's OpenSID ------------------------------------
+
+
+@dataclass(frozen=True)
+class Peristiwa:
+    """An event an operator enters by hand in OpenSID (its import cannot carry it):
+    ``code`` as OpenSID numbers it (``log_penduduk.kode_peristiwa``, or
+    ``log_keluarga.id_peristiwa`` when ``log`` says so; None when OpenSID has no code and
+    the operator edits the person's data); ``changes``: which of a member's changes the
+    kind's event is (``ended``: died or moved away, ``moved``: to another KK, ``shdk``:
+    another kk_level); and which answers of the report give the event's date, the place
+    of death and the destination."""
+
+    code: int | None
+    label: str
+    changes: frozenset[str] = frozenset({"ended"})  # of "ended", "moved", "shdk"
+    log: str = "log_penduduk"
+    date_key: str | None = None
+    place_key: str | None = None
+    destination_key: str | None = None
+
+
+# Report kind -> the event of the members it ended, moved to another KK or gave another
+# SHDK. One line per kind; a kind not listed gets the fallback below for such members.
+WORKLIST_EVENTS: dict[str, Peristiwa] = {
+    "death": Peristiwa(2, PERISTIWA.label(2), date_key="death_date", place_key="place"),
+    "move_out": Peristiwa(
+        3, PERISTIWA.label(3), date_key="move_date", destination_key="destination"
+    ),
+}
+# A member's change OpenSID's import cannot make, from a kind not in WORKLIST_EVENTS.
+FALLBACK_EVENTS: dict[str, Peristiwa] = {
+    "ended": Peristiwa(None, "UBAH STATUS DASAR"),
+    "moved": Peristiwa(None, "PINDAH KK (UBAH NO_KK)"),
+    "shdk": Peristiwa(None, "UBAH HUBUNGAN DALAM KELUARGA (KK_LEVEL)"),
+}
+# Fields of a person OpenSID's import takes for an existing NIK (a corrected field goes
+# in the import workbook); the others it cannot change (status_dasar, kk_level, no_kk,
+# alamat, dusun, rw, rt) go in the worklist.
+IMPORTABLE_FIELDS = ("nik", "name", "sex", "birth_date")
+IMPORTABLE_DETAILS = (
+    "education", "education_code", "work", "work_code", "marital", "birth_place",
+)  # fmt: skip
+
+# The worklist's columns.
+WORKLIST_COLUMNS = (
+    "nik", "nama", "no_kk", "kode_peristiwa", "peristiwa", "tabel_log", "tanggal_peristiwa",
+    "tanggal_lapor", "tempat_meninggal", "alamat_tujuan", "catatan", "nomor_laporan",
+)  # fmt: skip

@@ -12,7 +12,7 @@ from typing import Any
 from registry import opensid
 from testkit.factories import Family
 
-LAYOUT = opensid.POPULATION_COLUMNS[:41]  # the columns of an OpenSID release without lat/lng
+LAYOUT = opensid.EXPORT_COLUMNS  # the columns of an OpenSID release without lat/lng
 
 
 def opensid_rows(families: list[Family], *, labels: bool = False) -> list[dict[str, Any]]:
