@@ -47,12 +47,55 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="YYYY-MM-DD",
         help="changes applied from the start of that day (UTC)",
     )
+    usulan = actions.add_parser(
+        "usulan",
+        help="for SIKS-NG after a village meeting: the proposals and objections the "
+        "kelurahan/desa approved (new households, left out of aid, desil, should not "
+        "receive), with full NIK/KK",
+    )
+    usulan.add_argument(
+        "--region", required=True, metavar="CODE",
+        help="region code of any level: 16.71.01.1001 (desa/kelurahan), 16.71.01, 16.71, 16",
+    )  # fmt: skip
+    usulan.add_argument(
+        "--since", type=day, required=True, metavar="YYYY-MM-DD",
+        help="approved at the kelurahan/desa from the start of that day (UTC): the meeting",
+    )  # fmt: skip
+    add_table_output(usulan)
     add_table_output(
         changes,
         extra=("opensid",),
         extra_help="; opensid: two workbooks for the village's OpenSID in the folder "
         "--output DIR, the people its import takes and a worklist of events to enter by hand",
     )
+
+
+async def export_usulan(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.regions import get_region
+    from registry.usulan import USULAN_HEADER, usulan_rows
+
+    fmt = table_format(args)
+
+    async def work(session: AsyncSession) -> int:
+        if await get_region(session, args.region.strip()) is None:
+            raise CliError(
+                _("Region {code} is not in the database.").format(code=args.region), EXIT_CONFIG
+            )
+        rows = await usulan_rows(session, args.region.strip(), args.since)
+        with output_table(settings, args, fmt, USULAN_HEADER, sheet="usulan") as table:
+            for row in rows:
+                table.row(row)
+        if args.output is not None:
+            print(
+                _("{n} proposal(s) agreed since {day} written to {file}.").format(
+                    n=len(rows), day=args.since.isoformat(), file=args.output
+                )
+            )
+        audit_cli(session, "export", "export usulan", region=args.region,
+                  since=args.since.isoformat(), rows=len(rows))  # fmt: skip
+        return EXIT_OK
+
+    return await in_session(settings, work)
 
 
 async def export_changes(settings: Settings, args: argparse.Namespace) -> int:
@@ -146,4 +189,4 @@ async def export_opensid(settings: Settings, args: argparse.Namespace) -> int:
     return await in_session(settings, work)
 
 
-HANDLERS: dict[str | None, Handler] = {"changes": export_changes}
+HANDLERS: dict[str | None, Handler] = {"changes": export_changes, "usulan": export_usulan}
