@@ -127,7 +127,7 @@ async def _elsewhere(
     session: AsyncSession, people: list[Person], region_code: str
 ) -> tuple[dict[str, Member], list[RowError]]:
     """The registry's members with the file's NIKs (any village), and the rows that
-    another village holds: a KK, or a NIK of a living member there."""
+    another village holds: a KK, or the NIK of a person living in this file and there."""
     errors: list[RowError] = []
     kks = sorted({p.kk for p in people})
     other_kk: dict[str, str] = {}
@@ -156,7 +156,7 @@ async def _elsewhere(
                 "a KK belongs to one village: check --region"
             ).format(kk=mask(p.kk), code=other_kk[p.kk])))  # fmt: skip
         member = known.get(p.nik or "")
-        if member is not None and member.status == "alive":
+        if p.living and member is not None and member.status == "alive":
             code = member.household.region_code
             if code != region_code:
                 errors.append(RowError(p.line, _(
@@ -185,7 +185,10 @@ async def plan_sync(session: AsyncSession, people: list[Person], region_code: st
     new_kks: set[str] = set()
     for p in people:
         household = by_kk.get(p.kk)
-        member = known.get(p.nik or "") or _without_nik(household, p, matched)
+        member = known.get(p.nik or "")
+        if member is not None and not p.living and member.household.region_code != region_code:
+            member = None  # left this village (pindah, ...) and lives on elsewhere: not ours
+        member = member or _without_nik(household, p, matched)
         if member is not None:
             matched.add(member.id)
         if not p.living:

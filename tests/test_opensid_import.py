@@ -299,3 +299,18 @@ async def test_a_member_without_nik_gets_one_by_name_and_birth_date(
     sari = household_snapshot(await household_by_kk(session, SARI.kk))
     assert [m["nik"] for m in sari["members"]][-1] == baby_nik
     assert "nik_pending" not in sari["members"][-1]["details"]
+
+
+async def test_a_person_who_moved_to_another_village_is_left_alone(session, tmp_path: Path) -> None:
+    await _import(session, write_population(tmp_path / "a.xlsx", opensid_rows([SARI])))
+    # The other village's OpenSID still lists Dewi, with its own KK, as pindah (3).
+    widodo_kk = "1671021003200004"
+    widodo = dict(opensid_rows([SARI])[0], no_kk=widodo_kk, nama="WIDODO",
+                  nik=make_nik("167102", date(1970, 3, 3), "M", 9301), tanggallahir="1970-03-03")  # fmt: skip
+    dewi = dict(opensid_rows([SARI])[2], no_kk=widodo_kk, status_dasar=3)
+    plan, _record = await _import(
+        session, write_population(tmp_path / "b.xlsx", [widodo, dewi]), OTHER_VILLAGE
+    )
+    assert plan.not_living == 1 and plan.counts()["member_added"] == 1
+    sari = household_snapshot(await household_by_kk(session, SARI.kk))
+    assert [m["status"] for m in sari["members"]] == ["alive", "alive", "alive"]

@@ -102,9 +102,10 @@ async def import_opensid(settings: Settings, args: argparse.Namespace) -> int:
     if not args.region:
         raise CliError(
             _(
-                "An OpenSID workbook has no desa/kelurahan code: give --region CODE, the "
-                "village the file belongs to."
-            ),
+                "{file} is an Excel workbook: it is read as OpenSID's population file, which "
+                "has no desa/kelurahan code. Give --region CODE, the village it belongs to "
+                "(or save a file in the registry CSV layout as CSV UTF-8)."
+            ).format(file=args.file),
             EXIT_CONFIG,
         )
     with Progress(_("registry import"), count_rows(args.file)) as progress:
