@@ -90,10 +90,13 @@ def _data_lines(path: Path) -> int:
 
 async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
     from registry.households import import_households
-    from registry.population import is_workbook
+    from registry.population import XLSX_SUFFIXES, is_workbook
 
     require_file(args.file)
-    if is_workbook(args.file):
+    # An OpenSID workbook: named so, or with --region (a ZIP file named .csv is refused
+    # by the CSV reader as the workbook it is).
+    named = args.file.suffix.lower() in XLSX_SUFFIXES
+    if is_workbook(args.file) and (named or args.region is not None):
         from bot.cli.opensid import import_opensid
 
         return await import_opensid(settings, args)
