@@ -98,6 +98,7 @@ class SyncPlan:
     rows: int = 0
     not_living: int = 0  # rows whose status_dasar is not hidup
     without_nik: int = 0  # living people with NIK 0 or a temporary NIK (flagged)
+    households: dict[str, Household] = field(default_factory=dict)  # the village's, by KK
 
     def counts(self) -> dict[str, int]:
         counted = Counter(c.action for c in self.changes)
@@ -181,6 +182,7 @@ async def plan_sync(session: AsyncSession, people: list[Person], region_code: st
         .all()
     )
     by_kk = {h.kk: h for h in households if h.kk}
+    plan.households = dict(by_kk)
     matched: set[int] = set()
     new_kks: set[str] = set()
     for p in people:
@@ -333,19 +335,19 @@ async def apply_sync(session: AsyncSession, plan: SyncPlan, file_name: str) -> R
             import_id=record.id, action=action, before=before, after=after,
         ))  # fmt: skip
 
-    households: dict[str, Household] = {}
-    touched: set[int] = set()
+    households = dict(plan.households)
+    added: list[Household] = []
     for change in plan.changes:
         if change.action == "household_added":
             c = change.columns
             household = Household(
                 kk=change.kk, address=c["address"], region_code=plan.region_code, rw=c["rw"],
                 rt=c["rt"], desil=None, details={"dusun": c["dusun"]} if c["dusun"] else {},
+                members=[],
             )  # fmt: skip
             session.add(household)
-            await session.flush()
             households[change.kk] = household
-            revise("household_added", household.id, None, None, _household_json(household))
+            added.append(household)
         elif change.action == "household_changed":
             household = change.household
             assert household is not None
@@ -356,45 +358,42 @@ async def apply_sync(session: AsyncSession, plan: SyncPlan, file_name: str) -> R
             if "dusun" in c:
                 household.details = {**(household.details or {}), "dusun": c["dusun"]}
             revise("household_changed", household.id, None, before, _household_json(household))
+    await session.flush()  # one flush for every new household: their ids
+    for household in added:
+        revise("household_added", household.id, None, None, _household_json(household))
 
-    async def household_of(kk: str) -> Household:
-        if kk not in households:
-            found = await session.execute(select(Household).where(Household.kk == kk))
-            households[kk] = found.scalar_one()
-        return households[kk]
-
+    # Members join their households through the relationship, so that the households'
+    # loaded member lists stay true without reading them again.
+    written: list[tuple[Change, Member, dict[str, Any] | None]] = []
     for change in plan.changes:
         if change.action == "member_added":
             c = change.columns
-            household = await household_of(change.kk)
             member = Member(
-                household_id=household.id, nik=c.get("nik"), name=c["name"], sex=c["sex"],
-                birth_date=c["birth_date"], relationship=c["relationship"], status="alive",
-                details=c["details"],
+                nik=c.get("nik"), name=c["name"], sex=c["sex"], birth_date=c["birth_date"],
+                relationship=c["relationship"], status="alive", details=c["details"],
             )  # fmt: skip
-            session.add(member)
-            await session.flush()
-            revise("member_added", household.id, member, None, member_snapshot(member))
+            households[change.kk].members.append(member)
+            written.append((change, member, None))
         elif change.member is not None:
             member = change.member
             before = member_snapshot(member)
             for key, value in change.columns.items():
-                if key == "kk":
-                    member.household_id = (await household_of(value)).id
+                if key == "kk":  # the old household's list follows (backref)
+                    households[value].members.append(member)
                 else:
                     setattr(member, key, value)
-            await session.flush()
-            revise(change.action, member.household_id, member, before, member_snapshot(member))
-            if before["household_id"] != member.household_id:
-                revise("member_left", before["household_id"], member, before, None)
+            written.append((change, member, before))
+    await session.flush()  # one flush for every member: their ids and households
+    for change, member, before in written:
+        after = member_snapshot(member)
+        revise(change.action, member.household_id, member, before, after)
+        if before is None:
+            continue
+        if before["household_id"] != member.household_id:
+            revise("member_left", before["household_id"], member, before, None)
+        if before["household_id"] != member.household_id or before["status"] != member.status:
             await follow_member(session, member)
-            touched.add(before["household_id"])
     await session.flush()
-    # The households' loaded member lists do not know of the rows written by id.
-    for household_id in touched | {h.id for h in households.values()}:
-        household = await session.get(Household, household_id)
-        if household is not None:
-            await session.refresh(household, ["members"])
     return record
 
 

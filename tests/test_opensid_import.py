@@ -314,3 +314,32 @@ async def test_a_person_who_moved_to_another_village_is_left_alone(session, tmp_
     assert plan.not_living == 1 and plan.counts()["member_added"] == 1
     sari = household_snapshot(await household_by_kk(session, SARI.kk))
     assert [m["status"] for m in sari["members"]] == ["alive", "alive", "alive"]
+
+
+async def test_a_member_moving_to_another_kk_of_the_village(session, tmp_path: Path) -> None:
+    rows = opensid_rows(FAMILIES)
+    await _import(session, write_population(tmp_path / "a.xlsx", rows))
+    moved = dict(rows[2], no_kk=HARTONO.kk, alamat=HARTONO.address, rt="005", kk_level=9)
+    plan, record = await _import(
+        session, write_population(tmp_path / "b.xlsx", [*rows[:2], *rows[3:], moved])
+    )
+    [change] = plan.changes
+    assert change.describe() == (
+        f"kk: {mask(SARI.kk)} -> {mask(HARTONO.kk)}; relationship: child -> other_relative"
+    )
+    sari = household_snapshot(await household_by_kk(session, SARI.kk))
+    hartono = household_snapshot(await household_by_kk(session, HARTONO.kk))
+    assert [m["name"] for m in sari["members"]] == ["BUDI SANTOSO", "SARI WULANDARI"]
+    assert [m["name"] for m in hartono["members"]] == ["HARTONO", "ANI RAHMAWATI", "DEWI LESTARI"]
+    revisions = (
+        await session.execute(
+            select(RegistryRevision.household_id, RegistryRevision.action)
+            .where(RegistryRevision.import_id == record.id)
+            .order_by(RegistryRevision.id)
+        )
+    ).all()
+    household_ids = {h["kk"]: h["members"][0]["household_id"] for h in (sari, hartono)}
+    assert revisions == [
+        (household_ids[HARTONO.kk], "member_changed"),
+        (household_ids[SARI.kk], "member_left"),
+    ]
