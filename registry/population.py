@@ -7,7 +7,8 @@ Keluarga per household). Every problem is a :class:`~registry.errors.RowError` w
 workbook's row number; the codes and labels come from :mod:`registry.opensid`.
 
 A village's file holds thousands of people, not millions: it is read whole into memory
-(about a kilobyte a row), which keeps the sync simple (:mod:`registry.sync`).
+(a few kilobytes a row), which keeps the sync simple (:mod:`registry.sync`); a file of
+more than ``MAX_ROWS`` rows is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from locales import _
+from locales import _, format_number
 from registry import opensid
 from registry.errors import ImportRejected, RowError
 from registry.households import MAX_ADDRESS, MAX_NAME, MAX_RW_RT, nik_error
@@ -27,6 +28,7 @@ from registry.nik import InvalidIdentityNumber, mask, parse_nik, validate_kk
 from registry.textfile import UnreadableFile
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
+MAX_ROWS = 200_000  # people in one village's file (the largest desa have some tens of thousands)
 _ZIP = b"PK\x03\x04"
 
 
@@ -125,6 +127,10 @@ def read_population(path: Path, *, progress: Callable[[int], None] | None = None
         for line, values in enumerate(rows, start=2):
             if progress is not None:
                 progress(1)
+            if line > MAX_ROWS + 1:
+                raise UnreadableFile(path, line, _(
+                    "more than {n} rows: an OpenSID file holds one desa/kelurahan"
+                ).format(n=format_number(MAX_ROWS)))  # fmt: skip
             cells = {name: _cell(values[i]) if i < len(values) else "" for name, i in where.items()}
             if all(v == "" for v in cells.values()):
                 continue

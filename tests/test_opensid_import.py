@@ -343,3 +343,15 @@ async def test_a_member_moving_to_another_kk_of_the_village(session, tmp_path: P
         (household_ids[HARTONO.kk], "member_changed"),
         (household_ids[SARI.kk], "member_left"),
     ]
+
+
+def test_a_file_longer_than_any_village_is_refused(tmp_path: Path, monkeypatch) -> None:
+    import registry.population
+
+    monkeypatch.setattr(registry.population, "MAX_ROWS", 3)
+    path = write_population(tmp_path / "big.xlsx", opensid_rows(FAMILIES))
+    with pytest.raises(UnreadableFile) as caught:
+        read_population(path)
+    assert (
+        str(caught.value) == f"{path}:5: more than 3 rows: an OpenSID file holds one desa/kelurahan"
+    )
