@@ -6,7 +6,7 @@ revision has a report, an import, or neither for rows of the first CSV import). 
 member's ``status`` may be ``gone``: no longer in the village's own data, without a
 known death or move.
 
-Revision ID: 0009_i16
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03 12:00:00
 """
