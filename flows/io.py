@@ -40,7 +40,7 @@ class Reply:
     remove_keyboard: bool = False
     photo: str | None = None  # a photo's file id: sent as a photo with the text as caption
     document: str | None = None  # a document's file id: sent as a document with the text as caption
-    voice: str | None = None  # a voice note's file id: sent as a voice note with the text as caption
+    voice: str | None = None  # a voice note's file id, sent with the text as caption
     edit_message_id: int | None = None  # replace that message instead of sending a new one
     # A file made for this reply (e.g. /datasaya's JSON): sent as a document named
     # ``file_name`` with the text as caption. Sent directly only, never through the outbox.

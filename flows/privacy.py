@@ -53,7 +53,9 @@ def _summary(data: dict[str, Any], roles: list[str]) -> list[str]:
         if member["nik"]:
             lines.append(_("NIK: {nik}").format(nik=mask(member["nik"])))
     if household is not None:
-        lines.append(_("Family: KK {kk}").format(kk=mask(household["kk"]) if household["kk"] else "-"))
+        lines.append(
+            _("Family: KK {kk}").format(kk=mask(household["kk"]) if household["kk"] else "-")
+        )
         lines.append(
             _("Address: {address}, RT {rt} / RW {rw}").format(
                 address=escape(household["address"] or "-"), rt=household["rt"], rw=household["rw"]

@@ -48,9 +48,7 @@ def _upload(message: Message) -> Upload | None:
         return Upload("document", document.file_id, document.file_unique_id, document.file_size)
     if message.voice:
         voice = message.voice
-        return Upload(
-            "voice", voice.file_id, voice.file_unique_id, voice.file_size, voice.duration
-        )
+        return Upload("voice", voice.file_id, voice.file_unique_id, voice.file_size, voice.duration)
     return None
 
 

@@ -56,7 +56,9 @@ async def test_a_dispute_reason_can_be_a_voice_note_and_the_rt_head_hears_it(
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     await sari.send_text("/lapor")
     await sari.press("Dispute", await sari.expect("What do you want to report?"))
-    await sari.press("Our desil or classification is wrong", await sari.expect("What do you dispute"))
+    await sari.press(
+        "Our desil or classification is wrong", await sari.expect("What do you dispute")
+    )
     reason = await sari.expect("Why?")
     assert "voice message" in reason.plain_text
 
