@@ -87,6 +87,34 @@ def entities_to_html(text: str, entities: list[dict[str, Any]]) -> str:
     return "".join(out).replace("\n", "<br>")
 
 
+def revision_text(rev: RegistryRevision) -> str:
+    """What an applied change did, in plain words: read from the revision's before and
+    after (not only its action name), so that a new report type is labelled too."""
+    before, after = rev.before, rev.after
+    name = (after or before or {}).get("name")
+    if name is None:  # the household itself
+        if before is None:
+            return _("The family was recorded")
+        return _("The family's data was updated")
+    if after is None:
+        return _("{name} left the family").format(name=name)
+    if before is None:
+        return _("{name} was added to the family").format(name=name)
+    if after.get("status") != before.get("status") and after.get("status") == "deceased":
+        return _("{name} died").format(name=name)
+    if after.get("status") != before.get("status") and after.get("status") == "moved":
+        return _("{name} moved away").format(name=name)
+    if after.get("household_id") != before.get("household_id"):
+        return _("{name} moved into the family").format(name=name)
+    if after.get("relationship") != before.get("relationship"):
+        if after.get("relationship") == "head":
+            return _("{name} is now the head of the family").format(name=name)
+        return _("{name}'s place in the family changed").format(name=name)
+    if after.get("name") != before.get("name"):
+        return _("{old}'s name was corrected to {name}").format(old=before.get("name"), name=name)
+    return _("{name}'s data was updated").format(name=name)
+
+
 def _message_json(msg: Message) -> dict[str, Any]:
     markup = msg.reply_markup or {}
     data: dict[str, Any] = {
@@ -225,6 +253,9 @@ class Sandbox:
                 "location": _("Location"),
                 "registry": _("Registry"),
                 "members": _("Members"),
+                "former": _("No longer in this family"),
+                "start_hint": _("No messages yet. Press Start to talk to the bot."),
+                "start": _("▶️ Start"),
                 "revisions": _("Revisions"),
                 "no_revisions": _("No change has been applied yet."),
                 "language": _("Language"),
@@ -269,6 +300,8 @@ class Sandbox:
                 "kk": mask(household.kk),
                 "address": f"{household.address}, RT {household.rt} / RW {household.rw}",
                 "region": household.region.name,
+                # The living members (one head), then those who died or moved away:
+                # they keep their place on the KK as history, not as members.
                 "members": [
                     {
                         "name": m.name,
@@ -279,12 +312,18 @@ class Sandbox:
                         "status": str(STATUS_LABELS.get(m.status, m.status)),
                     }
                     for m in household.members
+                    if m.status == "alive"
+                ],
+                "former": [
+                    {"name": m.name, "status": str(STATUS_LABELS.get(m.status, m.status))}
+                    for m in household.members
+                    if m.status != "alive"
                 ],
                 "revisions": [
                     {
                         "when": format_datetime(rev.created_at),
-                        "text": _("{name} added to the household (report {number})").format(
-                            name=(rev.after or {}).get("name", "-"), number=number or "-"
+                        "text": _("{change} (report {number})").format(
+                            change=revision_text(rev), number=number or "-"
                         ),
                     }
                     for rev, number in revisions
@@ -358,4 +397,4 @@ async def serve(port: int, locale: str) -> None:
         await sandbox.stop()
 
 
-__all__ = ["Sandbox", "entities_to_html", "serve"]
+__all__ = ["Sandbox", "entities_to_html", "revision_text", "serve"]
