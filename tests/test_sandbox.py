@@ -83,6 +83,22 @@ async def test_page_and_api_refuse_what_they_cannot_do(sandbox) -> None:
             assert response.status == 404
 
 
+async def test_a_phone_sends_a_voice_note_and_the_page_can_play_it(sandbox) -> None:
+    async with aiohttp.ClientSession(sandbox.url) as http:
+        async with http.post("/api/phone/rt/voice", json={}) as response:
+            assert response.status == 200
+        rt = sandbox.phones["rt"]
+        assert rt.user_messages[-1].voice["duration"] == 4
+        await driven(rt).next_message()  # the bot's answer: no form asks for one
+        async with http.get("/api/state") as response:
+            state = await response.json()
+        [sent, _answer] = state["phones"]["rt"]["messages"]
+        assert sent["mine"] and sent["kind"] == "voice"
+        async with http.get(sent["voice"]) as response:
+            assert response.status == 200 and response.content_type == "audio/ogg"
+            assert (await response.read()).startswith(b"OggS")
+
+
 def test_revisions_are_labelled_by_what_they_changed() -> None:
     from storage.models import RegistryRevision
 

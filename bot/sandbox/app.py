@@ -133,6 +133,8 @@ def _message_json(msg: Message) -> dict[str, Any]:
     if msg.kind == "document" and msg.document_file_id:  # e.g. /datasaya's file
         name = msg.document_file_name or "document"
         data["document"] = {"url": f"/api/file/{msg.document_file_id}", "name": name}
+    if msg.kind == "voice" and msg.voice:
+        data["voice"] = f"/api/file/{msg.voice['file_id']}"
     if msg.kind == "contact" and msg.raw:
         data["html"] = "📱 " + escape(msg.raw["contact"]["phone_number"])
     if msg.kind == "location" and msg.raw:
@@ -251,6 +253,7 @@ class Sandbox:
                 "send": _("Send"),
                 "photo": _("Photo"),
                 "location": _("Location"),
+                "voice": _("Voice message"),
                 "registry": _("Registry"),
                 "members": _("Members"),
                 "former": _("No longer in this family"),
@@ -336,7 +339,7 @@ class Sandbox:
         except KeyError:
             raise web.HTTPNotFound() from None
         content = stored.content
-        if stored.kind == "document":
+        if stored.kind in ("document", "voice"):
             return web.Response(
                 body=content, content_type=stored.mime_type or "application/octet-stream"
             )
@@ -370,6 +373,8 @@ class Sandbox:
                 await person.press(str(body["text"]), message)
             elif action == "contact":
                 await person.send_contact(f"+62812000{person.user_id % 100000:05d}")
+            elif action == "voice":  # a short recorded voice note (synthetic silence)
+                await person.send_voice(duration=4)
             elif action == "location":
                 await person.send_location(float(body["latitude"]), float(body["longitude"]))
             else:

@@ -268,6 +268,7 @@ def test_the_page_fits_and_a_heads_death_leaves_one_head_with_plain_revision_lab
             _no_broken_words(browser)  # the decision buttons ("Konfirmasi", "Verifikasi")
             page.press(key, label)
 
+    page.sees("resident", "🎉")  # the resident is told it was approved
     page.wait.until(lambda d: "meninggal dunia" in page.registry())
     registry = page.registry()
     assert re.search(r"Budi Santoso meninggal dunia \(laporan LW-\d{4}-000001\)", registry)
