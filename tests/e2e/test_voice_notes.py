@@ -93,3 +93,24 @@ async def test_a_voice_note_where_words_or_a_choice_are_needed_is_refused_kindly
     assert "voice message" not in prompt.plain_text
     await sari.send_voice()
     await sari.expect("Please answer with a text message")
+
+
+async def test_deleting_the_account_deletes_the_reporters_voice_notes(
+    running_bot, fake_api, tmp_path
+) -> None:
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
+    rt = await reviewer(fake_api, RT_ID, "Pak RT")
+    number = await file_birth_en(sari, "Raka Pratama", ago(4))
+    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
+    await rt.send_text("Di rumah sakit mana?")
+    await sari.press("✍️ Answer", await sari.expect("asks about report"))
+    await sari.expect("Your answer about report")
+    await sari.send_voice()
+    await sari.expect("is back with the RT head")
+    assert [a.kind for a in (await _report(running_bot, number)).attachments] == ["voice"]
+
+    await sari.send_text("/hapusakun")
+    await sari.press("🗑 Yes, delete my account", await sari.expect("Delete your account?"))
+    await sari.expect_edit(contains="was deleted")
+    report = await _report(running_bot, number)
+    assert report.attachments == [] and report.reporter_account_id is None
