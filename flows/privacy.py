@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import notify
+from flows import engine, notify
 from flows.buttons import Confirm, DeleteAccount, OpenQueued
 from flows.io import Button, Ctx, Outcome, Reply
 from flows.onboarding import ROLE_NAMES
@@ -79,9 +79,11 @@ def _summary(data: dict[str, Any], roles: list[str]) -> list[str]:
     else:
         lines += ["", _("You have sent no report.")]
     if data["open_form"] is not None:
+        form = engine.form_named(data["open_form"]["form"])
+        title = str(form.title) if form is not None else data["open_form"]["form"]
         lines.append(
             _("Unfinished form: {title} (/lanjut to go on, /batal to drop it)").format(
-                title=escape(kind_title(data["open_form"]["form"]))
+                title=escape(title)
             )
         )
     if data["pending_messages"]:

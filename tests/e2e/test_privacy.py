@@ -306,7 +306,7 @@ async def test_datasaya_first_says_in_plain_indonesian_what_is_stored_nik_and_kk
     assert shown == [summary] and len(summary.plain_text) <= 500
 
 
-async def test_datasaya_of_a_reviewer_with_many_reports_stays_in_short_messages(
+async def test_datasaya_with_many_reports_stays_in_short_messages(
     running_bot, fake_api, tmp_path
 ) -> None:
     """Many reports: the summary is split into messages of at most 500 characters."""
