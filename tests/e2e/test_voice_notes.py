@@ -114,3 +114,27 @@ async def test_deleting_the_account_deletes_the_reporters_voice_notes(
     await sari.expect_edit(contains="was deleted")
     report = await _report(running_bot, number)
     assert report.attachments == [] and report.reporter_account_id is None
+
+
+async def test_words_typed_later_replace_the_voice_note(running_bot, fake_api, tmp_path) -> None:
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
+    await sari.send_text("/lapor")
+    await sari.press("Dispute", await sari.expect("What do you want to report?"))
+    await sari.press(
+        "Our desil or classification is wrong", await sari.expect("What do you dispute")
+    )
+    await sari.expect("Why?")
+    await sari.send_voice()
+    await sari.press("Skip »", await sari.expect("evidence"))
+    await sari.press("✏️ Edit", await sari.expect("Reason: 🎤 a voice message"))
+    await sari.press("Reason", await sari.expect("Which answer do you want to change?"))
+    await sari.expect("Why?")
+    await sari.send_text("Rumah kami masih berdinding bambu.")
+    review = await sari.expect("check your report")
+    assert "Reason: Rumah kami masih berdinding bambu." in review.plain_text
+    await sari.press("✅ Submit", review)
+    sent = await sari.expect("tracking number")
+    number = next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
+    report = await _report(running_bot, number)
+    assert report.payload["reason"] == "Rumah kami masih berdinding bambu."
+    assert report.attachments == []
