@@ -54,7 +54,7 @@ from fake_bot_api.limits import (
     QUERY_TOO_OLD,
     WRONG_FILE_ID,
 )
-from fake_bot_api.media import SAMPLE_PNG, make_png
+from fake_bot_api.media import SAMPLE_PNG, SAMPLE_VOICE, make_png, make_voice
 from fake_bot_api.objects import Message, StoredFile
 from fake_bot_api.person import Person
 from fake_bot_api.server import FakeBotAPI
@@ -67,6 +67,7 @@ __all__ = [
     "OUTAGE_MODES",
     "QUERY_TOO_OLD",
     "SAMPLE_PNG",
+    "SAMPLE_VOICE",
     "WEBHOOK_STRATEGIES",
     "WRONG_FILE_ID",
     "FakeBotAPI",
@@ -79,6 +80,7 @@ __all__ = [
     "TelegramError",
     "WebhookDelivery",
     "make_png",
+    "make_voice",
     "parse_html",
     "utf16_len",
 ]

@@ -14,6 +14,7 @@ from fake_bot_api.limits import (
     QUERY_TOO_OLD,
     WRONG_FILE_ID,
 )
+from fake_bot_api.objects import StoredFile
 from fake_bot_api.params import Params
 from fake_bot_api.person import Person
 from fake_bot_api.telegram_html import utf16_len
@@ -80,6 +81,33 @@ class ChatMethodsMixin:
             document=document,
             document_file_id=document["file_id"],
             document_file_name=document.get("file_name"),
+            reply_to_message_id=reply_to,
+        )
+        return self._message_dict(msg)
+
+    async def _api_sendVoice(self, p: Params) -> dict[str, Any]:
+        """A voice note: by the file id of one the fake knows (sent by a person), or
+        uploaded (audio/ogg)."""
+        markup = self._markup(p)
+        caption, plain, entities = self._caption(p)
+        person = self._chat(p)
+        self._check_writable(person)
+        source = self._input_file(p, "voice", "voice")
+        reply_to = self._reply_to(p, person)
+        if not isinstance(source, StoredFile):
+            source = self._register_file(
+                source.content, kind="voice", mime_type="audio/ogg", ext="oga"
+            )
+        duration = p.get_int("duration") or 0
+        msg = self._new_bot_message(
+            person,
+            kind="voice",
+            text=caption,
+            parse_mode=p.get_str("parse_mode"),
+            plain_text=plain,
+            entities=entities,
+            reply_markup=markup,
+            voice=source.as_voice(duration),
             reply_to_message_id=reply_to,
         )
         return self._message_dict(msg)

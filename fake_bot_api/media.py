@@ -1,4 +1,4 @@
-"""Images for tests and the sandbox: a tiny PNG, and the size of a PNG or JPEG."""
+"""Media for tests and the sandbox: a tiny PNG, the size of a PNG or JPEG, a voice note."""
 
 from __future__ import annotations
 
@@ -24,6 +24,15 @@ def make_png(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 
 
 
 SAMPLE_PNG = make_png()
+
+
+def make_voice(seconds: int = 3) -> bytes:
+    """Bytes standing for a voice note (an Ogg page header and silence): the fake stores
+    and serves them; nothing decodes them."""
+    return b"OggS\x00\x02" + bytes(26) + b"OpusHead" + bytes(64 * max(1, seconds))
+
+
+SAMPLE_VOICE = make_voice()
 
 
 def image_size(content: bytes) -> tuple[int, int] | None:

@@ -33,11 +33,11 @@ class MessagesMixin:
         mime_type: str | None = None,
         ext: str | None = None,
     ) -> StoredFile:
-        prefix = "AgACAgUAAxk" if kind == "photo" else "BQACAgUAAxk"
+        prefix = {"photo": "AgACAgUAAxk", "voice": "AwACAgUAAxk"}.get(kind, "BQACAgUAAxk")
         file_id, unique = self._new_file_ids(prefix)
         if ext is None:
             ext = file_name.rsplit(".", 1)[-1] if file_name and "." in file_name else "bin"
-        folder = "photos" if kind == "photo" else "documents"
+        folder = {"photo": "photos", "voice": "voice"}.get(kind, "documents")
         path = f"{folder}/file_{len(self.files)}.{ext}"
         stored = StoredFile(
             file_id=file_id,
@@ -254,6 +254,8 @@ class MessagesMixin:
                 data["photo"] = msg.photo
             elif msg.kind == "document":
                 data["document"] = msg.document
+            elif msg.kind == "voice":
+                data["voice"] = msg.voice
             if msg.plain_text:
                 data["caption"] = msg.plain_text
                 if msg.entities:

@@ -22,7 +22,7 @@ class StoredFile:
     file_unique_id: str
     file_path: str
     content: bytes
-    kind: str  # "photo" | "document"
+    kind: str  # "photo" | "document" | "voice"
     file_name: str | None = None
     mime_type: str | None = None
     photo_sizes: list[dict[str, Any]] | None = None  # the PhotoSize group this file belongs to
@@ -42,6 +42,15 @@ class StoredFile:
         if self.mime_type:
             doc["mime_type"] = self.mime_type
         return doc
+
+    def as_voice(self, duration: int) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "duration": duration,
+            "mime_type": self.mime_type or "audio/ogg",
+            "file_size": self.file_size,
+        }
 
 
 @dataclass(eq=False)
@@ -66,7 +75,7 @@ class Message:
     edited: int = 0
     plain_text: str | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
-    kind: str = "text"  # "text" | "photo" | "document" | "contact" | "location"
+    kind: str = "text"  # "text" | "photo" | "document" | "voice" | "contact" | "location"
     from_bot: bool = True
     deleted: bool = False
     edit_date: int | None = None
@@ -75,12 +84,13 @@ class Message:
     document_file_name: str | None = None
     photo: list[dict[str, Any]] | None = None
     document: dict[str, Any] | None = None
+    voice: dict[str, Any] | None = None  # a voice note: file_id, duration, mime_type...
     history: list[dict[str, Any]] = field(default_factory=list)
     raw: dict[str, Any] | None = None  # for messages sent by a Person: the update payload
 
     @property
     def caption(self) -> str | None:
-        return self.text if self.kind in ("photo", "document") else None
+        return self.text if self.kind in ("photo", "document", "voice") else None
 
     def shows(self, fragment: str) -> bool:
         """True if ``fragment`` occurs in the raw text or in the visible text."""

@@ -8,7 +8,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from fake_bot_api.errors import NotInChat
-from fake_bot_api.media import SAMPLE_PNG
+from fake_bot_api.media import SAMPLE_PNG, SAMPLE_VOICE
 from fake_bot_api.objects import Message, unix_now
 from fake_bot_api.telegram_html import utf16_len
 
@@ -109,6 +109,8 @@ class Person:
             msg.document = content["document"]
             msg.document_file_id = content["document"]["file_id"]
             msg.document_file_name = content["document"].get("file_name")
+        elif kind == "voice":
+            msg.voice = content["voice"]
         self._store[message_id] = msg
         self.user_messages.append(msg)
         self.api._queue_update({"message": payload})
@@ -174,6 +176,16 @@ class Person:
         if caption:
             payload["caption"] = caption
         return self._incoming("document", **payload)
+
+    async def send_voice(
+        self, content: bytes = SAMPLE_VOICE, duration: int = 3, caption: str | None = None
+    ) -> int:
+        """Send a voice note (Ogg/Opus as Telegram records it); getFile serves ``content``."""
+        stored = self.api._register_file(content, kind="voice", mime_type="audio/ogg", ext="oga")
+        payload: dict[str, Any] = {"voice": stored.as_voice(duration)}
+        if caption:
+            payload["caption"] = caption
+        return self._incoming("voice", **payload)
 
     async def send_location(self, latitude: float, longitude: float) -> int:
         return self._incoming("location", location={"latitude": latitude, "longitude": longitude})

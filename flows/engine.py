@@ -345,12 +345,12 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
         return unknown_form(ctx, draft)
     state = FormState(ctx, form, draft)
     await _repair(state)
-    if draft.step == REVIEW_STEP and ctx.incoming.uploads and takes_more_files(state):
+    if draft.step == REVIEW_STEP and ctx.incoming.files and takes_more_files(state):
         # More photos after the last question: they join the evidence.
         too_big = oversized_upload(ctx)
         if too_big is not None:
             return await _with_prompt(state, _refuse(state, too_big))
-        added = [file_answer(u) for u in ctx.incoming.uploads]
+        added = [file_answer(u) for u in ctx.incoming.files]
         state.set_answers(**{EVIDENCE_STEP: [*(state.answers.get(EVIDENCE_STEP) or []), *added]})
         state.notes.append(_("📎 Added to your report."))
         return Outcome([await prompt(state)])

@@ -11,18 +11,27 @@ from flows.review import TIER_NAMES, notify_current_tier, reporter_update
 from locales import _
 from registry import workflow
 from registry.errors import DomainError
+from registry.forms import VOICE, VOICE_ANSWER
 from registry.kinds.base import ON_BEHALF, own_target
 from storage.models import Report
 
 
-def _attachments(state: FormState) -> list[dict[str, Any]]:
-    form = state.form
+def attachments_of(state: FormState) -> list[dict[str, Any]]:
+    """The files of the answers: photos and documents, and the voice notes that answered
+    a question (named by the question they answer)."""
+    form, answers = state.form, state.answers
+    voices = answers.get(VOICE) or {}
     return [
         {"field": step.name, **item}
         for step in form.flat
-        if step.kind == "upload" and form.entry_visible(step, state.answers)
-        for item in state.answers.get(step.name) or []
-    ]
+        if step.kind == "upload" and form.entry_visible(step, answers)
+        for item in answers.get(step.name) or []
+    ] + [
+        {"field": step.name, **voices[step.name]}
+        for step in form.flat
+        if step.voice and step.name in voices and answers.get(step.name) == VOICE_ANSWER
+        and form.entry_visible(step, answers)
+    ]  # fmt: skip
 
 
 async def file_report(state: FormState) -> Outcome:
@@ -43,7 +52,7 @@ async def file_report(state: FormState) -> Outcome:
             household=household,
             reporter=state.account,
             payload=form.payload(state.answers),
-            attachments=_attachments(state),
+            attachments=attachments_of(state),
             area=area,
             policy=state.ctx.policy,
             on_behalf=state.draft.context.get(ON_BEHALF) is not None,
@@ -63,7 +72,7 @@ async def _amend(state: FormState) -> Outcome:
     context = state.draft.context
     report = await workflow.get_report(state.session, int(context["amend"]))
     known = {a.file_unique_id for a in report.attachments}
-    added = [a for a in _attachments(state) if a["unique_id"] not in known]
+    added = [a for a in attachments_of(state) if a["unique_id"] not in known]
     try:
         await workflow.answer_info(
             state.session, report, state.account, payload=state.form.payload(state.answers),

@@ -40,6 +40,7 @@ class Reply:
     remove_keyboard: bool = False
     photo: str | None = None  # a photo's file id: sent as a photo with the text as caption
     document: str | None = None  # a document's file id: sent as a document with the text as caption
+    voice: str | None = None  # a voice note's file id, sent with the text as caption
     edit_message_id: int | None = None  # replace that message instead of sending a new one
     # A file made for this reply (e.g. /datasaya's JSON): sent as a document named
     # ``file_name`` with the text as caption. Sent directly only, never through the outbox.
@@ -74,10 +75,11 @@ class Contact:
 
 @dataclass(frozen=True)
 class Upload:
-    kind: str  # "photo" or "document"
+    kind: str  # "photo", "document" or "voice" (a voice note)
     file_id: str
     unique_id: str
     size: int | None = None  # bytes, as Telegram reports it (None when it does not say)
+    duration: int | None = None  # seconds, for a voice note
 
 
 @dataclass
@@ -92,6 +94,15 @@ class Incoming:
     location: tuple[float, float] | None = None  # latitude, longitude
     callback: str | None = None
     message_id: int | None = None  # the message that carried the pressed button
+
+    @property
+    def files(self) -> list[Upload]:
+        """The photos and documents (evidence); voice notes are answers, not evidence."""
+        return [u for u in self.uploads if u.kind != "voice"]
+
+    @property
+    def voice(self) -> Upload | None:
+        return next((u for u in self.uploads if u.kind == "voice"), None)
 
 
 @dataclass

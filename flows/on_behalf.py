@@ -20,7 +20,7 @@ from flows.io import Button, Ctx, Outcome
 from locales import _, lazy_gettext
 from registry.accounts import grant_for
 from registry.forms import FieldError, Form, Step
-from registry.households import household_by_kk
+from registry.households import head_of, household_by_kk
 from registry.kinds import CATALOG
 from registry.kinds.base import ON_BEHALF
 from registry.nik import mask
@@ -48,7 +48,7 @@ def menu_buttons(ctx: Ctx) -> list[list[Button]]:
 
 def subtitle(household: Household) -> str:
     """A line under every question of a form filed for this household (escaped HTML)."""
-    head = next((m for m in household.members if m.relationship == "head"), None)
+    head = head_of(household)
     who = f" ({escape(head.name)})" if head is not None else ""
     return f"📝 KK {mask(household.kk) if household.kk else '-'}{who}"
 

@@ -20,6 +20,7 @@ from registry.accounts import (
 )
 from registry.errors import DomainError
 from registry.forms import FieldError, Form, Step
+from registry.households import head_of
 from registry.nik import mask
 from storage.models import Account, Household, RoleGrant
 
@@ -55,7 +56,7 @@ async def _link(state: FormState) -> Outcome:
             str(exc) + " " + _("Please check both numbers on your Kartu Keluarga and try again."),
             step="nik",
         ) from None
-    head = next((m for m in household.members if m.relationship == "head"), None)
+    head = head_of(household)
     text = _(
         "✅ Your account is linked to household KK {kk} ({head}).\n\n"
         "Send /lapor to report a change in your household."

@@ -6,34 +6,112 @@ Buttons: :class:`~flows.buttons.DeleteAccount` confirms or cancels a deletion.
 from __future__ import annotations
 
 import json
+from html import escape
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import notify
+from flows import engine, notify
 from flows.buttons import Confirm, DeleteAccount, OpenQueued
 from flows.io import Button, Ctx, Outcome, Reply
 from flows.onboarding import ROLE_NAMES
-from flows.review import kind_title, notify_current_tier
+from flows.review import STATE_LABELS, kind_title, notify_current_tier
 from locales import _, use_locale
 from registry import queues
 from registry.accounts import grant_area
+from registry.forms import MAX_PROMPT
+from registry.nik import mask
 from registry.privacy import AlreadyDeleted, Deletion, delete_account, export_account_data
 from storage.models import utcnow
 
+MAX_SHOWN_REPORTS = 20  # the newest; the file holds every one
+
+
+def _pack(lines: list[str], limit: int = MAX_PROMPT) -> list[str]:
+    """Lines joined into as few messages as fit ``limit`` characters each."""
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        joined = f"{current}\n{line}" if current else line
+        if current and len(joined) > limit:
+            messages.append(current)
+            joined = line
+        current = joined
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _summary(data: dict[str, Any], roles: list[str]) -> list[str]:
+    """The export as short messages a resident can read: who they are (NIK and KK
+    masked), their family, their roles, their reports and what is unfinished."""
+    account = data["account"]
+    member, household = account["member"], account["household"]
+    lines = [_("<b>📋 Your data in Lapor Warga</b>")]
+    if member is not None:
+        lines.append(_("Name: {name}").format(name=escape(member["name"])))
+        if member["nik"]:
+            lines.append(_("NIK: {nik}").format(nik=mask(member["nik"])))
+    if household is not None:
+        lines.append(
+            _("Family: KK {kk}").format(kk=mask(household["kk"]) if household["kk"] else "-")
+        )
+        lines.append(
+            _("Address: {address}, RT {rt} / RW {rw}").format(
+                address=escape(household["address"] or "-"), rt=household["rt"], rw=household["rw"]
+            )
+        )
+    elif member is None:
+        lines.append(_("Your account is not linked to a family."))
+    if account["phone"]:
+        lines.append(_("Phone number: {phone}").format(phone=escape(account["phone"])))
+    lines += roles
+    reports = data["reports"]
+    if reports:
+        lines += ["", _("<b>Your reports: {n}</b>").format(n=len(reports))]
+        for report in reports[-MAX_SHOWN_REPORTS:]:
+            lines.append(
+                f"• <code>{report['number']}</code> {escape(kind_title(report['kind']))}: "
+                f"{STATE_LABELS[report['state']]}"
+            )
+        if len(reports) > MAX_SHOWN_REPORTS:
+            lines.append(_("The older ones are in the file."))
+    else:
+        lines += ["", _("You have sent no report.")]
+    if data["open_form"] is not None:
+        form = engine.form_named(data["open_form"]["form"])
+        title = str(form.title) if form is not None else data["open_form"]["form"]
+        lines.append(
+            _("Unfinished form: {title} (/lanjut to go on, /batal to drop it)").format(
+                title=escape(title)
+            )
+        )
+    if data["pending_messages"]:
+        lines.append(
+            _("Messages still on their way to you: {n}").format(n=len(data["pending_messages"]))
+        )
+    return _pack(lines)
+
 
 async def export_data(ctx: Ctx) -> Outcome:
-    """/datasaya: everything stored about the person, as a JSON file."""
+    """/datasaya: a short summary to read in the chat, then everything stored about the
+    person as a JSON file."""
     account = ctx.account
     if account is None:
         return Outcome([ctx.reply(_("Nothing is stored about you here."))])
     data = await export_account_data(ctx.session, account)
+    roles = [
+        _("Role: {role}, {area}").format(role=ROLE_NAMES[g.role], area=grant_area(g))
+        for g in account.roles
+    ]
+    replies = [ctx.reply(text) for text in _summary(data, roles)]
     content = json.dumps(data, ensure_ascii=False, indent=2).encode()
     name = f"lapor-warga-data-{utcnow():%Y-%m-%d}.json"
     caption = _(
         "📦 Everything Lapor Warga stores about you and your reports. The file holds your "
         "full NIK and KK number: keep it to yourself."
     )
-    return Outcome([ctx.reply(caption, file_name=name, file_data=content)])
+    return Outcome([*replies, ctx.reply(caption, file_name=name, file_data=content)])
 
 
 async def ask_delete(ctx: Ctx) -> Outcome:

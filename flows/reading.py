@@ -15,7 +15,7 @@ from flows import fields
 from flows.limits import oversized_upload
 from flows.parsing import parse_date
 from locales import _
-from registry.forms import EVIDENCE_STEP, LABELS, FieldError, Step
+from registry.forms import EVIDENCE_STEP, LABELS, VOICE, VOICE_ANSWER, FieldError, Step
 from registry.regions import search_regions
 
 if TYPE_CHECKING:
@@ -48,8 +48,10 @@ async def read_answer(state: FormState, step: Step) -> Any:
         if incoming.contact is None:
             raise FieldError(_("Please press the “Share my contact” button below."))
         return {"phone": incoming.contact.phone, "user_id": incoming.contact.user_id}
+    if step.voice and incoming.voice is not None:
+        return _take_voice(state, step)
     if step.kind == "upload":
-        if not incoming.uploads:
+        if not incoming.files:
             raise FieldError(
                 _("Please send a photo, or press Skip.")
                 if step.optional
@@ -58,8 +60,8 @@ async def read_answer(state: FormState, step: Step) -> Any:
         too_big = oversized_upload(state.ctx)
         if too_big is not None:
             raise FieldError(too_big)
-        return [file_answer(u) for u in incoming.uploads]
-    if incoming.uploads:
+        return [file_answer(u) for u in incoming.files]
+    if incoming.files:
         if state.form.evidence is None:
             raise FieldError(_("This report takes no photos or documents. Please answer in words."))
         raise FieldError(
@@ -87,6 +89,8 @@ async def read_answer(state: FormState, step: Step) -> Any:
                     remember_label(state, step, [value], options)
                     return value
         raise FieldError(_("Please choose one of the buttons."))
+    if step.voice:
+        _drop_voice(state, step)  # typed words replace an earlier voice note
     if len(text) > step.max_length:
         raise FieldError(_("That is too long: at most {n} characters.").format(n=step.max_length))
     if step.kind == "date":
@@ -103,6 +107,26 @@ async def read_answer(state: FormState, step: Step) -> Any:
     if step.kind in _TYPED:
         return _TYPED[step.kind](text)
     return step.parse(text) if step.parse is not None else text
+
+
+def _take_voice(state: FormState, step: Step) -> str:
+    """A voice note answering a text step: kept (it is filed as an attachment of the
+    report and sent to the reviewers as it is, not transcribed)."""
+    too_big = oversized_upload(state.ctx)
+    if too_big is not None:
+        raise FieldError(too_big)
+    voice = state.ctx.incoming.voice
+    assert voice is not None
+    notes = dict(state.answers.get(VOICE) or {})
+    notes[step.name] = file_answer(voice)
+    state.set_answers(**{VOICE: notes})
+    return VOICE_ANSWER
+
+
+def _drop_voice(state: FormState, step: Step) -> None:
+    notes = dict(state.answers.get(VOICE) or {})
+    if notes.pop(step.name, None) is not None:
+        state.set_answers(**{VOICE: notes})
 
 
 async def _search(state: FormState, step: Step, text: str) -> Any:

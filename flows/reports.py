@@ -16,7 +16,7 @@ from flows.buttons import (
     Withdraw,
 )
 from flows.engine import FormState
-from flows.filing import answered
+from flows.filing import answered, attachments_of
 from flows.io import Button, Ctx, Outcome
 from flows.onboarding import account_of
 from flows.review import STATE_LABELS, event_line, kind_title, reporter_buttons
@@ -177,7 +177,7 @@ async def _answer(state: FormState) -> Outcome:
         report = await workflow.get_report(state.session, int(context["report_id"]))
         await workflow.answer_info(
             state.session, report, state.account, answer=state.answers["answer"],
-            expected_version=int(context["version"]),
+            attachments=attachments_of(state), expected_version=int(context["version"]),
         )  # fmt: skip
     except DomainError as exc:
         return Outcome([state.ctx.reply(str(exc))])
@@ -202,6 +202,7 @@ ANSWER_FORM = Form(
             prompt=_answer_prompt,
             label=lazy_gettext("Answer"),
             max_length=1000,
+            voice=True,
         ),
     ],
 )

@@ -16,7 +16,7 @@ from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, format_date, lazy_gettext, use_locale
 from registry import audit, links, queues, workflow
 from registry.errors import DomainError
-from registry.forms import FieldError, Form, Step
+from registry.forms import VOICE_ANSWER, FieldError, Form, Step
 from registry.households import member_by_nik
 from registry.kinds import kind_named
 from registry.nik import mask, mask_identity_numbers
@@ -99,7 +99,9 @@ def event_line(event: ReportEvent) -> str:
         line += " · " + _("unanswered: the reporter deleted their account")
     elif event.from_state == workflow.NEEDS_INFO:
         line += " · " + (
-            _("answer: {text}").format(text=escape(event.note))
+            _("answer: {text}").format(
+                text=_("🎤 a voice message") if event.note == VOICE_ANSWER else escape(event.note)
+            )
             if event.note
             else _("the reporter edited the report")
         )
@@ -239,6 +241,18 @@ def _decision_buttons(report: Report) -> list[list[Button]]:
     ]
 
 
+def _voice_caption(report: Report, field: str) -> str:
+    """What a voice note of the report answers: a question of its form (the reason of a
+    dispute), or a reviewer's question."""
+    kind = kind_named(report.kind)
+    steps = {s.name: s for s in kind.form.flat} if kind is not None else {}
+    if field in steps:
+        about = str(steps[field].label)
+    else:
+        about = _("answer to the question")
+    return _("🎤 Voice message of {number}: {about}").format(number=report.number, about=about)
+
+
 async def card_for_reviewer(
     session: AsyncSession, report: Report, reviewer: Account, chat_id: int | None = None
 ) -> list[Reply]:
@@ -254,11 +268,14 @@ async def card_for_reviewer(
     caption = _("Attachment of {number}").format(number=report.number)
     about = report.id
     replies = [
-        Reply(chat_id=chat_id, text=caption, photo=a.file_id, about_report=about)
+        Reply(chat_id=chat_id, text=_voice_caption(report, a.field), voice=a.file_id,
+              about_report=about)
+        if a.kind == "voice"
+        else Reply(chat_id=chat_id, text=caption, photo=a.file_id, about_report=about)
         if a.kind == "photo"
         else Reply(chat_id=chat_id, text=caption, document=a.file_id, about_report=about)
         for a in report.attachments
-    ]
+    ]  # fmt: skip
     text = await render_card(session, report, full_ids=full_ids)
     text += "\n\n" + _("Is this true? Please decide.")
     buttons = _decision_buttons(report)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from flows.buttons import FormOp, FormPress
 from flows.io import Button, Reply
 from locales import _, format_date, format_number
-from registry.forms import EVIDENCE_STEP, LABELS, Answers, Form, Group, Step
+from registry.forms import EVIDENCE_STEP, LABELS, VOICE_ANSWER, Answers, Form, Group, Step
 from registry.nik import mask, mask_identity_numbers
 
 if TYPE_CHECKING:
@@ -130,6 +130,8 @@ def hints(step: Step) -> list[str]:
         out.append(_("<i>For example 21/01/2026 or 21 Januari 2026.</i>"))
     if step.kind == "multi":
         out.append(_("<i>Tap to select, then press Done.</i>"))
+    if step.voice:
+        out.append(_("<i>You may also send a voice message 🎤.</i>"))
     if step.optional:
         out.append(_("<i>Optional: press Skip if you have none.</i>"))
     return out
@@ -144,6 +146,8 @@ def display(step: Step, value: Any, answers: Answers, *, full_ids: bool = False)
     KK numbers are masked unless ``full_ids`` (an officer's card)."""
     if value is None:
         return _("(skipped)")
+    if step.voice and value == VOICE_ANSWER:
+        return _("🎤 a voice message")
     if step.show is not None:
         return step.show(value)
     remembered = (answers.get(LABELS) or {}).get(step.name) or {}

@@ -46,6 +46,9 @@ def _upload(message: Message) -> Upload | None:
     if message.document:
         document = message.document
         return Upload("document", document.file_id, document.file_unique_id, document.file_size)
+    if message.voice:
+        voice = message.voice
+        return Upload("voice", voice.file_id, voice.file_unique_id, voice.file_size, voice.duration)
     return None
 
 
@@ -153,6 +156,9 @@ async def send(bot: Bot, reply: Reply, shown: Message | None = None) -> None:
         return
     if reply.document:
         await bot.send_document(reply.chat_id, reply.document, caption=reply.text)
+        return
+    if reply.voice:
+        await bot.send_voice(reply.chat_id, reply.voice, caption=reply.text)
         return
     parts = split_html(reply.text)
     if len(parts) > 1:

@@ -48,6 +48,9 @@ Answers = dict[str, Any]
 MAX_PROMPT = 500  # characters of a question, checked by the tests
 LABELS = "_labels"  # answers[LABELS][step][value]: labels of choices computed from the registry
 
+VOICE = "_voice"  # answers[VOICE][step]: the voice note that answered a text step
+VOICE_ANSWER = "🎤"  # the stored answer of a text step answered by a voice note
+
 YES, NO = "yes", "no"
 YES_NO = [(YES, lazy_gettext("Yes")), (NO, lazy_gettext("No"))]
 
@@ -73,6 +76,9 @@ class Step:
     region_level: int = 4  # region: desa/kelurahan
     free_text: bool = False  # region: an answer outside the region list is allowed
     group: str | None = None  # set by the engine for the steps of a Group
+    # text: a voice note may answer instead of typed words (a reason, an explanation).
+    # The answer is then VOICE_ANSWER and the note itself is kept in answers[VOICE].
+    voice: bool = False
 
     async def render_prompt(self, state: FormState) -> str:
         if isinstance(self.prompt, str | LazyProxy):

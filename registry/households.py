@@ -506,6 +506,14 @@ async def member_by_nik(session: AsyncSession, nik: str) -> Member | None:
     return (await session.execute(select(Member).where(Member.nik == nik))).scalar_one_or_none()
 
 
+def head_of(household: Household) -> Member | None:
+    """The living head of the family. A head who died or moved away keeps the place on
+    the KK as history (as OpenSID keeps ``kk_level``), beside the new head."""
+    return next(
+        (m for m in household.members if m.relationship == "head" and m.status == "alive"), None
+    )
+
+
 def member_snapshot(member: Member) -> dict[str, Any]:
     return {
         "id": member.id,

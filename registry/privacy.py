@@ -21,6 +21,7 @@ from registry.errors import DomainError
 from registry.workflow import APPLIED, NEEDS_INFO, STATE_TIER, WAITING, return_unanswered
 from storage.models import (
     Account,
+    Attachment,
     AuditEntry,
     Broadcast,
     Draft,
@@ -369,6 +370,15 @@ async def delete_account(
             payload = {k: v for k, v in row.payload.items() if k not in keys}
             await _update_report(session, row.id, payload=payload)
     if ids:
+        # The reporter's own voice goes with the account: their voice notes are deleted
+        # (the answer they gave stays "🎤"); photos and documents stay with the report.
+        await session.execute(
+            delete(Attachment)
+            .where(Attachment.report_id.in_(ids), Attachment.kind == "voice")
+            .execution_options(synchronize_session=False)
+        )
+        for report in returned:  # their new cards are rendered from these objects
+            await session.refresh(report, ["attachments"])
         await session.execute(
             update(ReportEvent)
             .where(ReportEvent.report_id.in_(ids), ReportEvent.actor_account_id == account_id)

@@ -496,7 +496,7 @@ async def answer_info(
     async def work() -> None:
         if payload is not None:
             report.payload = payload
-            _attach(report, attachments or [])
+        _attach(report, attachments or [])  # new evidence, or the answer as a voice note
         _event(report, reporter, back, by=REPORTER, note=answer)
         report.paused_state = None
         if payload is not None:  # what it duplicates or conflicts with may have changed

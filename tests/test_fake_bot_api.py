@@ -52,6 +52,7 @@ from fake_bot_api import (
     HTMLParseError,
     WebhookDelivery,
     make_png,
+    make_voice,
     parse_html,
     utf16_len,
 )
@@ -362,6 +363,34 @@ async def test_download_photo_and_document(api: FakeBotAPI, bot: Bot) -> None:
 
     with pytest.raises(TelegramBadRequest, match="invalid file_id"):
         await bot.get_file("nope")
+
+
+async def test_voice_notes_both_ways(api: FakeBotAPI, bot: Bot) -> None:
+    """A person records a voice note; the bot sends it on by file id (or uploads one)."""
+    ika = api.user(USER_ID, "Ika")
+    recording = make_voice(5)
+    await ika.send_voice(recording, duration=5, caption="alasan")
+    [update] = await bot.get_updates()
+    voice = update.message.voice
+    assert (voice.duration, voice.mime_type, update.message.caption) == (5, "audio/ogg", "alasan")
+    downloaded = await bot.download(voice)
+    assert downloaded is not None and downloaded.read() == recording
+
+    sent = await bot.send_voice(
+        USER_ID, voice.file_id, caption="<b>dari</b> warga", parse_mode="HTML"
+    )
+    assert sent.voice.file_id == voice.file_id and sent.caption == "dari warga"
+    stored = ika.last()
+    assert stored.kind == "voice" and stored.caption == "<b>dari</b> warga"
+    assert api.file_content(stored.voice["file_id"]) == recording
+    uploaded = await bot.send_voice(USER_ID, BufferedInputFile(make_voice(1), "v.ogg"))
+    assert api.file_content(uploaded.voice.file_id) == make_voice(1)
+
+    photo = await bot.send_photo(USER_ID, BufferedInputFile(SAMPLE_PNG, "p.png"))
+    with pytest.raises(TelegramBadRequest, match="can't use file of type Photo as Voice"):
+        await bot.send_voice(USER_ID, photo.photo[-1].file_id)
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_voice(USER_ID, "AwACunknown")
 
 
 async def test_bot_sends_photos_documents_and_media_groups(api: FakeBotAPI, bot: Bot) -> None:

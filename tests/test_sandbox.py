@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from bot.sandbox.app import Sandbox, entities_to_html
+from bot.sandbox.app import Sandbox, entities_to_html, revision_text
 from locales import _, use_locale
 from tests.driver import driven
 
@@ -81,3 +81,55 @@ async def test_page_and_api_refuse_what_they_cannot_do(sandbox) -> None:
         assert state["registry"]["kk"] == "167101**********"
         async with http.get("/api/file/unknown") as response:
             assert response.status == 404
+
+
+async def test_a_phone_sends_a_voice_note_and_the_page_can_play_it(sandbox) -> None:
+    async with aiohttp.ClientSession(sandbox.url) as http:
+        async with http.post("/api/phone/rt/voice", json={}) as response:
+            assert response.status == 200
+        rt = sandbox.phones["rt"]
+        assert rt.user_messages[-1].voice["duration"] == 4
+        await driven(rt).next_message()  # the bot's answer: no form asks for one
+        async with http.get("/api/state") as response:
+            state = await response.json()
+        [sent, _answer] = state["phones"]["rt"]["messages"]
+        assert sent["mine"] and sent["kind"] == "voice"
+        async with http.get(sent["voice"]) as response:
+            assert response.status == 200 and response.content_type == "audio/ogg"
+            assert (await response.read()).startswith(b"OggS")
+
+
+def test_revisions_are_labelled_by_what_they_changed() -> None:
+    from storage.models import RegistryRevision
+
+    budi = {"name": "Budi Santoso", "relationship": "head", "status": "alive", "household_id": 1}
+
+    def label(action: str, before: dict | None, after: dict | None) -> str:
+        with use_locale("id"):
+            return revision_text(RegistryRevision(action=action, before=before, after=after))
+
+    assert label("member_added", None, budi) == "Budi Santoso ditambahkan ke keluarga"
+    assert label("member_deceased", budi, {**budi, "status": "deceased"}) == (
+        "Budi Santoso meninggal dunia"
+    )
+    assert (
+        label("member_moved_out", budi, {**budi, "status": "moved"}) == "Budi Santoso pindah keluar"
+    )
+    assert label("member_left", budi, None) == "Budi Santoso keluar dari keluarga"
+    assert label("member_moved_in", budi, {**budi, "household_id": 2}) == (
+        "Budi Santoso pindah masuk ke keluarga"
+    )
+    sari = {**budi, "name": "Sari Wulandari", "relationship": "spouse"}
+    assert label("member_changed", sari, {**sari, "relationship": "head"}) == (
+        "Sari Wulandari kini menjadi kepala keluarga"
+    )
+    assert label("member_corrected", budi, {**budi, "name": "Budi Santosa"}) == (
+        "Nama Budi Santoso dibetulkan menjadi Budi Santosa"
+    )
+    assert label("member_changed", budi, {**budi, "details": {"occupation": "Guru"}}) == (
+        "Data Budi Santoso diperbarui"
+    )
+    assert label("household_added", None, {"kk": "1"}) == "Keluarga ini dicatat"
+    assert label("household_changed", {"details": {}}, {"details": {"roof": "tile"}}) == (
+        "Data keluarga diperbarui"
+    )

@@ -88,6 +88,34 @@ def entities_to_html(text: str, entities: list[dict[str, Any]]) -> str:
     return "".join(out).replace("\n", "<br>")
 
 
+def revision_text(rev: RegistryRevision) -> str:
+    """What an applied change did, in plain words: read from the revision's before and
+    after (not only its action name), so that a new report type is labelled too."""
+    before, after = rev.before, rev.after
+    name = (after or before or {}).get("name")
+    if name is None:  # the household itself
+        if before is None:
+            return _("The family was recorded")
+        return _("The family's data was updated")
+    if after is None:
+        return _("{name} left the family").format(name=name)
+    if before is None:
+        return _("{name} was added to the family").format(name=name)
+    if after.get("status") != before.get("status") and after.get("status") == "deceased":
+        return _("{name} died").format(name=name)
+    if after.get("status") != before.get("status") and after.get("status") == "moved":
+        return _("{name} moved away").format(name=name)
+    if after.get("household_id") != before.get("household_id"):
+        return _("{name} moved into the family").format(name=name)
+    if after.get("relationship") != before.get("relationship"):
+        if after.get("relationship") == "head":
+            return _("{name} is now the head of the family").format(name=name)
+        return _("{name}'s place in the family changed").format(name=name)
+    if after.get("name") != before.get("name"):
+        return _("{old}'s name was corrected to {name}").format(old=before.get("name"), name=name)
+    return _("{name}'s data was updated").format(name=name)
+
+
 def _message_json(msg: Message) -> dict[str, Any]:
     markup = msg.reply_markup or {}
     data: dict[str, Any] = {
@@ -106,6 +134,8 @@ def _message_json(msg: Message) -> dict[str, Any]:
     if msg.kind == "document" and msg.document_file_id:  # e.g. /datasaya's file
         name = msg.document_file_name or "document"
         data["document"] = {"url": f"/api/file/{msg.document_file_id}", "name": name}
+    if msg.kind == "voice" and msg.voice:
+        data["voice"] = f"/api/file/{msg.voice['file_id']}"
     if msg.kind == "contact" and msg.raw:
         data["html"] = "📱 " + escape(msg.raw["contact"]["phone_number"])
     if msg.kind == "location" and msg.raw:
@@ -224,8 +254,12 @@ class Sandbox:
                 "send": _("Send"),
                 "photo": _("Photo"),
                 "location": _("Location"),
+                "voice": _("Voice message"),
                 "registry": _("Registry"),
                 "members": _("Members"),
+                "former": _("No longer in this family"),
+                "start_hint": _("No messages yet. Press Start to talk to the bot."),
+                "start": _("▶️ Start"),
                 "revisions": _("Revisions"),
                 "no_revisions": _("No change has been applied yet."),
                 "language": _("Language"),
@@ -270,6 +304,8 @@ class Sandbox:
                 "kk": mask(household.kk),
                 "address": f"{household.address}, RT {household.rt} / RW {household.rw}",
                 "region": household.region.name,
+                # The living members (one head), then those who died or moved away:
+                # they keep their place on the KK as history, not as members.
                 "members": [
                     {
                         "name": m.name,
@@ -280,12 +316,18 @@ class Sandbox:
                         "status": str(STATUS_LABELS.get(m.status, m.status)),
                     }
                     for m in household.members
+                    if m.status == "alive"
+                ],
+                "former": [
+                    {"name": m.name, "status": str(STATUS_LABELS.get(m.status, m.status))}
+                    for m in household.members
+                    if m.status != "alive"
                 ],
                 "revisions": [
                     {
                         "when": format_datetime(rev.created_at),
-                        "text": _("{name} added to the household (report {number})").format(
-                            name=(rev.after or {}).get("name", "-"), number=number or "-"
+                        "text": _("{change} (report {number})").format(
+                            change=revision_text(rev), number=number or "-"
                         ),
                     }
                     for rev, number in revisions
@@ -298,7 +340,7 @@ class Sandbox:
         except KeyError:
             raise web.HTTPNotFound() from None
         content = stored.content
-        if stored.kind == "document":
+        if stored.kind in ("document", "voice"):
             return web.Response(
                 body=content, content_type=stored.mime_type or "application/octet-stream"
             )
@@ -332,6 +374,8 @@ class Sandbox:
                 await person.press(str(body["text"]), message)
             elif action == "contact":
                 await person.send_contact(f"+62812000{person.user_id % 100000:05d}")
+            elif action == "voice":  # a short recorded voice note (synthetic silence)
+                await person.send_voice(duration=4)
             elif action == "location":
                 await person.send_location(float(body["latitude"]), float(body["longitude"]))
             else:
@@ -359,4 +403,4 @@ async def serve(port: int, locale: str) -> None:
         await sandbox.stop()
 
 
-__all__ = ["Sandbox", "entities_to_html", "serve"]
+__all__ = ["Sandbox", "entities_to_html", "revision_text", "serve"]

@@ -73,7 +73,7 @@ FORM = Form(
         Step("target_kk", "kk", optional=True, max_length=40,
              when=answer_is("subject", OTHER_HOUSEHOLD), check=_not_own_kk,
              prompt=_l("Do you know its KK number?"), label=_l("Its KK number")),
-        Step("reason", "text", max_length=MAX_REASON,
+        Step("reason", "text", max_length=MAX_REASON, voice=True,
              prompt=_l("Why? Tell us what you know, in your own words."), label=_l("Reason")),
     ],
     evidence=Evidence(prompt=_l("If you have evidence (a photo or a letter), send it."),

@@ -23,7 +23,17 @@ from storage.models import (
 )
 from testkit.factories import SARI
 from tests.driver import driven
-from tests.helpers.chat import RT_ID, SARI_ID, ago, agree, file_birth_en, linked_sari, reviewer
+from tests.helpers.chat import (
+    RT_ID,
+    SARI_ID,
+    ago,
+    agree,
+    file_birth_en,
+    link,
+    linked_sari,
+    reviewer,
+    seed,
+)
 
 SARI_NIK = SARI.person("Sari Wulandari").nik
 PHONE = "+6281234567890"  # what link() shares
@@ -63,6 +73,10 @@ async def test_datasaya_sends_everything_stored_as_one_json_file(
     await _queue_for(running_bot, SARI_ID, "A message still on its way")
 
     await sari.send_text("/datasaya")
+    summary = await sari.expect("Your data in Lapor Warga")  # readable first, then the file
+    assert f"{number} Birth: Waiting for more information from the reporter" in summary.plain_text
+    assert "Unfinished form: Death" in summary.plain_text
+    assert "Messages still on their way to you: 1" in summary.plain_text
     sent = await sari.expect("Everything Lapor Warga stores about you")
     assert sent.kind == "document"
     assert sent.document_file_name == f"lapor-warga-data-{date.today():%Y-%m-%d}.json"
@@ -261,3 +275,48 @@ async def test_a_question_left_by_a_deleted_reporter_returns_to_the_tier_that_as
         assert [e.reason_code for e in report.events if e.from_state == "needs_info"] == [
             "reporter_gone"
         ]
+
+
+async def test_datasaya_first_says_in_plain_indonesian_what_is_stored_nik_and_kk_masked(
+    running_bot, fake_api, tmp_path
+) -> None:
+    await seed(running_bot, tmp_path)
+    sari = fake_api.user(SARI_ID, "Sari", language_code="id")
+    await link(sari, nik=SARI_NIK, kk=SARI.kk)
+    await sari.expect("terhubung")
+    await sari.send_text("/lapor")
+    await sari.press("Kematian", await sari.expect("Apa yang ingin Anda laporkan?"))
+    await sari.expect("Siapa yang meninggal")
+
+    start = len(sari.messages)
+    await sari.send_text("/datasaya")
+    summary = await sari.expect("Data Anda di Lapor Warga")
+    text = summary.plain_text
+    assert "Nama: Sari Wulandari" in text
+    assert f"NIK: {SARI_NIK[:6]}**********" in text and SARI_NIK not in text
+    assert f"Keluarga: KK {SARI.kk[:6]}**********" in text and SARI.kk not in text
+    assert f"Nomor HP: {PHONE}" in text
+    assert "Anda belum pernah mengirim laporan." in text
+    assert "Formulir belum selesai: Kematian" in text
+    sent = await sari.expect("Semua yang disimpan Lapor Warga")
+    assert sent.kind == "document"  # the full copy, as before
+    data = json.loads(fake_api.file_content(sent.document_file_id))
+    assert data["account"]["member"]["nik"] == SARI_NIK
+    shown = [m for m in sari.messages[start:] if m.kind == "text"]
+    assert shown == [summary] and len(summary.plain_text) <= 500
+
+
+async def test_datasaya_with_many_reports_stays_in_short_messages(
+    running_bot, fake_api, tmp_path
+) -> None:
+    """Many reports: the summary is split into messages of at most 500 characters."""
+    sari = await linked_sari(running_bot, fake_api, tmp_path)
+    for i in range(7):
+        await file_birth_en(sari, f"Bayi Kembar Ke {i + 1}", ago(3), sex="Girl")
+    start = len(sari.messages)
+    await sari.send_text("/datasaya")
+    await sari.expect("Everything Lapor Warga stores about you")
+    texts = [m.plain_text or "" for m in sari.messages[start:] if m.kind == "text"]
+    assert len(texts) >= 2, texts
+    assert all(len(t) <= 500 for t in texts), [len(t) for t in texts]
+    assert sum(t.count("• LW-") for t in texts) == 7
