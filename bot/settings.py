@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -92,6 +93,9 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, gt=0, le=600)
     # Photos and documents larger than this are refused (Telegram lets bots fetch 20 MB).
     max_upload_mb: float = Field(default=10.0, gt=0, le=2000, description="largest upload, MB")
+    # A newborn's mother is at least this many years older than the baby: a younger woman
+    # of the family is not offered as the mother.
+    mother_min_age: int = Field(default=10, ge=0, le=40, description="years")
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -216,9 +220,10 @@ class Settings(BaseSettings):
         from registry.policy import load_policy
 
         try:
-            return load_policy(self.workflow_file)
+            policy = load_policy(self.workflow_file)
         except ConfigError as exc:
             raise SettingsError(f"WORKFLOW_FILE: {exc}") from None
+        return replace(policy, mother_min_age=self.mother_min_age)
 
     @property
     def is_sqlite(self) -> bool:

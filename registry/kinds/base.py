@@ -85,10 +85,11 @@ async def own_target(state: FormState) -> tuple[Household | None, Area | None]:
 
 
 def person_name(text: str) -> str:
+    """A name as a KK writes it: upper case, single spaces (compare with :func:`norm`)."""
     name = " ".join(text.split())
     if not any(ch.isalpha() for ch in name):
         raise FieldError(_("A name needs letters. Please write the name."))
-    return name
+    return name.upper()
 
 
 async def past_date(value: Any, _state: FormState) -> None:
@@ -129,8 +130,12 @@ def member_step(prompt: Any, label: Any) -> Step:
     return Step("member", "choice", prompt=prompt, label=label, choices=member_choices)
 
 
-def date_step(name: str, prompt: Any, label: Any) -> Step:
-    return Step(name, "date", prompt=prompt, label=label, max_length=40, check=past_date)
+def date_step(name: str, prompt: Any, label: Any, *, recent: bool = True) -> Step:
+    """A date in the past; ``recent`` (an event just reported, not a birthday of years
+    ago) offers "Today" and "Yesterday" buttons."""
+    return Step(
+        name, "date", prompt=prompt, label=label, max_length=40, check=past_date, recent=recent
+    )
 
 
 def relationship_options(*, head: bool) -> list[tuple[str, Any]]:

@@ -141,7 +141,7 @@ FORM = Form(
                 Step("m_nik", "nik", prompt=_l("What is their NIK?"), label=_l("NIK"),
                      optional=True, max_length=40),
                 Step("m_sex", "choice", prompt=_l("Sex?"), label=_l("Sex"), options=attr.SEX_OPTIONS),
-                date_step("m_birth", _l("When were they born?"), _l("Date of birth")),
+                date_step("m_birth", _l("When were they born?"), _l("Date of birth"), recent=False),
                 Step("m_relationship", "choice", prompt=_l("What are they to the head of the household?"),
                      label=_l("Relationship"), options=relationship_options(head=True)),
             ],
