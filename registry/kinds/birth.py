@@ -140,4 +140,5 @@ KIND = ReportKind(
     apply=apply,
     touched=touches_nobody,  # the baby is not in the registry yet
     fingerprint=fingerprint,
+    dukcapil=_l("the birth certificate (akta kelahiran) and an updated KK"),
 )

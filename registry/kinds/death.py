@@ -111,4 +111,5 @@ KIND = ReportKind(
     touched=touched,
     fingerprint=fingerprint,
     ends_membership=True,
+    dukcapil=_l("the death certificate (akta kematian) and an updated KK"),
 )

@@ -150,4 +150,7 @@ KIND = ReportKind(
     touched=touched,
     fingerprint=fingerprint,
     ends_membership=True,
+    dukcapil=_l(
+        "the arrival with the moving letter (surat pindah): the newcomer is written on the KK"
+    ),
 )

@@ -188,6 +188,11 @@ def fingerprint(report: Report) -> str | None:
     return f"new_household:{village}:{p.get('rw')}:{p.get('rt')}:{norm(p.get('address'))}"
 
 
+def dukcapil(p: NewHouseholdPayload) -> object:
+    """A family without a KK number needs one."""
+    return None if p.get("kk") else _l("a KK (kartu keluarga) for the family")
+
+
 KIND = ReportKind(
     form=FORM,
     payload=NewHouseholdPayload,
@@ -195,4 +200,5 @@ KIND = ReportKind(
     touched=touches_nobody,  # its members are not in the registry yet
     fingerprint=fingerprint,
     unlinked=True,
+    dukcapil=dukcapil,
 )
