@@ -51,13 +51,10 @@ async def _validate(state: FormState) -> None:
     member = await chosen_member(state)
     if state.answer_date("death_date") < member.birth_date:  # type: ignore[operator]
         raise FieldError(_("The date of death is before the date of birth."), step="death_date")
-    heads = member.relationship == "head" and bool(await _others(state))
-    if heads != bool(state.answers.get(HEAD_DIED)):  # the family changed meanwhile
-        await _chosen(str(member.id), state)
-        raise FieldError(_("Please answer this question."), step="new_head")
-    if heads:
-        await chosen_member(state, state.answers.get("new_head"))  # still a living member
-        if state.answers.get("new_head") == str(member.id):
+    await _chosen(str(member.id), state)  # the family may have changed, or an edit reopened it
+    if state.answers.get(HEAD_DIED):
+        successor = state.answers.get("new_head")
+        if successor not in {value for value, _label in await _others(state)}:
             raise FieldError(_("Please choose who heads the family now."), step="new_head")
 
 

@@ -45,6 +45,8 @@ async def _other_family(value: str, state: FormState) -> None:
         raise FieldError(_("That KK number is not in the registry. Please check it."))
     if other.id == (await own_household(state)).id:
         raise FieldError(_("That is your own KK. Please send the KK number of the other family."))
+    if not any(m.status == "alive" for m in other.members):
+        raise FieldError(_("Nobody of that family is in the registry any more. Please check it."))
 
 
 FORM = Form(
