@@ -19,7 +19,7 @@ The form step. Every chat is a linked resident (consented, NIK + KK matched: set
    answers change every time): the engine claims the draft
    (``UPDATE drafts ... WHERE rev = ?``), parses and checks the date, saves it, moves on and
    renders the next question, "Who is the mother?", whose buttons are the women of the
-   household born before the baby (the household is read from the registry); commit; reply;
+   household old enough to be the mother (the household is read from the registry); commit; reply;
 2. presses "« Back" on that question: claim, move back, commit, answer the press and send
    the date question again.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -147,6 +148,11 @@ class Settings(BaseSettings):
         le=2000,
         description="photos and documents larger than this (MB) are refused",
     )
+    # A newborn's mother is at least this many years older than the baby: a younger woman
+    # of the family is not offered as the mother.
+    mother_min_age: int = Field(
+        default=10, ge=0, le=40, description="a birth's mother is at least this many years older"
+    )
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -271,9 +277,10 @@ class Settings(BaseSettings):
         from registry.policy import load_policy
 
         try:
-            return load_policy(self.workflow_file)
+            policy = load_policy(self.workflow_file)
         except ConfigError as exc:
             raise SettingsError(f"WORKFLOW_FILE: {exc}") from None
+        return replace(policy, mother_min_age=self.mother_min_age)
 
     @property
     def is_sqlite(self) -> bool:

@@ -258,6 +258,24 @@ class OnBehalfReport(ButtonData):
 
 
 @dataclass(frozen=True)
+class OnBehalfFamily(ButtonData):
+    """``obh:<household id>``: the family an RT head picked from a search by its head's name."""
+
+    PREFIX = "obh"
+    household_id: int
+
+
+@dataclass(frozen=True)
+class OnBehalfFamilies(ButtonData):
+    """``obl:<page>:<words>``: another page of the families whose head's name holds the
+    words (``_``-separated, as typed, lower case)."""
+
+    PREFIX = "obl"
+    page: int
+    words: str
+
+
+@dataclass(frozen=True)
 class Decide(ButtonData):
     """``rv:<report id>:<version>:<y|n|q>``: a decision on a reviewer's card."""
 
@@ -326,6 +344,8 @@ KINDS: tuple[type[ButtonData], ...] = (
     KeepForm,
     OnBehalfAsk,
     OnBehalfReport,
+    OnBehalfFamily,
+    OnBehalfFamilies,
     Decide,
     OpenQueued,
     Withdraw,
@@ -355,6 +375,8 @@ __all__ = [
     "KeepForm",
     "NeedsInfo",
     "OnBehalfAsk",
+    "OnBehalfFamilies",
+    "OnBehalfFamily",
     "OnBehalfReport",
     "OpenQueued",
     "RevokeRole",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -34,6 +34,7 @@ from flows.screens import (
     REVIEW_STEP,
     previous_step,
     prompt,
+    recent_days,
     summary_lines,
 )
 from locales import _, current_locale, use_locale
@@ -69,6 +70,10 @@ class FormState:
     @property
     def account(self):  # type: ignore[no-untyped-def]
         return self.ctx.account
+
+    @property
+    def policy(self):  # type: ignore[no-untyped-def]
+        return self.ctx.policy
 
     def answer_date(self, name: str) -> date | None:
         value = self.answers.get(name)
@@ -406,6 +411,9 @@ async def on_callback(ctx: Ctx, draft: Draft | None, press: FormPress) -> Outcom
                 return await _gone(state)
             remember_label(state, step, [value], options)
             return await _accept_or_reprompt(state, step, value)
+        if step.kind == "date" and step.recent and index < len(recent_days()):
+            day = date.today() - timedelta(days=index)  # "Today", "Yesterday"
+            return await _accept_or_reprompt(state, step, day.isoformat())
         if step.kind == "region":
             matches = draft.context.get("matches") or []
             if index < len(matches):

@@ -97,7 +97,12 @@ async def read_answer(state: FormState, step: Step) -> Any:
         parsed = parse_date(text)
         if parsed is None:
             raise FieldError(
-                _("I could not read that date. Write it like 21/01/2026 or 21 Januari 2026.")
+                _(
+                    "I could not read that date. Write it like 21/01/2026, 21 January 2026 or "
+                    "“3 days ago”."
+                )
+                if step.recent
+                else _("I could not read that date. Write it like 21/01/2026 or 21 Januari 2026.")
             )
         return parsed.isoformat()
     if step.kind == "number":

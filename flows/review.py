@@ -388,7 +388,24 @@ def reporter_update(report: Report) -> list[Reply]:
                 text += " " + template.format(name=escape(report.payload["name"]))
             if report.state == workflow.APPLIED and report.kind == "dispute":
                 text += " " + _("The officers will take it into account at the next desil review.")
-        return [Reply(reporter.telegram_id, text, buttons, about_report=report.id)]
+        replies = [Reply(reporter.telegram_id, text, buttons, about_report=report.id)]
+        if report.state == workflow.APPLIED:
+            replies.extend(_dukcapil_note(report, reporter))
+        return replies
+
+
+def _dukcapil_note(report: Report, reporter: Account) -> list[Reply]:
+    """Which civil-registry document to arrange now that the change is approved, if any
+    (the kind's ``dukcapil``), in one short message in the reporter's language."""
+    kind = kind_named(report.kind)
+    document = kind.dukcapil_document(report.payload) if kind is not None else None
+    if document is None:
+        return []
+    text = _(
+        "📄 Next step: at the Disdukcapil office (or its service at the kecamatan), "
+        "please arrange {document}. Show report {number} and the family's KK."
+    ).format(document=document, number=f"<code>{report.number}</code>")
+    return [Reply(reporter.telegram_id, text, about_report=report.id)]
 
 
 async def notify_decision(session: AsyncSession, decision: workflow.Decision) -> int:

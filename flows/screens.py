@@ -96,6 +96,13 @@ async def prompt(state: FormState) -> Reply:
             mark = "✅" if value in chosen else "▫️"
             buttons.append([Button(f"{mark} {label}", button_data(state, FormOp.TOGGLE, i))])
         buttons.append([Button(_("✔ Done"), button_data(state, FormOp.DONE))])
+    elif step.kind == "date" and step.recent:
+        buttons.append(
+            [
+                Button(label, button_data(state, FormOp.CHOOSE, days_back))
+                for days_back, label in enumerate(recent_days())
+            ]
+        )
     elif step.kind == "region":
         matches = draft.context.get("matches") or []
         buttons.extend(
@@ -123,10 +130,21 @@ async def prompt(state: FormState) -> Reply:
     return state.ctx.reply(text, buttons=buttons)
 
 
+def recent_days() -> list[str]:
+    """The buttons of a recent date: the label of the day ``index`` days back."""
+    return [_("Today"), _("Yesterday")]
+
+
 def hints(step: Step) -> list[str]:
     """How to answer, below the question."""
     out = []
-    if step.kind == "date":
+    if step.kind == "date" and step.recent:
+        out.append(
+            _(
+                "<i>Press a button, or write the date: 21/01/2026, 21 January 2026, “3 days ago”.</i>"
+            )
+        )
+    elif step.kind == "date":
         out.append(_("<i>For example 21/01/2026 or 21 Januari 2026.</i>"))
     if step.kind == "multi":
         out.append(_("<i>Tap to select, then press Done.</i>"))

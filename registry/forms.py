@@ -75,6 +75,7 @@ class Step:
     min_choices: int = 1  # multi
     region_level: int = 4  # region: desa/kelurahan
     free_text: bool = False  # region: an answer outside the region list is allowed
+    recent: bool = False  # date: a recent day is asked ("Today" / "Yesterday" buttons)
     group: str | None = None  # set by the engine for the steps of a Group
     # text: a voice note may answer instead of typed words (a reason, an explanation).
     # The answer is then VOICE_ANSWER and the note itself is kept in answers[VOICE].
@@ -218,3 +219,8 @@ class FormState(Protocol):
     def draft(self) -> Draft: ...
 
     def answer_date(self, name: str) -> date | None: ...
+
+    def set_answers(self, **values: Any) -> None: ...
+
+    @property
+    def policy(self) -> Any: ...  # registry.policy.Policy: the configured rules

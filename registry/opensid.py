@@ -303,6 +303,11 @@ WORKLIST_EVENTS: dict[str, Peristiwa] = {
     "move_out": Peristiwa(
         3, PERISTIWA.label(3), date_key="move_date", destination_key="destination"
     ),
+    "head_change": Peristiwa(None, "GANTI KEPALA KELUARGA", changes=frozenset({"shdk"})),
+    "split_household": Peristiwa(
+        12, "ANGGOTA KELUAR (PECAH KK)", changes=frozenset({"moved"}), log="log_keluarga"
+    ),
+    "merge_households": Peristiwa(None, "GABUNG KK", changes=frozenset({"moved"})),
 }
 # A member's change OpenSID's import cannot make, from a kind not in WORKLIST_EVENTS.
 FALLBACK_EVENTS: dict[str, Peristiwa] = {

@@ -28,6 +28,8 @@ class Policy:
     sla: dict[str, timedelta] = field(default_factory=dict)
     remind_every: timedelta = timedelta(days=1)
     types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # A newborn's mother is at least this many years older than the baby (MOTHER_MIN_AGE).
+    mother_min_age: int = 10
 
     def type_key(self, kind: str, payload: dict[str, Any]) -> str:
         answer = VARIANT_ANSWER.get(kind)

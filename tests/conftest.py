@@ -155,4 +155,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         return
     terminalreporter.section("user actions per happy path (/lapor to Submit)")
     for kind, count in sorted(ACTION_COUNTS.items()):
-        terminalreporter.write_line(f"{kind:<15} {count:>3}")
+        terminalreporter.write_line(f"{kind:<18} {count:>3}")

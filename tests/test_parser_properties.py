@@ -75,6 +75,42 @@ def test_a_date_is_parsed_or_none(text: str) -> None:
     assert parse_date(text) is None or isinstance(parse_date(text), date)
 
 
+MONTHS_ID = ["Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+             "September", "Oktober", "November", "Desember"]  # fmt: skip
+days = st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31))
+
+
+@FAST
+@given(days, st.sampled_from(["{d}/{m}/{y}", "{d:02d}-{m:02d}-{y}", "{d}.{m}.{y}", "{y}-{m:02d}-{d:02d}",
+                              "{d} {name} {y}", "{d} {short} {y}", "{d} {lower} {y}"]))  # fmt: skip
+def test_every_written_form_of_a_date_reads_back(day: date, pattern: str) -> None:
+    name = MONTHS_ID[day.month - 1]
+    text = pattern.format(d=day.day, m=day.month, y=day.year, name=name, short=name[:3],
+                          lower=name.lower())  # fmt: skip
+    assert parse_date(text) == day
+
+
+@FAST
+@given(days, st.integers(0, 99999))
+def test_n_days_ago_counts_back_from_today(today: date, n: int) -> None:
+    expected = today.toordinal() - n
+    for text in (f"{n} hari lalu", f"{n} days ago"):
+        parsed = parse_date(text, today=today)
+        if expected < 1 or n > 36600:
+            assert parsed is None
+        else:
+            assert parsed is not None and parsed.toordinal() == expected
+
+
+@FAST
+@given(days, st.integers(1, 31), st.integers(1, 12))
+def test_a_date_without_a_year_is_never_in_the_future(today: date, d: int, m: int) -> None:
+    parsed = parse_date(f"{d} {MONTHS_ID[m - 1]}", today=today)
+    if parsed is not None:
+        assert parsed <= today and (parsed.month, parsed.day) == (m, d)
+        assert (today - parsed).days < 366 * 4 + 1  # this year or last (29 February: up to 4)
+
+
 # ---- files ---------------------------------------------------------------------------------
 
 _PIECES = st.sampled_from([

@@ -424,7 +424,11 @@ def test_the_bundled_workflow_file() -> None:
     assert policy.skip_own_tier is True
     assert policy.sla == {"rt": 3 * DAY, "kelurahan": 5 * DAY, "officer": 10 * DAY}
     assert policy.remind_every == DAY
-    assert policy.types == {"dispute.other_household": ("kelurahan", "officer")}
+    assert policy.types == {
+        "dispute.other_household": ("kelurahan", "officer"),
+        **{kind: ("rt", "kelurahan", "officer")
+           for kind in ("head_change", "split_household", "merge_households")},
+    }  # fmt: skip
 
 
 DISPUTE_OTHER = {

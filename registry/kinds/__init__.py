@@ -13,13 +13,16 @@ from registry.kinds import (
     birth,
     death,
     dispute,
+    head_change,
     housing,
     identity,
     marriage,
     member_data,
+    merge_households,
     move_in,
     move_out,
     new_household,
+    split_household,
 )
 from registry.kinds.base import ReportKind
 
@@ -29,6 +32,9 @@ CATALOG: tuple[ReportKind, ...] = (
     move_out.KIND,
     move_in.KIND,
     marriage.KIND,
+    head_change.KIND,
+    split_household.KIND,
+    merge_households.KIND,
     new_household.KIND,
     member_data.KIND,
     housing.KIND,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
+from babel.support import LazyProxy
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,11 +46,11 @@ class ReportKind:
     files: exactly the form's top-level steps and groups, with ``evidence`` when it
     takes files (the engine's remembered labels aside; tests/test_kinds.py checks);
     ``touched`` may read ``report.household.members``, loaded with the report;
-    ``ends_membership`` marks kinds that
-    end or move a person's membership (two on one person conflict, and any change of
-    that person's data conflicts with them); ``unlinked`` kinds are offered to a
-    resident whose account is not linked to a household (and are not filed on
-    behalf of one)."""
+    ``dukcapil`` names the Dukcapil document to arrange after approval;
+    ``ends_membership`` marks kinds that end or move a person's membership (two on one
+    person conflict, and any change of that person's data conflicts with them);
+    ``unlinked`` kinds are offered to a resident whose account is not linked to a
+    household (and are not filed on behalf of one)."""
 
     form: Form
     payload: type
@@ -58,10 +59,19 @@ class ReportKind:
     fingerprint: Fingerprint
     ends_membership: bool = False
     unlinked: bool = False
+    # The civil-registry (Dukcapil) document the family arranges once the report is
+    # approved: a lazy string, or a function of the payload giving one (or None).
+    dukcapil: Any = None
 
     @property
     def name(self) -> str:
         return self.form.name
+
+    def dukcapil_document(self, payload: dict[str, Any]) -> str | None:
+        """The document to arrange after approval, in the current language, or None."""
+        fixed = self.dukcapil is None or isinstance(self.dukcapil, str | LazyProxy)
+        document = self.dukcapil if fixed else self.dukcapil(payload)
+        return str(document) if document is not None else None
 
 
 # ---- the form side ---------------------------------------------------------------------------
@@ -85,10 +95,11 @@ async def own_target(state: FormState) -> tuple[Household | None, Area | None]:
 
 
 def person_name(text: str) -> str:
+    """A name as a KK writes it: upper case, single spaces (compare with :func:`norm`)."""
     name = " ".join(text.split())
     if not any(ch.isalpha() for ch in name):
         raise FieldError(_("A name needs letters. Please write the name."))
-    return name
+    return name.upper()
 
 
 async def past_date(value: Any, _state: FormState) -> None:
@@ -129,8 +140,12 @@ def member_step(prompt: Any, label: Any) -> Step:
     return Step("member", "choice", prompt=prompt, label=label, choices=member_choices)
 
 
-def date_step(name: str, prompt: Any, label: Any) -> Step:
-    return Step(name, "date", prompt=prompt, label=label, max_length=40, check=past_date)
+def date_step(name: str, prompt: Any, label: Any, *, recent: bool = True) -> Step:
+    """A date in the past; ``recent`` (an event just reported, not a birthday of years
+    ago) offers "Today" and "Yesterday" buttons."""
+    return Step(
+        name, "date", prompt=prompt, label=label, max_length=40, check=past_date, recent=recent
+    )
 
 
 def relationship_options(*, head: bool) -> list[tuple[str, Any]]:

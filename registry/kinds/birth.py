@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal, NotRequired, TypedDict
 
 from locales import _
@@ -40,11 +41,20 @@ class BirthPayload(TypedDict):
     evidence: NotRequired[EvidenceFiles]
 
 
+def old_enough(mother: Member, born: date | None, years: int) -> bool:
+    """Whether ``mother`` was at least ``years`` old when the baby was born."""
+    if born is None:
+        return True
+    try:
+        latest = born.replace(year=born.year - years)
+    except ValueError:  # 29 February
+        latest = born.replace(year=born.year - years, day=28)
+    return mother.birth_date is not None and mother.birth_date <= latest
+
+
 async def _mother_candidates(state: FormState) -> list[Member]:
-    born = state.answer_date("birth_date")
-    return [
-        m for m in await living(state) if m.sex == "F" and (born is None or m.birth_date < born)
-    ]
+    born, years = state.answer_date("birth_date"), state.policy.mother_min_age
+    return [m for m in await living(state) if m.sex == "F" and old_enough(m, born, years)]
 
 
 async def _mother_choices(state: FormState) -> list[tuple[str, str]]:
@@ -52,10 +62,31 @@ async def _mother_choices(state: FormState) -> list[tuple[str, str]]:
     return [*candidates, (MOTHER_OUTSIDE, _("She is not in our household"))]
 
 
+def same_baby(member: Member, name: str, born: str) -> bool:
+    """A member already in the family who is this baby: born that day, one name the
+    start of the other, in any case or spacing ("PUTRI AYU" and "Putri Ayu Lestari";
+    twins "MUHAMMAD HASAN" and "MUHAMMAD HUSAIN" are two babies)."""
+    if str(member.birth_date) != born:
+        return False
+    ours, theirs = norm(name).split(" "), norm(member.name).split(" ")
+    shorter = min(len(ours), len(theirs))
+    return shorter > 0 and ours[:shorter] == theirs[:shorter]
+
+
 async def _validate(state: FormState) -> None:
     if state.answers.get("mother") not in {v for v, _label in await _mother_choices(state)}:
         raise FieldError(
-            _("The mother must be a woman of your household born before the baby."), step="mother"
+            _(
+                "The mother must be a woman of your household at least {years} years older "
+                "than the baby."
+            ).format(years=state.policy.mother_min_age),
+            step="mother",
+        )
+    name, born = state.answers.get("name") or "", state.answers.get("birth_date") or ""
+    if any(same_baby(m, name, born) for m in await living(state)):
+        raise FieldError(
+            _("This baby is already a member of the family. There is no need to report it again."),
+            step="name",
         )
 
 
@@ -97,6 +128,8 @@ async def apply(a: Apply) -> None:
 
 
 def fingerprint(report: Report) -> str | None:
+    """The same baby reported twice (by both parents, or by the RT head too): the same
+    family, day of birth and name, in any case or spacing."""
     p = report.payload
     return f"birth:{report.household_id}:{norm(p.get('name'))}:{p.get('birth_date')}"
 
@@ -107,4 +140,5 @@ KIND = ReportKind(
     apply=apply,
     touched=touches_nobody,  # the baby is not in the registry yet
     fingerprint=fingerprint,
+    dukcapil=_l("the birth certificate (akta kelahiran) and an updated KK"),
 )

@@ -98,4 +98,5 @@ KIND = ReportKind(
     apply=apply,
     touched=touches_the_member,
     fingerprint=fingerprint,
+    dukcapil=_l("a corrected KK (and KTP, if it has the same mistake)"),
 )

@@ -141,6 +141,14 @@ def fingerprint(report: Report) -> str | None:
     return f"marriage:{report.household_id}:{p.get('event')}:{sorted(p.get('members') or [])}"
 
 
+def dukcapil(p: MarriagePayload) -> object:
+    if p.get("new_household") == YES:
+        return _l("a new KK for the new family, and the marriage or divorce on both KKs")
+    if p.get("event") == "divorced":
+        return _l("the divorce certificate (akta cerai) written on an updated KK")
+    return _l("the marriage written on an updated KK (bring the buku nikah)")
+
+
 KIND = ReportKind(
     form=FORM,
     payload=MarriagePayload,
@@ -148,4 +156,5 @@ KIND = ReportKind(
     touched=touched,
     fingerprint=fingerprint,
     ends_membership=True,
+    dukcapil=dukcapil,
 )

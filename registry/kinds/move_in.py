@@ -92,7 +92,7 @@ FORM = Form(
         Step("name", "text", prompt=_l("What is their full name?"), label=_l("Name"),
              max_length=MAX_NAME, parse=person_name),
         Step("sex", "choice", prompt=_l("Sex?"), label=_l("Sex"), options=attr.SEX_OPTIONS),
-        date_step("birth_date", _l("When were they born?"), _l("Date of birth")),
+        date_step("birth_date", _l("When were they born?"), _l("Date of birth"), recent=False),
         Step("relationship", "choice", prompt=_l("What are they to the head of your household?"),
              label=_l("Relationship"), options=relationship_options(head=False)),
         Step("origin", "region", free_text=True, max_length=MAX_PLACE,
@@ -150,4 +150,7 @@ KIND = ReportKind(
     touched=touched,
     fingerprint=fingerprint,
     ends_membership=True,
+    dukcapil=_l(
+        "the arrival with the moving letter (surat pindah): the newcomer is written on the KK"
+    ),
 )

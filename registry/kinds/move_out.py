@@ -90,4 +90,5 @@ KIND = ReportKind(
     touched=touched,
     fingerprint=fingerprint,
     ends_membership=True,
+    dukcapil=_l("the moving letter (surat pindah) for those who moved, and an updated KK"),
 )

@@ -141,7 +141,7 @@ FORM = Form(
                 Step("m_nik", "nik", prompt=_l("What is their NIK?"), label=_l("NIK"),
                      optional=True, max_length=40),
                 Step("m_sex", "choice", prompt=_l("Sex?"), label=_l("Sex"), options=attr.SEX_OPTIONS),
-                date_step("m_birth", _l("When were they born?"), _l("Date of birth")),
+                date_step("m_birth", _l("When were they born?"), _l("Date of birth"), recent=False),
                 Step("m_relationship", "choice", prompt=_l("What are they to the head of the household?"),
                      label=_l("Relationship"), options=relationship_options(head=True)),
             ],
@@ -188,6 +188,11 @@ def fingerprint(report: Report) -> str | None:
     return f"new_household:{village}:{p.get('rw')}:{p.get('rt')}:{norm(p.get('address'))}"
 
 
+def dukcapil(p: NewHouseholdPayload) -> object:
+    """A family without a KK number needs one."""
+    return None if p.get("kk") else _l("a KK (kartu keluarga) for the family")
+
+
 KIND = ReportKind(
     form=FORM,
     payload=NewHouseholdPayload,
@@ -195,4 +200,5 @@ KIND = ReportKind(
     touched=touches_nobody,  # its members are not in the registry yet
     fingerprint=fingerprint,
     unlinked=True,
+    dukcapil=dukcapil,
 )

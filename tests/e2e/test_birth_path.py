@@ -75,7 +75,7 @@ async def test_birth_report_travels_from_resident_to_registry(
     await sari.expect("birth certificate")
     await sari.send_photo()
     review = await sari.expect("check your report")
-    assert "Putri <b>Ayu</b> & Co" in review.plain_text
+    assert "PUTRI <B>AYU</B> & CO" in review.plain_text  # upper case, as on a KK
     assert "Girl" in review.plain_text and "Sari Wulandari" in review.plain_text
     assert f"{born:%B} {born.day}, {born.year}" in review.plain_text  # Babel, English
     await sari.press("✅ Submit")
@@ -89,7 +89,7 @@ async def test_birth_report_travels_from_resident_to_registry(
     photo = await rt.next_message()  # the birth certificate
     assert photo.photo_file_id is not None and "LW-" in photo.plain_text
     card = await rt.expect("Is this true?")
-    assert "Putri <b>Ayu</b> & Co" in card.plain_text and "RT 3 / RW 2" in card.plain_text
+    assert "PUTRI <B>AYU</B> & CO" in card.plain_text and "RT 3 / RW 2" in card.plain_text
     assert "Tiga-puluh-lima Ilir" in card.plain_text
     await rt.press("✅ Confirm", card)
     await sari.expect("confirmed by your RT head")
@@ -105,14 +105,16 @@ async def test_birth_report_travels_from_resident_to_registry(
     first = await officer.press("✅ Approve", officer_card)
     second = await officer.press("✅ Approve", officer_card)
     done = await sari.expect("approved and is now in the registry")
-    assert "Putri <b>Ayu</b> & Co is now a member of your household" in done.plain_text
+    assert "PUTRI <B>AYU</B> & CO is now a member of your household" in done.plain_text
+    dukcapil = await sari.expect("Disdukcapil")  # what to arrange now, in one message
+    assert "birth certificate (akta kelahiran)" in dukcapil.plain_text
 
     # 5. The registry: a new member and a revision naming report and approver.
     async with running_bot.session() as session:
         household = await household_by_kk(session, SARI.kk)
         baby = household.members[-1]
         assert (baby.name, baby.sex, baby.birth_date, baby.relationship, baby.nik) == (
-            "Putri <b>Ayu</b> & Co", "F", born, "child", None,
+            "PUTRI <B>AYU</B> & CO", "F", born, "child", None,
         )  # fmt: skip
         report = (await session.execute(select(Report))).scalar_one()
         assert report.state == "applied"

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 
 from registry.households import household_by_kk
-from storage.models import Account, AuditEntry, Member, Report, RoleGrant, utcnow
-from testkit.factories import HARTONO, SARI
+from storage.models import Account, AuditEntry, Household, Member, Report, RoleGrant, utcnow
+from testkit.factories import HARTONO, SARI, VILLAGE
 from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, open_bot, seed
 
 BUTTON = "📝 For a resident without a phone"
@@ -25,7 +25,7 @@ async def open_for(rt, kk: str):
     await rt.send_text("/lapor")
     menu = await rt.expect("What do you want to report?")
     await rt.press(BUTTON, menu)
-    await rt.expect("KK number of the resident's household")
+    await rt.expect("name of the head of the family, or the 16-digit KK number")
     await rt.send_text(kk)
     return await rt.next_message()
 
@@ -193,6 +193,8 @@ async def test_rt_head_edits_the_report_a_reviewer_asked_about(
     who = await rt.expect("Who has died?")
     assert "Budi Santoso" in who.buttons()  # the resident's household again
     await rt.press("Budi Santoso", who)
+    # He headed the family: who heads it now is asked, not chosen silently.
+    await rt.press("Sari Wulandari", await rt.expect("Who is the head of the family now?"))
     await rt.press("✅ Submit", await rt.expect("check your report"))
     await rt.expect("is back with the kelurahan/desa")
     card = await lurah.expect("Is this true?")
@@ -202,3 +204,55 @@ async def test_rt_head_edits_the_report_a_reviewer_asked_about(
         household = await household_by_kk(session, SARI.kk)
         budi = next(m for m in household.members if m.name == "Budi Santoso")
         assert report.payload["member"] == str(budi.id) and report.filed_on_behalf
+
+
+async def test_rt_head_picks_the_family_by_the_head_name(running_bot, fake_api, tmp_path) -> None:
+    """No KK at hand: the RT head types the head's name, in any case, and picks the family
+    from their own RT's households, a page of buttons at a time."""
+    await seed(running_bot, tmp_path)
+    async with running_bot.session() as session:  # eight more families in RT 3 / RW 2
+        for i in range(8):
+            household = Household(
+                kk=f"16710101010100{i + 10}", address=f"Gg. Melati No. {i + 1}",
+                region_code=VILLAGE, rw=2, rt=3, desil=None, details={},
+            )  # fmt: skip
+            session.add(household)
+            await session.flush()
+            session.add(
+                Member(household_id=household.id, name=f"SITI AMINAH {chr(65 + i)}", sex="F",
+                       birth_date=date(1970 + i, 1, 1), relationship="head", status="alive",
+                       details={})
+            )  # fmt: skip
+        await session.commit()
+    rt = fake_api.user(RT_ID, "Pak RT", language_code="en")
+    await open_bot(rt)
+
+    # One family of the RT has a head so named (any case): its report menu at once.
+    menu = await open_for(rt, "bUdI santoso")
+    assert "What do you want to report for this household?" in menu.plain_text
+    assert "Budi Santoso" in menu.plain_text and "KK 167101**********" in menu.plain_text
+
+    # A head of another RT is not found, and the question stays.
+    refused = await open_for(rt, "Hartono")
+    assert "No family of your RT has a head called “Hartono”" in refused.plain_text
+    await rt.send_text("siti aminah")  # eight families: two pages
+    first = await rt.expect("Which family? 8 found (page 1 of 2)")
+    labels = first.buttons()
+    assert labels[:2] == ["SITI AMINAH A · RT 3/RW 2 · Gg. Melati No. 1",
+                          "SITI AMINAH B · RT 3/RW 2 · Gg. Melati No. 2"]  # fmt: skip
+    assert len(labels) == 7 and labels[-1] == "Next »"
+    await rt.press("Next »", first)
+    second = await rt.expect("page 2 of 2")
+    assert second.buttons() == ["SITI AMINAH G · RT 3/RW 2 · Gg. Melati No. 7",
+                                "SITI AMINAH H · RT 3/RW 2 · Gg. Melati No. 8", "« Previous"]  # fmt: skip
+    await rt.press("SITI AMINAH H · RT 3/RW 2 · Gg. Melati No. 8", second)
+    menu = await rt.expect("What do you want to report for this household?")
+    assert "SITI AMINAH H" in menu.plain_text and "Gg. Melati No. 8" in menu.plain_text
+    await rt.press("Death", menu)
+    who = await rt.expect("Who has died?")
+    assert "SITI AMINAH H" in who.buttons() and "Budi Santoso" not in who.buttons()
+    # A forged pick of a family of another RT is refused like its KK.
+    async with running_bot.session() as session:
+        hartono = await household_by_kk(session, HARTONO.kk)
+    await rt.press_data(f"obh:{hartono.id}")
+    assert NOT_YOURS in (await rt.expect(NOT_YOURS)).plain_text

@@ -91,7 +91,7 @@ async def test_datasaya_sends_everything_stored_as_one_json_file(
     assert account["roles"] == []
     [report] = data["reports"]
     assert report["number"] == number and report["kind"] == "birth"
-    assert report["state"] == "needs_info" and report["payload"]["name"] == "Raka Pratama"
+    assert report["state"] == "needs_info" and report["payload"]["name"] == "RAKA PRATAMA"
     assert [(e["by"], e["to_state"]) for e in report["events"]] == [
         ("you", "submitted"), ("system", "awaiting_rt"), ("reviewer:rt", "needs_info"),
     ]  # fmt: skip
@@ -159,7 +159,7 @@ async def test_hapusakun_deletes_the_account_and_keeps_its_reports_nameless(
             assert await session.scalar(select(func.count()).select_from(model).where(clause)) == 0
         report = (await session.execute(select(Report).where(Report.number == number))).scalar_one()
         assert report.reporter_account_id is None
-        assert report.payload["name"] == "Raka Pratama"  # the registry keeps the content
+        assert report.payload["name"] == "RAKA PRATAMA"  # the registry keeps the content
         assert [e.actor_account_id for e in report.events] == [None, None]
         [entry] = (
             (await session.execute(select(AuditEntry).where(AuditEntry.action == "account.delete")))

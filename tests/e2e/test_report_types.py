@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.households import household_by_kk
-from registry.kinds import CATALOG
+from registry.kinds import CATALOG, KINDS
 from registry.nik import make_nik
 from storage.models import Household, HouseholdFlag, Member, RegistryRevision, Report
 from testkit.factories import HARTONO, SARI, VILLAGE
@@ -44,6 +44,7 @@ from tests.helpers.walk import (
 
 SATU_ULU = "Satu Ulu, Seberang Ulu Satu, Kota Palembang"
 NEW_KK = "1671010203260004"
+SPLIT_KK = "1671010304260005"
 ANDI_NIK = make_nik("167102", date(1995, 3, 3), "M", 77)
 LINA_NIK = make_nik("167101", date(1990, 6, 14), "F", 78)
 
@@ -71,8 +72,9 @@ async def _revisions(session: AsyncSession, report: Report) -> list[RegistryRevi
 
 
 async def check_birth(session: AsyncSession, report: Report) -> None:
-    baby = await _member(session, "Putri Ayu")
+    baby = await _member(session, "PUTRI AYU")  # typed "Putri Ayu": stored as on a KK
     assert (baby.sex, baby.relationship, baby.status) == ("F", "child", "alive")
+    assert baby.birth_date == date.today() - timedelta(days=1)  # the "Yesterday" button
     assert await _kk_of(session, baby) == SARI.kk
     assert len(report.attachments) == 1
 
@@ -94,7 +96,7 @@ async def check_move_out(session: AsyncSession, report: Report) -> None:
 
 
 async def check_move_in(session: AsyncSession, report: Report) -> None:
-    andi = await _member(session, "Andi Saputra")
+    andi = await _member(session, "ANDI SAPUTRA")
     assert (andi.nik, andi.relationship) == (ANDI_NIK, "other_relative")
     assert await _kk_of(session, andi) == SARI.kk
     assert andi.details["moved_from"] == {"text": "Kuala Lumpur"}
@@ -117,7 +119,7 @@ async def check_new_household(session: AsyncSession, report: Report) -> None:
     assert household.details["location"] == {"latitude": -2.98, "longitude": 104.75}
     assert household.details["phone"] == "+6281277771234"
     names = {m.name: (m.relationship, m.nik) for m in household.members}
-    assert names == {"Fajar Nugroho": ("head", None), "Lina Marlina": ("spouse", LINA_NIK)}
+    assert names == {"FAJAR NUGROHO": ("head", None), "LINA MARLINA": ("spouse", LINA_NIK)}
     assert len(report.attachments) == 2  # an album of two photos
 
 
@@ -133,7 +135,7 @@ async def check_housing(session: AsyncSession, report: Report) -> None:
 
 
 async def check_identity(session: AsyncSession, report: Report) -> None:
-    assert (await _member(session, "Dewi Lestary")).relationship == "child"
+    assert (await _member(session, "DEWI LESTARY")).relationship == "child"
     assert report.attachments[0].field == "evidence"
 
 
@@ -142,6 +144,39 @@ async def check_dispute(session: AsyncSession, report: Report) -> None:
     flag = (await session.execute(select(HouseholdFlag))).scalar_one()
     assert (flag.household_id, flag.kind) == (hartono.id, "other_household")
     assert flag.details["programmes"] == ["pkh"]
+
+
+async def check_head_change(session: AsyncSession, report: Report) -> None:
+    relationships = {
+        m.name: m.relationship for m in (await household_by_kk(session, SARI.kk)).members
+    }
+    assert relationships == {
+        "Budi Santoso": "spouse",
+        "Sari Wulandari": "head",
+        "Dewi Lestari": "child",
+    }
+    assert [r.action for r in await _revisions(session, report)] == ["member_changed"] * 2
+
+
+async def check_split_household(session: AsyncSession, report: Report) -> None:
+    budi, dewi = await _member(session, "Budi Santoso"), await _member(session, "Dewi Lestari")
+    assert budi.household_id == dewi.household_id
+    new = await session.get(Household, budi.household_id)
+    assert (new.kk, new.address, new.rw, new.rt) == (SPLIT_KK, "Jl. Kebun Duku No. 2", 2, 3)
+    assert new.details["split_reason"] == "own_house"
+    assert (budi.relationship, dewi.relationship) == ("head", "child")
+    sari = await _member(session, "Sari Wulandari")  # named head of the family that stays
+    assert (await _kk_of(session, sari), sari.relationship) == (SARI.kk, "head")
+
+
+async def check_merge_households(session: AsyncSession, report: Report) -> None:
+    ours = await household_by_kk(session, SARI.kk)
+    await session.refresh(ours, ["members"])
+    relationships = {m.name: m.relationship for m in ours.members}
+    assert relationships["Hartono"] == relationships["Ani Rahmawati"] == "parent"
+    assert relationships["Budi Santoso"] == "head" and len(relationships) == 5
+    theirs = await household_by_kk(session, HARTONO.kk)
+    assert theirs.details["merged_into"] == ours.id
 
 
 TWO_MEMBERS = [
@@ -165,25 +200,26 @@ SCRIPTS = {
         acts=[
             Act("baby's full name", text("Putri Ayu")),
             Act("boy or a girl", press("Girl")),
-            Act("When was the baby born", text(ago(3))),
+            Act("When was the baby born", press("Yesterday")),
             Act("Who is the mother", press("Sari Wulandari")),
             Act("birth certificate", Op("photo")),
         ],
         invalid=(2, text("31/02/2026"), "could not read that date"),
         back_at=3,
-        edit=("Baby's name", [Act("baby's full name", text("Putri Ayu"))], "Putri Ayu"),
+        edit=("Baby's name", [Act("baby's full name", text("putri  ayu"))], "PUTRI AYU"),
         check=check_birth,
     ),
     "death": Script(
         title="Death",
         acts=[
             Act("Who has died", press("Budi Santoso")),
-            Act("On which date did they die", text(ago(5))),
+            Act("Who is the head of the family now", press("Sari Wulandari")),
+            Act("On which date did they die", text("5 days ago")),
             Act("Where did they die", text("RSUD Palembang")),
             Act("death letter", SKIP),
         ],
-        invalid=(1, text((date.today() + timedelta(days=1)).strftime("%d/%m/%Y")), "in the future"),
-        back_at=2,
+        invalid=(2, text((date.today() + timedelta(days=1)).strftime("%d/%m/%Y")), "in the future"),
+        back_at=3,
         edit=("Place", [Act("Where did they die", text("di rumah"))], "di rumah"),
         check=check_death,
         review_shows=["Without a document"],
@@ -215,7 +251,7 @@ SCRIPTS = {
         ],
         invalid=(0, text("12345"), "exactly 16 digits"),
         back_at=3,
-        edit=("Name", [Act("full name", text("Andi Saputra"))], "Andi Saputra"),
+        edit=("Name", [Act("full name", text("Andi Saputra"))], "ANDI SAPUTRA"),
         check=check_move_in,
     ),
     "marriage": Script(
@@ -257,10 +293,59 @@ SCRIPTS = {
         edit=(
             "Members",
             TWO_MEMBERS,
-            "Lina Marlina",
+            "LINA MARLINA",
         ),
         check=check_new_household,
-        review_shows=["Fajar Nugroho", "Members: 2"],
+        review_shows=["FAJAR NUGROHO", "Members: 2"],
+    ),
+    "head_change": Script(
+        title="Change of the head of the family",
+        acts=[
+            Act("Who is the new head of the family", press("Sari Wulandari")),
+            Act("previous head to the new head", press("Husband / wife")),
+            Act("letter or the new KK", SKIP),
+        ],
+        invalid=(1, text("boss"), "choose one of the buttons"),
+        back_at=1,
+        edit=(
+            "The previous head is now",
+            [Act("previous head to the new head", press("Other relative"))],
+            "Other relative",
+        ),
+        check=check_head_change,
+    ),
+    "split_household": Script(
+        title="Family splits its KK",
+        acts=[
+            Act("Who leaves to form a new family", toggle("Budi Santoso", "Dewi Lestari")),
+            Act("Who heads the new family", press("Budi Santoso")),
+            Act("Who heads the family that stays", press("Sari Wulandari")),
+            Act("Why do they form their own family", press("They live in their own house now")),
+            Act("another address in this RT", text("Jl. Kebun Duku No. 2")),
+            Act("number of the new KK", text(SPLIT_KK)),
+            Act("new KK or of the letter", SKIP),
+        ],
+        invalid=(5, text("1234"), "exactly 16 digits"),
+        back_at=2,
+        edit=("Reason", [Act("Why do they form", press("Work"))], "Reason: Work"),
+        check=check_split_household,
+    ),
+    "merge_households": Script(
+        title="Two families join one KK",
+        acts=[
+            Act("KK number of the other family", text(HARTONO.kk)),
+            Act("Which KK does the joined family keep", press("Ours: the other family joins us")),
+            Act("head of the family that joins", press("Parent")),
+            Act("new KK or of the letter", SKIP),
+        ],
+        invalid=(0, text(SARI.kk), "your own KK"),
+        back_at=2,
+        edit=(
+            "The joining head is",
+            [Act("head of the family that joins", press("Parent-in-law"))],
+            "Parent-in-law",
+        ),
+        check=check_merge_households,
     ),
     "member_data": Script(
         title="Change in a member's data",
@@ -305,7 +390,7 @@ SCRIPTS = {
         ],
         invalid=(3, text("no photo, sorry"), "Please send a photo."),
         back_at=2,
-        edit=("Correct name", [Act("name written correctly", text("Dewi Lestary"))], "Lestary"),
+        edit=("Correct name", [Act("name written correctly", text("Dewi Lestary"))], "LESTARY"),
         check=check_identity,
     ),
     "dispute": Script(
@@ -376,6 +461,10 @@ async def test_happy_path_reaches_the_registry(kind, running, fake_api) -> None:
         assert "not in the registry yet" not in decided.plain_text
         assert "Jl. Sungai Lais No. 9" in decided.plain_text
     await walk.person.expect("approved")
+    document = KINDS[kind].dukcapil
+    if document is not None:  # which Dukcapil document to arrange, in one short message
+        note = await walk.person.expect("Disdukcapil office")
+        assert number in note.plain_text and len(note.plain_text) <= 500
     async with running.session() as session:
         report = (await session.execute(select(Report).where(Report.number == number))).scalar_one()
         assert report.state == "applied"
@@ -465,7 +554,7 @@ async def test_back_out_of_reentering_a_list_keeps_the_old_list(running, fake_ap
     await walk.prompt("member's full name")
     await walk.person.press("« Back")
     review = await walk.person.expect("check your report")
-    assert "Members: 2" in review.plain_text and "Lina Marlina" in review.plain_text
+    assert "Members: 2" in review.plain_text and "LINA MARLINA" in review.plain_text
 
 
 async def test_back_from_the_next_member_reopens_the_previous_one(running, fake_api) -> None:
@@ -503,7 +592,7 @@ async def test_a_refused_list_is_entered_again_from_scratch(running, fake_api) -
     assert "📎 2 photo(s)" in review.plain_text  # the album sent earlier is kept
     report = await report_numbered(running, await walk.submit())
     heads = [m for m in report.payload["members"] if m["m_relationship"] == "head"]
-    assert [m["m_name"] for m in heads] == ["Fajar Nugroho"]
+    assert [m["m_name"] for m in heads] == ["FAJAR NUGROHO"]
 
 
 async def test_an_emptied_selection_cannot_be_submitted(running, fake_api) -> None:

@@ -77,17 +77,17 @@ async def test_the_reporter_edits_the_report_the_reviewer_asked_about(
     question = await sari.expect("asks about report")
     await sari.press("✏️ Edit the report", question)
     review = await sari.expect("check your report")
-    assert "Raka Pratma" in review.plain_text  # the filed answers
+    assert "RAKA PRATMA" in review.plain_text  # the filed answers
     await sari.press("✏️ Edit", review)
     await sari.press("Baby's name", await sari.expect("Which answer"))
     await sari.expect("baby's full name")
     await sari.send_text("Raka Pratama")
     await sari.press("✅ Submit", await sari.expect("check your report"))
     await sari.expect("is back with the RT head")
-    card = await rt.expect("Raka Pratama")
+    card = await rt.expect("RAKA PRATAMA")
     assert "the reporter edited the report" in card.plain_text
     report = await _report(running_bot, number)
-    assert report.state == "awaiting_rt" and report.payload["name"] == "Raka Pratama"
+    assert report.state == "awaiting_rt" and report.payload["name"] == "RAKA PRATAMA"
     async with running_bot.session() as session:  # still one report
         assert len((await session.execute(select(Report))).scalars().all()) == 1
 

@@ -138,7 +138,7 @@ def test_a_report_walks_from_the_residents_phone_to_the_registry(
     page.type("resident", "/lapor")
     page.press("resident", "Kelahiran")
     page.sees("resident", "nama lengkap bayi")
-    page.type("resident", "Nur Aisyah")
+    page.type("resident", "Nur Aisyah")  # stored upper case, as on a KK
     page.press("resident", "Perempuan")
     page.sees("resident", "Kapan bayi lahir")
     born = date.today() - timedelta(days=6)
@@ -152,19 +152,19 @@ def test_a_report_walks_from_the_residents_phone_to_the_registry(
     page.press("resident", "✅ Kirim")
     page.sees("resident", "Nomor pelacakan Anda")
 
-    page.sees("rt", "Nur Aisyah")
+    page.sees("rt", "NUR AISYAH")
     page.wait.until(lambda d: page.phone("rt").find_elements(By.CSS_SELECTOR, ".msg img"))
     page.press("rt", "✅ Konfirmasi")
     page.sees("resident", "dikonfirmasi Ketua RT")
     page.press("lurah", "✅ Verifikasi")
     page.sees("resident", "diverifikasi kelurahan/desa")
     page.press("officer", "✅ Setujui")
-    page.sees("resident", "Nur Aisyah kini tercatat sebagai anggota rumah tangga Anda")
-    page.wait.until(lambda d: "Nur Aisyah" in page.registry())
-    assert re.search(r"Nur Aisyah ditambahkan ke keluarga .*LW-\d{4}-000001", page.registry())
+    page.sees("resident", "NUR AISYAH kini tercatat sebagai anggota rumah tangga Anda")
+    page.wait.until(lambda d: "NUR AISYAH" in page.registry())
+    assert re.search(r"NUR AISYAH ditambahkan ke keluarga .*LW-\d{4}-000001", page.registry())
 
     browser.get(sandbox_url + "?lang=en")
-    page.wait.until(lambda d: "Nur Aisyah · Child" in page.registry())
+    page.wait.until(lambda d: "NUR AISYAH · Child" in page.registry())
     assert browser.title == "Lapor Warga sandbox"
     compose = page.phone("rt").find_element(By.CSS_SELECTOR, "input.compose-text")
     assert compose.get_attribute("placeholder") == "Write a message…"

@@ -65,7 +65,7 @@ async def test_an_old_menu_button_asks_before_dropping_the_open_form(
     await sari.send_text("/lanjut")
     await sari.expect("boy or a girl")
     kept = await _draft(running_bot)
-    assert (kept.flow, kept.answers["name"]) == ("birth", "Raka Pratama")
+    assert (kept.flow, kept.answers["name"]) == ("birth", "RAKA PRATAMA")
 
     await sari.press("🗑 Drop it and start “Death”", ask)  # changed their mind: still valid
     await sari.expect("Who has died?")
@@ -86,7 +86,7 @@ async def test_the_rt_heads_path_asks_too_and_keeps_the_household(
     await open_bot(rt)
     await rt.send_text("/lapor")
     await rt.press("📝 For a resident without a phone", await rt.expect("What do you want"))
-    await rt.expect("KK number of the resident's household")
+    await rt.expect("or the 16-digit KK number")
     await rt.send_text(SARI.kk)
     reports = await rt.expect("What do you want to report for this household?")
     await rt.press("Death", reports)

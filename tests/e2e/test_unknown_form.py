@@ -35,7 +35,7 @@ async def test_a_draft_of_a_retired_form_is_kept_and_the_person_told(
     async with running.session() as session:
         (draft,) = (await session.execute(select(Draft))).scalars().all()
         assert draft.flow == "retired_form"
-        assert draft.answers["name"] == "Putri Ayu"  # nothing lost
+        assert draft.answers["name"] == "PUTRI AYU"  # nothing lost
 
     await sari.send_text("/batal")
     await sari.expect("Cancelled. Nothing was sent.")

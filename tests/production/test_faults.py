@@ -78,7 +78,7 @@ async def test_kill_9_in_the_middle_of_a_form_step(spawn, fake_api, shared_db, t
     await bot.start()  # Telegram got no answer: it delivers the update again
     await sari.expect("boy or a girl", timeout=30)
     await sari.expect_no_message(within=1.0)
-    assert list((await draft_answers(shared_db)).values()).count("Adi Saputra") == 1
+    assert list((await draft_answers(shared_db)).values()).count("ADI SAPUTRA") == 1  # upper case
 
 
 async def test_kill_9_between_an_approval_and_its_answer(
@@ -223,7 +223,7 @@ async def test_postgresql_stopped_while_a_person_writes(
         return await bot.health() == 200
 
     await until(healthy, 10, interval=0.2)
-    assert list((await draft_answers(shared_db)).values()).count("Adi Saputra") == 1
+    assert list((await draft_answers(shared_db)).values()).count("ADI SAPUTRA") == 1  # upper case
     assert "the database is unreachable" in bot.log()
 
 

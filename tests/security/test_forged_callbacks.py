@@ -29,7 +29,7 @@ LURAH_FAR_ID = 7011  # kepala desa of Sukorejo, Kota Pagar Alam
 OFFICER_FAR_ID = 7012  # an officer of Kota Pagar Alam (16.72)
 OFFICER_KEC_FAR_ID = 7013  # an officer of another kecamatan of Palembang (16.71.02)
 STRANGER_ID = 1099  # a resident of nowhere in particular
-BABY = "Raka Forgery"
+BABY = "RAKA FORGERY"  # typed as a KK writes it
 
 
 async def _world(running, fake_api, tmp_path):

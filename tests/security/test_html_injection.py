@@ -45,6 +45,7 @@ FORMS: list[tuple[str, list[Act], list[str]]] = [
     ], ["N1"]),
     ("Death", [
         Act("Who has died", press("Budi Santoso")),
+        Act("head of the family now", press("Sari Wulandari")),
         Act("On which date did they die", text(ago(5))),
         Act("Where did they die", text(inj("P1"))),
         Act("death letter", SKIP),
@@ -121,8 +122,10 @@ class InjectionWalk(Walk):
 
 
 def shows_literally(message, *tags: str) -> None:
+    """Tags N…: names, stored upper case as on a KK (still shown literally)."""
     for tag in tags:
-        assert inj(tag) in message.plain_text, (tag, message.plain_text)
+        typed = inj(tag).upper() if tag.startswith("N") else inj(tag)
+        assert typed in message.plain_text, (tag, message.plain_text)
 
 
 async def _people(running, fake_api, tmp_path):
