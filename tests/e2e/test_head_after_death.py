@@ -17,6 +17,7 @@ async def test_linking_after_the_heads_death_names_the_living_head(
     await sari.send_text("/lapor")
     await sari.press("Death", await sari.expect("What do you want to report?"))
     await sari.press("Budi Santoso", await sari.expect("Who has died"))
+    await sari.press("Sari Wulandari", await sari.expect("Who is the head of the family now"))
     await sari.expect("On which date did they die")
     await sari.send_text(ago(3).strftime("%d/%m/%Y"))
     await sari.expect("Where did they die")

@@ -259,6 +259,8 @@ def test_the_page_fits_and_a_heads_death_leaves_one_head_with_plain_revision_lab
         page.press("resident", _("Death"))
         page.sees("resident", _("Who has died? We are sorry for your loss."))
         page.press("resident", "Budi Santoso")
+        page.sees("resident", _("They headed the family. Who is the head of the family now?"))
+        page.press("resident", "Sari Wulandari")
         page.sees("resident", _("On which date did they die?"))
         _no_broken_words(browser, WIDE_WINDOWS)  # « Kembali, ✖ Batal on a narrow phone
         page.type("resident", (date.today() - timedelta(days=2)).strftime("%d/%m/%Y"))
