@@ -370,6 +370,11 @@ def reporter_update(report: Report) -> list[Reply]:
                 text += " " + template.format(name=escape(report.payload["name"]))
             if report.state == workflow.APPLIED and report.kind == "dispute":
                 text += " " + _("The officers will take it into account at the next desil review.")
+            if report.state == workflow.APPLIED and report.kind == "aid_proposal":
+                text += " " + _(
+                    "The proposal goes to the village meeting and Dinas Sosial, who decide "
+                    "who receives aid."
+                )
         return [Reply(reporter.telegram_id, text, buttons, about_report=report.id)]
 
 
