@@ -97,13 +97,8 @@ async def redeem(ctx: Ctx, code: str) -> Outcome:
             grant = await redeem_invite(ctx.session, account, code)
         except InviteError as exc:
             return Outcome([ctx.reply(str(REDEEM_ERRORS.get(exc.code, exc)))])
-        lines = [
-            _("✅ Invitation accepted."),
-            _("Welcome! You review reports as:"),
-            *map(onboarding._role_line, account.roles),
-            "",
-            _("/antrian shows what waits for your decision."),
-        ]
+        welcome = (await onboarding.reviewer_welcome(ctx, account)).replies[0].text
+        lines = [_("✅ Invitation accepted."), welcome]
         replies = [ctx.reply("\n".join(lines))]
     invite = await invite_for(ctx.session, code)
     inviter = (
@@ -256,7 +251,8 @@ async def roles(ctx: Ctx) -> Outcome:
     account = ctx.account
     if account is None or not account.roles:
         return Outcome([ctx.reply(_("You have no reviewer role."))])
-    lines = [_("<b>Your roles</b>"), *map(onboarding._role_line, account.roles)]
+    lines = [_("<b>Your roles</b>")]
+    lines += [await onboarding.role_line(ctx, grant) for grant in account.roles]
     buttons: list[list[Button]] = []
     if officer_areas(account):
         grants = await _grants_in_area(ctx.session, account)

@@ -115,7 +115,7 @@ ROLE_NAMES = {
 }
 
 
-async def _role_line(ctx: Ctx, grant: RoleGrant) -> str:
+async def role_line(ctx: Ctx, grant: RoleGrant) -> str:
     """``• RT head: Tiga-puluh-lima Ilir RW 2 RT 3`` (the place by name, escaped)."""
     region = await get_region(ctx.session, grant.region_code)
     place = escape(region.name) if region is not None else grant.region_code
@@ -132,7 +132,7 @@ async def account_of(ctx: Ctx) -> Account:
 
 async def reviewer_welcome(ctx: Ctx, account: Account) -> Outcome:
     lines = [_("Welcome! You review reports as:")]
-    lines += [await _role_line(ctx, grant) for grant in account.roles]
+    lines += [await role_line(ctx, grant) for grant in account.roles]
     waiting = await queue_size(ctx.session, account)
     lines.append("")
     if waiting:
@@ -166,4 +166,4 @@ async def start(ctx: Ctx) -> Outcome:
         return await engine.start(ctx, LINK_FORM)
 
 
-__all__ = ["LINK_FORM", "account_of", "reviewer_welcome", "start"]
+__all__ = ["LINK_FORM", "account_of", "reviewer_welcome", "role_line", "start"]

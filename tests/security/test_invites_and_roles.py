@@ -77,7 +77,7 @@ async def test_an_invitation_link_works_once_and_a_replay_is_refused(
     newcomer = fake_api.user(7101, "Pak Joko", language_code="en")
     await newcomer.send_text(f"/start {code}")
     welcome = await agree(newcomer, expect="Invitation accepted")
-    assert "RT head: 16.71.01.1001 RW 2 RT 4" in welcome.plain_text
+    assert "RT head: Tiga-puluh-lima Ilir RW 2 RT 4" in welcome.plain_text
     assert "/antrian" in welcome.plain_text
     told = await officer.expect("Your invitation was accepted")
     assert "Pak Joko is now RT head · Tiga-puluh-lima Ilir" in told.plain_text
