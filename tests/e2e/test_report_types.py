@@ -327,7 +327,11 @@ SCRIPTS = {
         ],
         invalid=(3, text("no photo, sorry"), "Please send a photo."),
         back_at=4,
-        edit=("Reason", [Act("Why does the family need aid", text("No steady income."))], "No steady"),
+        edit=(
+            "Reason",
+            [Act("Why does the family need aid", text("No steady income."))],
+            "No steady",
+        ),
         check=check_aid_proposal,
     ),
     "dispute": Script(
