@@ -15,11 +15,11 @@ from flows.review import STATE_LABELS, kind_title
 from locales import _, format_date
 from registry import attributes as attr
 from registry import workflow
+from registry.aid import AID_DATA
 from registry.kinds import kind_named
 from registry.nik import mask
 from storage.models import Household, RegistryRevision, Report
 
-AID_DATA = "aid_data"  # the revision action of `lapor-warga registry aid` (desil, programmes)
 MAX_OPEN = 5
 
 
@@ -105,4 +105,4 @@ async def _open_reports(ctx: Ctx, household: Household) -> list[str]:
     return lines
 
 
-__all__ = ["AID_DATA", "show"]
+__all__ = ["show"]

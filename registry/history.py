@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.aid import AID_DATA
 from registry.exports import live_telegram_id
 from registry.households import household_snapshot
 from storage.models import Account, Household, Member, RegistryRevision, Report
@@ -68,6 +69,12 @@ async def household_as_of(
     for revision in reversed([r for r in revisions if r.created_at >= end]):
         if revision.action == "household_changed" and revision.before is not None:
             snapshot["details"] = revision.before.get("details", {})
+        elif revision.action == AID_DATA and revision.before is not None:
+            snapshot["desil"] = revision.before["desil"]
+            snapshot["details"] = {
+                **snapshot["details"],
+                "programmes": revision.before["programmes"],
+            }
         elif revision.member_id is not None:
             if revision.before is None:
                 members.pop(revision.member_id, None)  # added after the day

@@ -44,6 +44,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil)",
     )
     g_import.add_argument("file", type=Path)
+    aid = actions.add_parser(
+        "aid",
+        help="write each family's desil and aid programmes from the national data "
+        "(CSV kk,desil,programmes; programmes: pkh bpnt pbi_jk blt, space-separated)",
+    )
+    aid.add_argument("file", type=Path)
     show = actions.add_parser("show", help="print one household as JSON")
     show.add_argument("--kk", required=True, help="the 16-digit KK number")
     show.add_argument(
@@ -101,6 +107,30 @@ async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             progress.close()
         print(_("Imported {h} household(s) with {m} member(s).").format(h=households, m=members))
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+async def registry_aid(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.aid import import_aid_data
+
+    require_file(args.file)
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            read, changed = await import_aid_data(session, args.file)
+        except ImportRejected as exc:
+            for error in exc.errors:
+                print(bad_row(args.file, error), file=sys.stderr)
+            print(
+                _("{file}: {n} bad row(s); nothing was imported.").format(
+                    file=args.file, n=exc.count
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        print(_("{n} family(ies) read, {changed} changed.").format(n=read, changed=changed))
         return EXIT_OK
 
     return await in_session(settings, work)
@@ -201,6 +231,7 @@ async def registry_history(settings: Settings, args: argparse.Namespace) -> int:
 
 HANDLERS: dict[str | None, Handler] = {
     "import": registry_import,
+    "aid": registry_aid,
     "show": registry_show,
     "history": registry_history,
     "export": registry_export,

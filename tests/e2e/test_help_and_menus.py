@@ -12,8 +12,11 @@ from sqlalchemy import select
 
 from bot.cli.roles import roles_grant, roles_revoke
 from bot.settings import load_settings
-from locales import WIB, WITA, format_time, use_locale
-from registry.accounts import grant_role
+from locales import WIB, WITA, format_date, format_time, use_locale
+from registry import workflow
+from registry.accounts import ensure_account, grant_role
+from registry.aid import import_aid_data
+from registry.households import household_by_kk
 from storage.models import Region, RoleGrant, utcnow
 from testkit.factories import SARI
 from testkit.harness import RunningBot
@@ -277,3 +280,36 @@ async def test_times_are_in_the_regions_own_zone(bot, fake_api) -> None:
     with use_locale("en"):
         submitted = format_time(local(utcnow(), WIB))
     assert f"{submitted} WIB · Submitted" in history.plain_text  # not the UTC time
+
+
+async def test_bansos_shows_what_the_national_data_says_and_since_when(bot, fake_api) -> None:
+    await seed(bot, bot.tmp)
+    aid = bot.tmp / "aid.csv"
+    aid.write_text(f"kk,desil,programmes\n{SARI.kk},1,pkh bpnt\n", encoding="utf-8")
+    async with bot.session() as session:
+        assert await import_aid_data(session, aid) == (1, 1)
+        await session.commit()
+    sari = await linked(fake_api)
+    await sari.expect("is linked to household")
+    await sari.send_text("/bansos")
+    holds = await sari.expect("Check aid and desil")
+    with use_locale("en"):
+        today = format_date(local(utcnow(), WIB))
+    assert f"Desil: 1 (as of {today})" in holds.plain_text
+    assert "Aid recorded for your family: PKH (Program Keluarga Harapan), BPNT / Sembako." in (
+        holds.plain_text
+    )
+
+    # A neighbour's sanggahan about Sari's family hides its reporter: not listed to her.
+    async with bot.session() as session:
+        household = await household_by_kk(session, SARI.kk)
+        neighbour = await ensure_account(session, 1777)
+        await workflow.submit_report(
+            session, kind="dispute", household=household, reporter=neighbour,
+            payload={"subject": "other_household", "target": "Bu Sari", "target_kk": SARI.kk,
+                     "reason": "Punya mobil."},
+        )  # fmt: skip
+        await session.commit()
+    await sari.send_text("/bansos")
+    holds = await sari.expect("Check aid and desil")
+    assert "Your family has no report in review." in holds.plain_text

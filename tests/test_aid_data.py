@@ -1,0 +1,81 @@
+"""`lapor-warga registry aid`: each family's desil and aid programmes from the national
+data, with a revision when they change (what /bansos shows, and since when)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from bot.cli import main
+from registry.history import household_as_of
+from registry.households import household_by_kk
+from storage.models import RegistryRevision
+from testkit.factories import FAMILIES, HARTONO, SARI, registry_rows, write_csv
+from tests.helpers.db import in_db
+
+
+def _aid(tmp_path, text: str):
+    path = tmp_path / "aid.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def _state(session):
+    sari = await household_by_kk(session, SARI.kk)
+    hartono = await household_by_kk(session, HARTONO.kk)
+    revisions = list(await session.scalars(select(RegistryRevision)))
+    yesterday = await household_as_of(session, sari, date.today() - timedelta(days=1))
+    return (
+        (sari.desil, sari.details.get("programmes")),
+        (hartono.desil, hartono.details.get("programmes")),
+        [(r.action, r.before, r.after) for r in revisions],
+        yesterday["desil"] if yesterday else None,
+    )
+
+
+def test_desil_and_programmes_are_written_with_a_revision(cli_db, tmp_path, capsys) -> None:
+    assert (
+        main(["registry", "import", str(write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))])
+        == 0
+    )
+    good = _aid(tmp_path, f"kk,desil,programmes\n{SARI.kk},1,pkh BPNT\n{HARTONO.kk},,\n")
+    assert main(["registry", "aid", str(good)]) == 0
+    assert "2 family(ies) read, 1 changed." in capsys.readouterr().out
+    sari, hartono, revisions, before = in_db(cli_db, _state)
+    assert sari == (1, ["pkh", "bpnt"])
+    assert hartono == (None, None)  # unchanged: no desil, no programmes, no revision
+    assert revisions == [
+        ("aid_data", {"desil": 2, "programmes": []}, {"desil": 1, "programmes": ["pkh", "bpnt"]})
+    ]
+    assert before == 2  # the household as it was yesterday
+
+    # The same file again changes nothing; `export changes` leaves the national data out.
+    assert main(["registry", "aid", str(good)]) == 0
+    assert "2 family(ies) read, 0 changed." in capsys.readouterr().out
+    assert main(["export", "changes", "--since", date.today().isoformat()]) == 0
+    assert "aid_data" not in capsys.readouterr().out
+
+
+def test_a_bad_aid_file_names_each_line_and_writes_nothing(cli_db, tmp_path, capsys) -> None:
+    assert (
+        main(["registry", "import", str(write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))])
+        == 0
+    )
+    capsys.readouterr()
+    bad = _aid(
+        tmp_path,
+        f"kk,desil,programmes\n{SARI.kk},11,pkh\n1671010101990123,3,\n{HARTONO.kk},4,pkh\n"
+        f"{HARTONO.kk},3,\n{SARI.kk},2,bansos\n",
+    )
+    assert main(["registry", "aid", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert ":2: desil must be empty or a number from 1 to 10" in err
+    assert ":3: no family with this KK in the registry" in err
+    assert ":5: KK already on line 4" in err
+    assert ":6: unknown programme bansos (use pkh, bpnt, pbi_jk, blt)" in err
+    assert "4 bad row(s); nothing was imported." in err
+    sari, _hartono, revisions, _before = in_db(cli_db, _state)
+    assert sari == (2, None) and revisions == []
+    assert main(["registry", "aid", str(_aid(tmp_path, "kk,desil\n"))]) == 1
+    assert "header must be exactly: kk,desil,programmes" in capsys.readouterr().err
