@@ -58,7 +58,8 @@ async def run(ctx: Ctx, flow: Flow) -> Outcome:
         return await consent.ask(ctx)
     with use_zone(await zone_for(ctx.session, ctx.account)):  # times in the person's zone
         outcome = menus.with_main_menu(ctx.account, await flow(ctx))
-    commands = menus.sync(ctx.account)  # the chat's "/" menu, when role or language changed
+    # The chat's "/" menu, when role or language changed.
+    commands = menus.sync(ctx.account, ctx.incoming.chat_id)
     if commands is not None:
         outcome.replies.append(commands)
     return outcome

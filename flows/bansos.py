@@ -12,7 +12,7 @@ from flows.buttons import ChooseReport
 from flows.io import Button, Ctx, Outcome
 from flows.onboarding import account_of
 from flows.review import STATE_LABELS, kind_title
-from locales import _, format_date
+from locales import _, format_date, local_time
 from registry import attributes as attr
 from registry import workflow
 from registry.aid import AID_DATA
@@ -38,7 +38,7 @@ async def show(ctx: Ctx) -> Outcome:
         return Outcome([ctx.reply(_("First link your account to your household: send /start."))])
     household = await ctx.session.get(Household, account.household_id)
     assert household is not None
-    since = format_date(await desil_since(ctx, household))
+    since = format_date(local_time(await desil_since(ctx, household)))
     lines = [_("<b>Check aid and desil</b> · KK {kk}").format(kk=mask(household.kk))]
     if household.desil is None:
         lines.append(_("Desil: not recorded for your family (as of {date}).").format(date=since))

@@ -266,7 +266,7 @@ async def roles(ctx: Ctx) -> Outcome:
             for grant in grants[:MAX_LISTED]:
                 lines.append(
                     f"#{grant.id} · {await _role_area(ctx.session, grant)} · "
-                    f"{escape(grant.account.first_name or '-')} · {format_date(grant.granted_at)}"
+                    f"{escape(grant.account.first_name or '-')} · {format_date(local_time(grant.granted_at))}"
                 )
                 buttons.append(
                     [Button(_("🚫 Revoke #{id}").format(id=grant.id), RevokeRole(grant.id).pack())]

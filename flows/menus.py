@@ -81,8 +81,9 @@ def with_main_menu(account: Account | None, outcome: Outcome) -> Outcome:
     """For a linked resident, a reply that would take the keyboard away brings the main
     menu back instead."""
     if linked(account):
+        assert account is not None
         for reply in outcome.replies:
-            if reply.remove_keyboard:
+            if reply.remove_keyboard and reply.chat_id == account.telegram_id:
                 reply.remove_keyboard = False
                 reply.menu = main_menu()
     return outcome
@@ -111,18 +112,20 @@ def commands_for(key: str) -> list[list[str]]:
         return [[name, str(description)] for name, description in entries]
 
 
-def sync(account: Account | None) -> Reply | None:
+def sync(account: Account | None, chat_id: int | None = None) -> Reply | None:
     """The chat's command menu, if it is not the one the account should have now (an
-    empty list: back to the bot's default menu)."""
+    empty list: back to the bot's default menu). ``chat_id``: the person's chat, when the
+    account no longer names it (just deleted with /hapusakun)."""
     if account is None:
         return None
     key = menu_key(account)
     if key == account.command_menu:
         return None
     account.command_menu = key
-    if account.telegram_id <= 0:  # a deleted account's chat is gone
+    chat = account.telegram_id if account.telegram_id > 0 else chat_id
+    if chat is None:
         return None
-    return Reply(account.telegram_id, "", commands=commands_for(key) if key else [])
+    return Reply(chat, "", commands=commands_for(key) if key else [])
 
 
 async def post_refresh(session: AsyncSession, account: Account) -> None:

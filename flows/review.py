@@ -13,7 +13,7 @@ from flows import engine, notify
 from flows.buttons import Decide, InfoAction, NeedsInfo, OpenQueued, Verdict, Withdraw
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
-from locales import _, format_date, lazy_gettext, use_locale
+from locales import _, format_date, lazy_gettext, local_time, use_locale
 from registry import audit, links, queues, workflow
 from registry.errors import DomainError
 from registry.forms import FieldError, Form, Step
@@ -204,7 +204,7 @@ async def render_card(session: AsyncSession, report: Report, *, full_ids: bool =
     lines += [""] * bool(flagged or talk) + flagged + talk
     lines += [
         "",
-        _("Submitted: {date}").format(date=format_date(report.created_at)),
+        _("Submitted: {date}").format(date=format_date(local_time(report.created_at))),
         _("Status: {state}").format(state=STATE_LABELS[report.state]),
     ]
     return "\n".join(lines)
@@ -538,7 +538,7 @@ async def queue(ctx: Ctx) -> Outcome:
     buttons = []
     for report in reports[:20]:
         label = f"{report.number} · {kind_title(report.kind)}"
-        lines.append(f"• {label} · {format_date(report.created_at)}")
+        lines.append(f"• {label} · {format_date(local_time(report.created_at))}")
         buttons.append([Button(label, OpenQueued(report.id).pack())])
     return Outcome([ctx.reply("\n".join(lines), buttons=buttons)])
 

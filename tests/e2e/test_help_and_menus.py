@@ -222,6 +222,13 @@ async def test_command_menus_follow_role_and_language(bot, fake_api) -> None:
     await fake_api.wait_for(lambda: "antrian" not in commands(fake_api, SARI_ID), 10, "revoked")
     assert "lapor" in commands(fake_api, SARI_ID)
 
+    # An officer who deletes their account: their chat goes back to the default menu.
+    await officer.send_text("/hapusakun")
+    await officer.press("🗑 Yes, delete my account", await officer.expect("Delete your account?"))
+    await fake_api.wait_for(
+        lambda: (f"chat:{OFFICER_ID}", "") not in fake_api.commands, 5, "the default menu"
+    )
+
 
 async def test_the_reviewer_welcome_counts_what_waits(bot, fake_api) -> None:
     await seed(bot, bot.tmp)
