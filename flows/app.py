@@ -56,10 +56,11 @@ async def run(ctx: Ctx, flow: Flow) -> Outcome:
         return too_long
     if not consent.agreed(ctx.account) and not consent.pressed(ctx.incoming):
         return await consent.ask(ctx)
+    before = ctx.account  # /hapusakun leaves ctx.account empty
     with use_zone(await zone_for(ctx.session, ctx.account)):  # times in the person's zone
         outcome = menus.with_main_menu(ctx.account, await flow(ctx))
-    # The chat's "/" menu, when role or language changed.
-    commands = menus.sync(ctx.account, ctx.incoming.chat_id)
+    # The chat's "/" menu, when role or language changed (or the account was deleted).
+    commands = menus.sync(ctx.account or before, ctx.incoming.chat_id)
     if commands is not None:
         outcome.replies.append(commands)
     return outcome

@@ -10,7 +10,7 @@ from html import escape
 
 from sqlalchemy import select
 
-from flows import menus
+from flows import engine, menus
 from flows.buttons import ChooseReport, MenuAction, MenuPress
 from flows.io import Button, Ctx, Outcome
 from flows.onboarding import account_of
@@ -120,6 +120,8 @@ async def show(ctx: Ctx) -> Outcome:
             _("<b>Made a mistake?</b> /batal cancels the form you are filling in. A report not yet approved can be withdrawn from /status."),
         ]
     )  # fmt: skip
+    if await engine.current_draft(ctx) is not None:  # a menu tap in the middle of a form
+        faq += "\n\n" + _("Your unfinished form is kept: /lanjut continues it.")
     contact_reply = ctx.reply(contacts)
     if menus.linked(account):
         contact_reply.menu = menus.main_menu()

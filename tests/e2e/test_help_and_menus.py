@@ -169,6 +169,10 @@ async def test_the_main_menu_buttons_and_bansos(bot, fake_api) -> None:
     assert honest.buttons() == ["Aid proposal", "Dispute"]
     await sari.press("Aid proposal", honest)
     await sari.expect("Which family do you propose for aid?")
+    await sari.send_text("❓ Help")  # a menu tap in the middle of a form: the form is kept
+    await sari.expect("Your unfinished form is kept: /lanjut continues it.")
+    await sari.send_text("/lanjut")
+    await sari.expect("Which family do you propose for aid?")
     await sari.send_text("/batal")
     await sari.expect("Cancelled")
 
