@@ -34,24 +34,57 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    bot_token: SecretStr | None = Field(default=None, description="Telegram bot token")
-    database_url: str = DEFAULT_DATABASE_URL
-    telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
+    # Every field has a one-line description: scripts/env_example.py writes .env.example
+    # from them (tests/test_env_example.py fails when one is missing or the file is stale);
+    # docs/configuration.md says more about each.
+    bot_token: SecretStr | None = Field(
+        default=None,
+        description="Telegram bot token from @BotFather (123456:ABC...); `run` needs it",
+    )
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLite (sqlite:///path) or PostgreSQL (postgresql://user:password@host/db)",
+    )
+    telegram_api_base: str = Field(
+        default=DEFAULT_TELEGRAM_API_BASE,
+        description="Bot API server base URL (a self-hosted telegram-bot-api, or Telegram's)",
+    )
     # The bot's @username for invitation links (t.me/<username>?start=...); when unset the
     # CLI asks the Bot API (getMe) with BOT_TOKEN.
-    bot_username: str | None = None
-    default_locale: Literal["id", "en"] = "id"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    bot_username: str | None = Field(
+        default=None,
+        description="the bot's @username for `invite create` links; unset: asked from Telegram",
+    )
+    default_locale: Literal["id", "en"] = Field(
+        default="id",
+        description="id or en: for people whose Telegram language is neither, and the CLI",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR"
+    )
     # An unfinished form is reminded about once, then deleted (seconds or ISO 8601, e.g. P1D).
-    draft_remind_after: timedelta = timedelta(days=1)
-    draft_expire_after: timedelta = timedelta(days=7)
-    sweep_interval: float = Field(default=60.0, gt=0, description="seconds between draft sweeps")
+    draft_remind_after: timedelta = Field(
+        default=timedelta(days=1),
+        description="an unfinished form untouched this long gets one reminder (seconds or ISO 8601)",
+    )
+    draft_expire_after: timedelta = Field(
+        default=timedelta(days=7),
+        description="an unfinished form untouched this long is deleted (longer than the reminder)",
+    )
+    sweep_interval: float = Field(
+        default=60.0, gt=0, description="seconds between checks for stale forms"
+    )
     # Sent (and finally failed) outbox messages are deleted this long after they were sent
     # or last tried, by the draft sweep's pass: their cards carry personal data.
-    outbox_keep: timedelta = timedelta(days=7)
+    outbox_keep: timedelta = Field(
+        default=timedelta(days=7),
+        description="sent or failed outbox messages are deleted after this (at least PT1H)",
+    )
     # The outbox sender (bot/outbox.py): Telegram allows about 30 messages a second overall
     # and about one a second to one chat.
-    outbox_rate: float = Field(default=30.0, gt=0, le=1000, description="messages per second")
+    outbox_rate: float = Field(
+        default=30.0, gt=0, le=1000, description="messages per second the outbox sender sends"
+    )
     outbox_chat_rate: float = Field(
         default=1.0, gt=0, le=1000, description="messages per second to one chat"
     )
@@ -68,12 +101,17 @@ class Settings(BaseSettings):
     )
     # Review tiers per report type and SLA days (TOML); the bundled registry/workflow.toml
     # when unset.
-    workflow_file: Path | None = None
-    sla_interval: float = Field(default=60.0, gt=0, description="seconds between SLA passes")
+    workflow_file: Path | None = Field(
+        default=None,
+        description="review tiers, SLA days and reminders (TOML); unset: the bundled workflow.toml",
+    )
+    sla_interval: float = Field(
+        default=60.0, gt=0, description="seconds between SLA passes (escalations, reminders)"
+    )
     # Abuse resistance (handlers/throttle.py, per bot process): updates a Telegram user may
     # send per window; more are dropped before they reach the database.
     rate_limit_updates: int = Field(
-        default=20, ge=1, le=100_000, description="updates per user per window"
+        default=20, ge=1, le=100_000, description="messages and presses per user per window"
     )
     rate_limit_window: float = Field(
         default=10.0, gt=0, le=3600, description="seconds of the rate limit's window"
@@ -81,21 +119,43 @@ class Settings(BaseSettings):
     # Production mode (lapor-warga run --webhook): Telegram posts updates to WEBHOOK_URL,
     # which a reverse proxy forwards to WEBHOOK_HOST:WEBHOOK_PORT; WEBHOOK_SECRET is the
     # X-Telegram-Bot-Api-Secret-Token that proves a request comes from Telegram.
-    webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
-    webhook_host: str = "0.0.0.0"
-    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_url: str | None = Field(
+        default=None,
+        description="run --webhook: the public URL Telegram posts to, with a path",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="run --webhook: 16-256 letters, digits, _ or - (openssl rand -hex 32)",
+    )
+    webhook_host: str = Field(default="0.0.0.0", description="where run --webhook listens")
+    webhook_port: int = Field(
+        default=8080, ge=1, le=65535, description="the port run --webhook listens on"
+    )
     # /healthz and /metrics (Prometheus) of a running bot; off unless a port is set.
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = Field(default="127.0.0.1", description="where /healthz and /metrics listen")
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="port of /healthz and /metrics; unset: off"
+    )
     # On SIGTERM: seconds to let the updates in hand finish before stopping anyway.
-    shutdown_timeout: float = Field(default=30.0, gt=0, le=600)
+    shutdown_timeout: float = Field(
+        default=30.0, gt=0, le=600, description="on SIGTERM, seconds the updates in hand may take"
+    )
     # Photos and documents larger than this are refused (Telegram lets bots fetch 20 MB).
-    max_upload_mb: float = Field(default=10.0, gt=0, le=2000, description="largest upload, MB")
+    max_upload_mb: float = Field(
+        default=10.0,
+        gt=0,
+        le=2000,
+        description="photos and documents larger than this (MB) are refused",
+    )
     # Who controls the residents' data (UU 27/2022), named in the consent text.
-    data_controller: str = Field(default="Dinas Sosial", min_length=2, max_length=60)
+    data_controller: str = Field(
+        default="Dinas Sosial", min_length=2, max_length=60,
+        description="who controls the residents' data, named in the consent text (2-60 characters)",
+    )  # fmt: skip
     # The desa/kelurahan office contacts /bantuan shows (TOML, see registry/site.py).
-    office_contacts_file: Path | None = None
+    office_contacts_file: Path | None = Field(
+        default=None, description="TOML file of kelurahan/desa office contacts for /bantuan"
+    )
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -262,3 +322,36 @@ def load_settings(**overrides: object) -> Settings:
         name = str(err["loc"][0]).upper() if err["loc"] else "settings"
         msg = err["msg"].removeprefix("Value error, ")
         raise SettingsError(f"{name}: {msg}") from None
+
+
+def _example_value(value: object) -> str:
+    """A default as it is written in the environment (``P1D``, ``60``, empty for unset)."""
+    if value is None:
+        return ""
+    if isinstance(value, timedelta):
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(timedelta).dump_python(value, mode="json")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+ENV_EXAMPLE_HEADER = """\
+# Lapor Warga settings, every one with its default. Generated from bot/settings.py by
+# scripts/env_example.py: do not edit by hand. Copy it to .env in the bot's working
+# folder (or to the EnvironmentFile of deploy/'s units), uncomment what you change.
+# docs/configuration.md says more about each setting and its limits.
+"""
+
+
+def env_example() -> str:
+    """The text of ``.env.example``: each setting's description, then ``# NAME=default``."""
+    lines = [ENV_EXAMPLE_HEADER]
+    for name, field in Settings.model_fields.items():
+        if not field.description:
+            raise ValueError(f"{name.upper()}: no description in bot/settings.py")
+        default = _example_value(field.default)
+        note = "" if default or "unset" in field.description else " (default: unset)"
+        lines.append(f"# {field.description}{note}\n# {name.upper()}={default}\n")
+    return "\n".join(lines)

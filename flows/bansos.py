@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from flows import menus
 from flows.buttons import ChooseReport
@@ -15,7 +15,6 @@ from flows.review import STATE_LABELS, kind_title
 from locales import _, format_date, local_time
 from registry import attributes as attr
 from registry import workflow
-from registry.aid import AID_DATA
 from registry.kinds import kind_named
 from registry.nik import mask
 from storage.models import Household, RegistryRevision, Report
@@ -24,12 +23,20 @@ MAX_OPEN = 5
 
 
 async def desil_since(ctx: Ctx, household: Household):  # type: ignore[no-untyped-def]
-    """When the desil and programmes were last written: their last update from the
-    command line, else when the family was imported."""
-    stmt = select(func.max(RegistryRevision.created_at)).where(
-        RegistryRevision.household_id == household.id, RegistryRevision.action == AID_DATA
+    """When the desil was last written: its last change (``registry import-desil`` from
+    SIKS-NG, or an approved report), else when the family was imported."""
+    stmt = (
+        select(RegistryRevision.created_at, RegistryRevision.after)
+        .where(
+            RegistryRevision.household_id == household.id,
+            RegistryRevision.action == "household_changed",
+        )
+        .order_by(RegistryRevision.id.desc())
     )
-    return await ctx.session.scalar(stmt) or household.created_at
+    for created_at, after in await ctx.session.execute(stmt):
+        if after and "desil" in after:
+            return created_at
+    return household.created_at
 
 
 async def show(ctx: Ctx) -> Outcome:

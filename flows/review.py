@@ -46,6 +46,7 @@ MEMBER_STATUS = {
     "alive": lazy_gettext("living there"),
     "moved": lazy_gettext("recorded as moved away"),
     "deceased": lazy_gettext("recorded as deceased"),
+    "gone": lazy_gettext("no longer in the village's data"),
 }
 TIER_NAMES = {
     workflow.AWAITING_RT: lazy_gettext("the RT head"),

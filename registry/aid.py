@@ -1,12 +1,11 @@
-"""Desil and aid programmes from the national data: ``lapor-warga registry aid FILE``.
+"""Aid programmes from the national data: ``lapor-warga registry import-aid FILE``.
 
-Dinas Sosial receives each family's desil (DTSEN) and the programmes it receives
-(SIKS-NG) from the national systems; this writes them onto the families of the
-registry, so that /bansos tells a resident what is recorded and since when. The file
-is a CSV with the header ``kk,desil,programmes``: ``desil`` empty or 1 to 10,
-``programmes`` empty or codes separated by spaces (``pkh bpnt pbi_jk blt``). Every row
-is checked first; nothing is written unless all are right. A family whose desil or
-programmes change gets a revision (``aid_data``), whose date /bansos shows.
+Dinas Sosial receives the programmes each family receives (SIKS-NG); this writes them
+onto the families of the registry, so that /bansos tells a resident what is recorded
+(the desil comes with ``registry import-desil``, :mod:`registry.desil`). The file is a
+CSV with the header ``kk,programmes``: ``programmes`` empty or codes separated by spaces
+(``pkh bpnt pbi_jk blt``). Every row is checked first; nothing is written unless all are
+right. A family whose programmes change gets a revision (``aid_data``).
 """
 
 from __future__ import annotations
@@ -24,31 +23,23 @@ from registry.nik import InvalidIdentityNumber, validate_kk
 from registry.textfile import csv_rows
 from storage.models import Household, RegistryRevision
 
-AID_HEADER = ["kk", "desil", "programmes"]
+AID_HEADER = ["kk", "programmes"]
 AID_DATA = "aid_data"  # the revision's action
 PROGRAMMES = [code for code, _label in attr.AID_PROGRAMMES]
 
 
 def aid_snapshot(household: Household) -> dict[str, Any]:
-    return {
-        "desil": household.desil,
-        "programmes": list((household.details or {}).get("programmes") or []),
-    }
+    return {"programmes": list((household.details or {}).get("programmes") or [])}
 
 
-def _parse(line: int, cells: list[str]) -> tuple[str, int | None, list[str]] | RowError:
+def _parse(line: int, cells: list[str]) -> tuple[str, list[str]] | RowError:
     if len(cells) != len(AID_HEADER):
         return RowError(line, _("expected {n} columns").format(n=len(AID_HEADER)))
-    kk, desil_text, programmes_text = (c.strip() for c in cells)
+    kk, programmes_text = (c.strip() for c in cells)
     try:
         kk = validate_kk(kk)
     except InvalidIdentityNumber:
         return RowError(line, _("KK is not valid: it must be 16 digits"))
-    desil = None
-    if desil_text:
-        if not desil_text.isdigit() or not 1 <= int(desil_text) <= 10:
-            return RowError(line, _("desil must be empty or a number from 1 to 10"))
-        desil = int(desil_text)
     programmes = programmes_text.replace(",", " ").replace(";", " ").lower().split()
     unknown = [p for p in programmes if p not in PROGRAMMES]
     if unknown:
@@ -58,7 +49,7 @@ def _parse(line: int, cells: list[str]) -> tuple[str, int | None, list[str]] | R
                 code=unknown[0], codes=", ".join(PROGRAMMES)
             ),
         )
-    return kk, desil, [p for p in PROGRAMMES if p in programmes]
+    return kk, [p for p in PROGRAMMES if p in programmes]
 
 
 async def import_aid_data(session: AsyncSession, path: Path) -> tuple[int, int]:
@@ -66,7 +57,7 @@ async def import_aid_data(session: AsyncSession, path: Path) -> tuple[int, int]:
     every bad row (nothing is written then)."""
     rows = csv_rows(path)
     errors: list[RowError] = []
-    parsed: list[tuple[Household, int | None, list[str]]] = []
+    parsed: list[tuple[Household, list[str]]] = []
     try:
         _line, header = next(rows, (1, []))
         if [h.strip().lower() for h in header] != AID_HEADER:
@@ -85,7 +76,7 @@ async def import_aid_data(session: AsyncSession, path: Path) -> tuple[int, int]:
             if isinstance(result, RowError):
                 errors.append(result)
                 continue
-            kk, desil, programmes = result
+            kk, programmes = result
             if kk in seen:
                 errors.append(RowError(line, _("KK already on line {line}").format(line=seen[kk])))
                 continue
@@ -94,18 +85,17 @@ async def import_aid_data(session: AsyncSession, path: Path) -> tuple[int, int]:
             if household is None:
                 errors.append(RowError(line, _("no family with this KK in the registry")))
                 continue
-            parsed.append((household, desil, programmes))
+            parsed.append((household, programmes))
     finally:
         rows.close()
     if errors:
         raise ImportRejected(errors)
     changed = 0
-    for household, desil, programmes in parsed:
+    for household, programmes in parsed:
         before = aid_snapshot(household)
-        after = {"desil": desil, "programmes": programmes}
+        after = {"programmes": programmes}
         if before == after:
             continue
-        household.desil = desil
         household.details = {**(household.details or {}), "programmes": programmes}
         session.add(
             RegistryRevision(household_id=household.id, action=AID_DATA, before=before, after=after)

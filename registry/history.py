@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from registry.aid import AID_DATA
 from registry.exports import live_telegram_id
 from registry.households import household_snapshot
-from storage.models import Account, Household, Member, RegistryRevision, Report
+from storage.models import (
+    Account,
+    Household,
+    Member,
+    RegistryImport,
+    RegistryRevision,
+    Report,
+)
 
 
 async def revisions_of(session: AsyncSession, household: Household) -> list[RegistryRevision]:
@@ -31,12 +38,20 @@ async def revisions_of(session: AsyncSession, household: Household) -> list[Regi
 
 
 async def household_history(session: AsyncSession, household: Household) -> list[dict[str, Any]]:
-    """One entry per revision, oldest first: when, what, whom, which report, approved by."""
+    """One entry per revision, oldest first: when, what, whom, which report (or import),
+    approved by."""
     rows = (
         await session.execute(
-            select(RegistryRevision, Member.name, Report.number, live_telegram_id())
+            select(
+                RegistryRevision,
+                Member.name,
+                Report.number,
+                live_telegram_id(),
+                RegistryImport.file_name,
+            )
             .outerjoin(Member, Member.id == RegistryRevision.member_id)
             .outerjoin(Report, Report.id == RegistryRevision.report_id)
+            .outerjoin(RegistryImport, RegistryImport.id == RegistryRevision.import_id)
             .outerjoin(Account, Account.id == RegistryRevision.approved_by_account_id)
             .where(RegistryRevision.household_id == household.id)
             .order_by(RegistryRevision.id)
@@ -48,11 +63,15 @@ async def household_history(session: AsyncSession, household: Household) -> list
             "action": revision.action,
             "member": name,
             "report": number,
+            # The source when it is not a report: the import of the village's own data.
+            "import": (
+                f"import #{revision.import_id} ({file_name})" if revision.import_id else None
+            ),
             "approved_by": telegram_id,
             "before": revision.before,
             "after": revision.after,
         }
-        for revision, name, number, telegram_id in rows
+        for revision, name, number, telegram_id, file_name in rows
     ]
 
 
@@ -68,9 +87,10 @@ async def household_as_of(
     members: dict[int, dict[str, Any]] = {m["id"]: m for m in snapshot["members"]}
     for revision in reversed([r for r in revisions if r.created_at >= end]):
         if revision.action == "household_changed" and revision.before is not None:
-            snapshot["details"] = revision.before.get("details", {})
+            for key in ("address", "rw", "rt", "desil", "details"):
+                if key in revision.before:
+                    snapshot[key] = revision.before[key]
         elif revision.action == AID_DATA and revision.before is not None:
-            snapshot["desil"] = revision.before["desil"]
             snapshot["details"] = {
                 **snapshot["details"],
                 "programmes": revision.before["programmes"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from locales import _, lazy_gettext
+from registry import opensid
 from registry.errors import ImportRejected, RowError
 from registry.nik import InvalidIdentityNumber, mask, normalize_digits, parse_nik, validate_kk
 from registry.regions import VILLAGE_LEVEL
@@ -50,11 +50,26 @@ RELATIONSHIPS = (
     "head", "spouse", "child", "child_in_law", "grandchild",
     "parent", "parent_in_law", "other_relative", "household_help", "other",
 )  # fmt: skip
-SEX_CODES = {"M": "M", "F": "F", "L": "M", "P": "F"}  # L/P: laki-laki / perempuan
-MEMBER_STATUSES = ("alive", "deceased", "moved")
+MEMBER_STATUSES = ("alive", "deceased", "moved", "gone")
 MAX_NAME = 200
 MAX_ADDRESS = 500
 MAX_RW_RT = 999
+
+
+def sex_from(cell: object) -> str | None:
+    """``M``/``F`` from L, P, LK, PR, LAKI-LAKI, PEREMPUAN, 1, 2 (or M, F), any case."""
+    code = opensid.SEX.parse(cell)
+    return None if code is None else opensid.SEX_OF_CODE[code]
+
+
+def relationship_from(cell: object) -> str | None:
+    """A relationship of ``RELATIONSHIPS`` from its English code or an SHDK code or label
+    as on the Kartu Keluarga (``4``, ``Anak``, ``KEPALA KELUARGA``), any case."""
+    text = str(cell).strip().lower()
+    if text in RELATIONSHIPS:
+        return text
+    code = opensid.SHDK.parse(cell)
+    return None if code is None else opensid.RELATIONSHIP_OF_SHDK[code]
 
 
 def _int_in(value: str, low: int, high: int) -> int | None:
@@ -75,7 +90,7 @@ _NUMBER_PROBLEMS = {
 }
 
 
-def _nik_error(exc: InvalidIdentityNumber, label: str) -> str:
+def nik_error(exc: InvalidIdentityNumber, label: str) -> str:
     reason = _NUMBER_PROBLEMS.get(exc.code, _NUMBER_PROBLEMS["not_16_digits"])
     return _("{label} is not valid: {reason}").format(label=label, reason=reason)
 
@@ -410,34 +425,34 @@ def _check_row(
     try:
         kk = validate_kk(raw["kk"])
     except InvalidIdentityNumber as exc:
-        problems.append(_nik_error(exc, "KK"))
+        problems.append(nik_error(exc, "KK"))
     info = None
     try:
         info = parse_nik(raw["nik"])
         nik = info.nik
     except InvalidIdentityNumber as exc:
-        problems.append(_nik_error(exc, "NIK"))
+        problems.append(nik_error(exc, "NIK"))
     name = raw["name"]
     if not name:
         problems.append(_("name is empty"))
     elif len(name) > MAX_NAME:
         problems.append(_("name is longer than {n} characters").format(n=MAX_NAME))
-    sex = SEX_CODES.get(raw["sex"].upper())
+    sex = sex_from(raw["sex"])
     if sex is None:
-        problems.append(_("sex must be L or P (or M or F)"))
+        problems.append(_("sex must be L or P (or LK, PR, LAKI-LAKI, PEREMPUAN, 1, 2, M, F)"))
     elif info is not None and info.sex != sex:
         problems.append(_("sex does not match the NIK"))
-    birth_date = None
-    try:
-        birth_date = date.fromisoformat(raw["birth_date"])
-    except ValueError:
-        problems.append(_("birth_date must be a date written YYYY-MM-DD"))
+    birth_date = opensid.parse_date(raw["birth_date"])
+    if birth_date is None:
+        problems.append(_("birth_date must be a date written YYYY-MM-DD, DD-MM-YYYY or DD/MM/YYYY"))
     if birth_date is not None and info is not None and info.birth_date != birth_date:
         problems.append(_("birth_date does not match the NIK"))
-    relationship = raw["relationship"].lower()
-    if relationship not in RELATIONSHIPS:
+    relationship = relationship_from(raw["relationship"])
+    if relationship is None:
         problems.append(
-            _("relationship must be one of: {values}").format(values=", ".join(RELATIONSHIPS))
+            _("relationship must be one of: {values}; or an SHDK code or label: {shdk}").format(
+                values=", ".join(RELATIONSHIPS), shdk=opensid.SHDK.listing()
+            )
         )
     region_code = raw["region_code"]
     if region_code not in villages:

@@ -7,7 +7,8 @@
 #
 #   scripts/test.sh --quick   the fast lane: ruff, the unit tests and one smoke
 #                             end-to-end test (the birth path), on SQLite only; no
-#                             e2e, production or slow tests (see docs/testing.md)
+#                             e2e, production, slow or release tests (see
+#                             docs/testing.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,7 +52,7 @@ echo "== ruff"
 
 if [ "$quick" = 1 ]; then
   echo "== fast lane on SQLite: unit tests and the smoke e2e test"
-  .venv/bin/python -m pytest -m "smoke or not (e2e or production or slow)" "$@"
+  .venv/bin/python -m pytest -m "smoke or not (e2e or production or slow or release)" "$@"
   exit 0
 fi
 

@@ -83,7 +83,9 @@ class Member(Base):
     __tablename__ = "members"
     __table_args__ = (
         CheckConstraint("sex IN ('M', 'F')", name="sex_code"),
-        CheckConstraint("status IN ('alive', 'deceased', 'moved')", name="status_code"),
+        # gone: no longer in the village's own data (absent from, or not living in, a
+        # re-imported OpenSID file), without a known death or move (migration 0009).
+        CheckConstraint("status IN ('alive', 'deceased', 'moved', 'gone')", name="status_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -312,8 +314,24 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class RegistryImport(Base):
+    """One import of data from the systems villages and Kemensos run (a village's OpenSID
+    workbook, a SIKS-NG desil list): the source of the revisions it wrote (migration 0009)."""
+
+    __tablename__ = "registry_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # "opensid", "siks-ng" (desil)
+    file_name: Mapped[str] = mapped_column(String(255))  # the name only, not the path
+    # The village an OpenSID file is of; none for a desil list (any villages).
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class RegistryRevision(Base):
-    """One applied change to a household: before/after, who approved, which report."""
+    """One applied change to a household: before/after, and its source: the report and
+    who approved it, or the import (``import_id``) that brought the village's own data."""
 
     __tablename__ = "registry_revisions"
 
@@ -322,6 +340,7 @@ class RegistryRevision(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"), index=True)
     approved_by_account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("registry_imports.id"), index=True)
     action: Mapped[str] = mapped_column(String(32))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,5 +1,5 @@
-"""`lapor-warga registry aid`: each family's desil and aid programmes from the national
-data, with a revision when they change (what /bansos shows, and since when)."""
+"""`lapor-warga registry import-aid`: the aid programmes each family receives, from the
+national data, with a revision when they change (what /bansos shows)."""
 
 from __future__ import annotations
 
@@ -27,55 +27,54 @@ async def _state(session):
     revisions = list(await session.scalars(select(RegistryRevision)))
     yesterday = await household_as_of(session, sari, date.today() - timedelta(days=1))
     return (
-        (sari.desil, sari.details.get("programmes")),
-        (hartono.desil, hartono.details.get("programmes")),
+        sari.details.get("programmes"),
+        hartono.details.get("programmes"),
         [(r.action, r.before, r.after) for r in revisions],
-        yesterday["desil"] if yesterday else None,
+        yesterday["details"] if yesterday else None,
     )
 
 
-def test_desil_and_programmes_are_written_with_a_revision(cli_db, tmp_path, capsys) -> None:
+def _import(tmp_path) -> None:
     assert (
         main(["registry", "import", str(write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))])
         == 0
     )
-    good = _aid(tmp_path, f"kk,desil,programmes\n{SARI.kk},1,pkh BPNT\n{HARTONO.kk},,\n")
-    assert main(["registry", "aid", str(good)]) == 0
+
+
+def test_programmes_are_written_with_a_revision(cli_db, tmp_path, capsys) -> None:
+    _import(tmp_path)
+    good = _aid(tmp_path, f"kk,programmes\n{SARI.kk},pkh BPNT\n{HARTONO.kk},\n")
+    assert main(["registry", "import-aid", str(good)]) == 0
     assert "2 family(ies) read, 1 changed." in capsys.readouterr().out
     sari, hartono, revisions, before = in_db(cli_db, _state)
-    assert sari == (1, ["pkh", "bpnt"])
-    assert hartono == (None, None)  # unchanged: no desil, no programmes, no revision
-    assert revisions == [
-        ("aid_data", {"desil": 2, "programmes": []}, {"desil": 1, "programmes": ["pkh", "bpnt"]})
-    ]
-    assert before == 2  # the household as it was yesterday
+    assert sari == ["pkh", "bpnt"]
+    assert hartono is None  # unchanged: no programmes, no revision
+    assert revisions == [("aid_data", {"programmes": []}, {"programmes": ["pkh", "bpnt"]})]
+    assert before == {"programmes": []}  # the household as it was yesterday
 
     # The same file again changes nothing; `export changes` leaves the national data out.
-    assert main(["registry", "aid", str(good)]) == 0
+    assert main(["registry", "import-aid", str(good)]) == 0
     assert "2 family(ies) read, 0 changed." in capsys.readouterr().out
     assert main(["export", "changes", "--since", date.today().isoformat()]) == 0
     assert "aid_data" not in capsys.readouterr().out
 
 
 def test_a_bad_aid_file_names_each_line_and_writes_nothing(cli_db, tmp_path, capsys) -> None:
-    assert (
-        main(["registry", "import", str(write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))])
-        == 0
-    )
+    _import(tmp_path)
     capsys.readouterr()
     bad = _aid(
         tmp_path,
-        f"kk,desil,programmes\n{SARI.kk},11,pkh\n1671010101990123,3,\n{HARTONO.kk},4,pkh\n"
-        f"{HARTONO.kk},3,\n{SARI.kk},2,bansos\n",
+        f"kk,programmes\n{SARI.kk},pkh,bpnt,x\n1671010101990123,\n{HARTONO.kk},pkh\n"
+        f"{HARTONO.kk},\n{SARI.kk},bansos\n",
     )
-    assert main(["registry", "aid", str(bad)]) == 1
+    assert main(["registry", "import-aid", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert ":2: desil must be empty or a number from 1 to 10" in err
+    assert ":2: expected 2 columns" in err
     assert ":3: no family with this KK in the registry" in err
     assert ":5: KK already on line 4" in err
     assert ":6: unknown programme bansos (use pkh, bpnt, pbi_jk, blt)" in err
     assert "4 bad row(s); nothing was imported." in err
     sari, _hartono, revisions, _before = in_db(cli_db, _state)
-    assert sari == (2, None) and revisions == []
-    assert main(["registry", "aid", str(_aid(tmp_path, "kk,desil\n"))]) == 1
-    assert "header must be exactly: kk,desil,programmes" in capsys.readouterr().err
+    assert sari is None and revisions == []
+    assert main(["registry", "import-aid", str(_aid(tmp_path, "kk,desil\n"))]) == 1
+    assert "header must be exactly: kk,programmes" in capsys.readouterr().err

@@ -127,6 +127,19 @@ def test_help_lists_every_command(tmp_path: Path) -> None:
         assert command in result.stdout
 
 
+def test_version_comes_from_one_place(tmp_path: Path) -> None:
+    """``lapor-warga --version`` prints bot.__version__, which pyproject.toml reads."""
+    import tomllib
+
+    from bot import __version__
+
+    result = run_cli("--version", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (0, f"lapor-warga {__version__}\n")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "version" not in project["project"] and "version" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "bot.__version__"}
+
+
 def test_full_official_region_list_imports(empty_database_url: str, monkeypatch, capsys) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_database_url)
     monkeypatch.setenv("DEFAULT_LOCALE", "en")

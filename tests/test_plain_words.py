@@ -1,8 +1,9 @@
 """What residents read: plain Indonesian, short messages (issue 17).
 
 "Resident-facing" is every message of the chat: the msgids extracted from flows/,
-handlers/ and registry/ (the command line and the sandbox page, under bot/, are read by
-operators)."""
+handlers/ and registry/, except the registry's import and export tooling, whose messages
+the command line prints (those, the command line and the sandbox page under bot/ are
+read by operators)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ from locales import SUPPORTED_LOCALES, _, use_locale
 REPO = Path(__file__).resolve().parents[1]
 CHAT_DIRS = ("flows", "handlers", "registry")
 KEYWORDS = {"_": None, "lazy_gettext": None, "_l": None}
+# Modules of registry/ whose messages only the command line prints (files in and out).
+OPERATOR_MODULES = {
+    "aid.py", "desil.py", "exports.py", "households.py", "opensid.py", "opensid_export.py",
+    "population.py", "sync.py", "tables.py", "textfile.py", "usulan.py",
+}  # fmt: skip
 MAX_MESSAGE = 500
 TAG = re.compile(r"<[^>]+>")
 
@@ -26,9 +32,11 @@ TAG = re.compile(r"<[^>]+>")
 def chat_msgids() -> set[str]:
     ids = set()
     for directory in CHAT_DIRS:
-        for _file, _line, message, _c, _x in extract_from_dir(
+        for file, _line, message, _c, _x in extract_from_dir(
             REPO / directory, method_map=[("**.py", "python")], keywords=KEYWORDS
         ):
+            if directory == "registry" and file in OPERATOR_MODULES:
+                continue
             ids.add(message if isinstance(message, str) else message[0])
     return ids
 

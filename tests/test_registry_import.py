@@ -141,3 +141,45 @@ def test_cli_import_reports_each_bad_row_in_line_order_and_counts_rows(
     err = capsys.readouterr().err
     assert f"{header}:1: header must be exactly: kk,nik,name" in err
     assert f"{header}: 1 bad row(s); nothing was imported." in err
+
+
+async def test_indonesian_labels_and_codes_as_on_the_kartu_keluarga(
+    session, tmp_path: Path
+) -> None:
+    rows = registry_rows(FAMILIES)
+    # Budi: SHDK code 1, "LK"; Sari: "istri", "perempuan", DD-MM-YYYY; Dewi: "ANAK", 2,
+    # DD/MM/YYYY; Hartono: "Kepala Keluarga", "laki-laki"; Ani: "3", "PR".
+    for row, (relationship, sex, born) in zip(
+        rows,
+        [
+            ("1", "LK", "1988-04-17"),
+            ("istri", "perempuan", "05-09-1992"),
+            ("ANAK", "2", "28/02/2014"),
+            ("Kepala  Keluarga", "laki-laki", "30-01-1960"),
+            ("3", "PR", "01/12/1963"),
+        ],
+        strict=True,
+    ):
+        row[5], row[3], row[4] = relationship, sex, born
+    assert await import_households(session, write_csv(tmp_path / "id.csv", rows)) == (2, 5)
+    await session.commit()
+    sari = household_snapshot(await household_by_kk(session, SARI.kk))
+    assert [(m["relationship"], m["sex"], m["birth_date"]) for m in sari["members"]] == [
+        ("head", "M", "1988-04-17"),
+        ("spouse", "F", "1992-09-05"),
+        ("child", "F", "2014-02-28"),
+    ]
+    hartono = household_snapshot(await household_by_kk(session, HARTONO.kk))
+    assert [m["relationship"] for m in hartono["members"]] == ["head", "spouse"]
+
+
+async def test_unknown_labels_name_both_vocabularies(session, tmp_path: Path) -> None:
+    rows = registry_rows([SARI])
+    rows[1][5], rows[1][3], rows[1][4] = "12", "W", "1992/09/05"
+    with pytest.raises(ImportRejected) as caught:
+        await import_households(session, write_csv(tmp_path / "bad.csv", rows))
+    reasons = [e.reason for e in caught.value.errors if e.line == 3]
+    assert any("head, spouse" in r and "1 KEPALA KELUARGA" in r and "11 LAINNYA" in r
+               for r in reasons)  # fmt: skip
+    assert any("LAKI-LAKI" in r for r in reasons)
+    assert any("DD-MM-YYYY" in r for r in reasons)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 
+from bot import __version__
 from bot.cli import (
     audit,
     broadcast,
@@ -54,9 +55,13 @@ def _parser() -> argparse.ArgumentParser:
         prog="lapor-warga",
         description="Lapor Warga: residents report household changes to the DTSEN registry over Telegram.",
         epilog="Settings come from the environment or .env: BOT_TOKEN, DATABASE_URL, "
-        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (see "
-        "docs/configuration.md).",
+        "TELEGRAM_API_BASE, DEFAULT_LOCALE, LOG_LEVEL, WORKFLOW_FILE and more (every one, "
+        "with its default, in .env.example; see docs/configuration.md).",
     )
+    parser.add_argument(
+        "--version", action="version", version=f"lapor-warga {__version__}",
+        help="print the version and exit",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.register(commands)

@@ -60,11 +60,13 @@ def day(text: str) -> date:
         ) from None
 
 
-def add_table_output(parser: argparse.ArgumentParser) -> None:
+def add_table_output(
+    parser: argparse.ArgumentParser, *, extra: tuple[str, ...] = (), extra_help: str = ""
+) -> None:
     parser.add_argument(
         "--format",
-        choices=["csv", "xlsx"],
-        help="csv or xlsx (default: from the --output suffix, else csv)",
+        choices=["csv", "xlsx", *extra],
+        help="csv or xlsx (default: from the --output suffix, else csv)" + extra_help,
     )
     parser.add_argument(
         "--output",

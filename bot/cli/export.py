@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.core import (
+    EXIT_CONFIG,
     EXIT_OK,
+    CliError,
     Handler,
     add_group,
     add_table_output,
     audit_cli,
+    cannot_write,
     day,
     in_session,
     output_table,
+    refused,
     table_format,
 )
 from bot.progress import Progress
@@ -41,12 +47,62 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="YYYY-MM-DD",
         help="changes applied from the start of that day (UTC)",
     )
-    add_table_output(changes)
+    usulan = actions.add_parser(
+        "usulan",
+        help="for SIKS-NG after a village meeting: the proposals and objections the "
+        "kelurahan/desa approved (new households, left out of aid, desil, should not "
+        "receive), with full NIK/KK",
+    )
+    usulan.add_argument(
+        "--region", required=True, metavar="CODE",
+        help="region code of any level: 16.71.01.1001 (desa/kelurahan), 16.71.01, 16.71, 16",
+    )  # fmt: skip
+    usulan.add_argument(
+        "--since", type=day, required=True, metavar="YYYY-MM-DD",
+        help="approved at the kelurahan/desa from the start of that day (UTC): the meeting",
+    )  # fmt: skip
+    add_table_output(usulan)
+    add_table_output(
+        changes,
+        extra=("opensid",),
+        extra_help="; opensid: two workbooks for the village's OpenSID in the folder "
+        "--output DIR, the people its import takes and a worklist of events to enter by hand",
+    )
+
+
+async def export_usulan(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.regions import get_region
+    from registry.usulan import USULAN_HEADER, usulan_rows
+
+    fmt = table_format(args)
+
+    async def work(session: AsyncSession) -> int:
+        if await get_region(session, args.region.strip()) is None:
+            raise CliError(
+                _("Region {code} is not in the database.").format(code=args.region), EXIT_CONFIG
+            )
+        rows = await usulan_rows(session, args.region.strip(), args.since)
+        with output_table(settings, args, fmt, USULAN_HEADER, sheet="usulan") as table:
+            for row in rows:
+                table.row(row)
+        if args.output is not None:
+            print(
+                _("{n} proposal(s) agreed since {day} written to {file}.").format(
+                    n=len(rows), day=args.since.isoformat(), file=args.output
+                )
+            )
+        audit_cli(session, "export", "export usulan", region=args.region,
+                  since=args.since.isoformat(), rows=len(rows))  # fmt: skip
+        return EXIT_OK
+
+    return await in_session(settings, work)
 
 
 async def export_changes(settings: Settings, args: argparse.Namespace) -> int:
     from registry.exports import CHANGES_HEADER, changed_rows, count_changes
 
+    if args.format == "opensid":
+        return await export_opensid(settings, args)
     fmt = table_format(args)
 
     async def work(session: AsyncSession) -> int:
@@ -72,4 +128,65 @@ async def export_changes(settings: Settings, args: argparse.Namespace) -> int:
     return await in_session(settings, work)
 
 
-HANDLERS: dict[str | None, Handler] = {"changes": export_changes}
+def opensid_files(folder: Path, since: date) -> tuple[Path, Path]:
+    """The two workbooks of ``export changes --format opensid``."""
+    return (
+        folder / f"opensid-penduduk-{since.isoformat()}.xlsx",
+        folder / f"opensid-peristiwa-{since.isoformat()}.xlsx",
+    )
+
+
+async def export_opensid(settings: Settings, args: argparse.Namespace) -> int:
+    from registry import opensid
+    from registry.opensid_export import opensid_export
+    from registry.tables import open_table
+    from storage.files import OutputRefused, check_output, database_files
+
+    if args.output is None or not args.output.is_dir():
+        raise CliError(
+            _("--format opensid writes two files: give --output DIR, an existing folder."),
+            EXIT_CONFIG,
+        )
+    people_file, worklist_file = opensid_files(args.output, args.since)
+    protected = database_files(settings.database_url)
+    try:  # both refused before either is written
+        for path in (people_file, worklist_file):
+            check_output(path, force=args.force, protected=protected)
+    except OutputRefused as exc:
+        raise refused(exc) from None
+
+    async def work(session: AsyncSession) -> int:
+        result = await opensid_export(session, args.since)
+        tables = (
+            (people_file, opensid.EXPORT_COLUMNS, result.people, "penduduk"),
+            (worklist_file, opensid.WORKLIST_COLUMNS, result.worklist, "peristiwa"),
+        )
+        try:
+            for path, header, rows, sheet in tables:
+                with open_table(path, "xlsx", header, sheet=sheet, force=args.force,
+                                protected=protected) as table:  # fmt: skip
+                    for row in rows:
+                        table.row(row)
+        except OutputRefused as exc:
+            raise refused(exc) from None
+        except OSError as exc:
+            raise cannot_write(args.output, exc) from None
+        print(
+            _(
+                "{people} person(s) for OpenSID's import in {people_file}; {events} event(s) "
+                "to enter by hand in {worklist_file}."
+            ).format(
+                people=len(result.people),
+                people_file=people_file,
+                events=len(result.worklist),
+                worklist_file=worklist_file,
+            )
+        )
+        audit_cli(session, "export", "export changes", since=args.since.isoformat(),
+                  format="opensid", rows=len(result.people) + len(result.worklist))  # fmt: skip
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+HANDLERS: dict[str | None, Handler] = {"changes": export_changes, "usulan": export_usulan}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.core import (
+    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
     CliError,
@@ -41,13 +42,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     g_import = actions.add_parser(
         "import",
         help="import households from a CSV, one row per member "
-        "(kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil)",
+        "(kk,nik,name,sex,birth_date,relationship,region_code,rw,rt,address,desil), or sync "
+        "a village from OpenSID's population workbook (.xlsx, with --region)",
     )
     g_import.add_argument("file", type=Path)
+    g_import.add_argument(
+        "--region", metavar="CODE",
+        help="OpenSID workbook: the desa/kelurahan code it belongs to (e.g. 16.71.01.1001)",
+    )  # fmt: skip
+    g_import.add_argument(
+        "--dry-run", action="store_true",
+        help="OpenSID workbook: print what would change (counts and the first rows), write nothing",
+    )  # fmt: skip
+    desil = actions.add_parser(
+        "import-desil",
+        help="set households' desil from a SIKS-NG list (CSV or xlsx with columns "
+        "no_kk, nik, desil); all or nothing",
+    )
+    desil.add_argument("file", type=Path)
     aid = actions.add_parser(
-        "aid",
-        help="write each family's desil and aid programmes from the national data "
-        "(CSV kk,desil,programmes; programmes: pkh bpnt pbi_jk blt, space-separated)",
+        "import-aid",
+        help="set the aid programmes each family receives (CSV kk,programmes; programmes: "
+        "pkh bpnt pbi_jk blt, space-separated); all or nothing",
     )
     aid.add_argument("file", type=Path)
     show = actions.add_parser("show", help="print one household as JSON")
@@ -80,8 +96,23 @@ def _data_lines(path: Path) -> int:
 
 async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
     from registry.households import import_households
+    from registry.population import XLSX_SUFFIXES, is_workbook
 
     require_file(args.file)
+    # An OpenSID workbook: named so, or with --region (a ZIP file named .csv is refused
+    # by the CSV reader as the workbook it is).
+    named = args.file.suffix.lower() in XLSX_SUFFIXES
+    if is_workbook(args.file) and (named or args.region is not None):
+        from bot.cli.opensid import import_opensid
+
+        return await import_opensid(settings, args)
+    if args.region is not None or args.dry_run:
+        raise CliError(
+            _("--region and --dry-run are for OpenSID workbooks (.xlsx); {file} is a CSV.").format(
+                file=args.file
+            ),
+            EXIT_CONFIG,
+        )
 
     async def work(session: AsyncSession) -> int:
         progress = Progress(_("registry import"), _data_lines(args.file))
@@ -112,7 +143,7 @@ async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
     return await in_session(settings, work)
 
 
-async def registry_aid(settings: Settings, args: argparse.Namespace) -> int:
+async def registry_import_aid(settings: Settings, args: argparse.Namespace) -> int:
     from registry.aid import import_aid_data
 
     require_file(args.file)
@@ -131,6 +162,39 @@ async def registry_aid(settings: Settings, args: argparse.Namespace) -> int:
             )
             return EXIT_FAILED
         print(_("{n} family(ies) read, {changed} changed.").format(n=read, changed=changed))
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+async def registry_import_desil(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.desil import import_desil
+
+    require_file(args.file)
+
+    async def work(session: AsyncSession) -> int:
+        with Progress(_("registry import-desil")) as progress:
+            try:
+                result = await import_desil(session, args.file, progress=progress.update)
+            except ImportRejected as exc:
+                progress.close()
+                for error in exc.errors:
+                    print(bad_row(args.file, error), file=sys.stderr)
+                print(
+                    _("{file}: {n} bad row(s); nothing was imported.").format(
+                        file=args.file, n=exc.count
+                    ),
+                    file=sys.stderr,
+                )
+                return EXIT_FAILED
+        audit_cli(session, "import", "registry import-desil", registry_import=result.record.id,
+                  households=result.households, changed=result.changed)  # fmt: skip
+        print(
+            _(
+                "Desil of {n} household(s) read: {changed} set or changed, the others "
+                "unchanged (import #{id})."
+            ).format(n=result.households, changed=result.changed, id=result.record.id)
+        )
         return EXIT_OK
 
     return await in_session(settings, work)
@@ -220,7 +284,8 @@ async def registry_history(settings: Settings, args: argparse.Namespace) -> int:
                 "\t".join(
                     [
                         entry["at"], entry["action"], entry["member"] or "-",
-                        entry["report"] or "-", str(entry["approved_by"] or "-"),
+                        entry["report"] or entry["import"] or "-",
+                        str(entry["approved_by"] or "-"),
                     ]
                 )
             )  # fmt: skip
@@ -231,7 +296,8 @@ async def registry_history(settings: Settings, args: argparse.Namespace) -> int:
 
 HANDLERS: dict[str | None, Handler] = {
     "import": registry_import,
-    "aid": registry_aid,
+    "import-desil": registry_import_desil,
+    "import-aid": registry_import_aid,
     "show": registry_show,
     "history": registry_history,
     "export": registry_export,

@@ -51,6 +51,7 @@ STATUS_LABELS = {
     "alive": lazy_gettext("living here"),
     "deceased": lazy_gettext("deceased"),
     "moved": lazy_gettext("moved away"),
+    "gone": lazy_gettext("no longer in the village's data"),
 }
 _TAGS = {
     "bold": "b",

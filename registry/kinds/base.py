@@ -170,6 +170,20 @@ def place(value: dict[str, Any]) -> dict[str, Any]:
     return {"text": value.get("text")}
 
 
+async def follow_member(session: AsyncSession, member: Member) -> None:
+    """Accounts linked to the member follow it: to its new household, or unlinked when it
+    died, moved away or is gone (they may link again with their new KK)."""
+    linked = Account.member_id == member.id
+    if member.status != "alive":
+        await session.execute(
+            update(Account).where(linked).values(household_id=None, member_id=None)
+        )
+    else:
+        await session.execute(
+            update(Account).where(linked).values(household_id=member.household_id)
+        )
+
+
 class Apply:
     """One approved report being applied: the session, the approver and the revisions
     written. Every changed member or household gets a
@@ -251,17 +265,7 @@ class Apply:
         await self._follow(member)
 
     async def _follow(self, member: Member) -> None:
-        """Accounts linked to the member follow it: to its new household, or unlinked
-        when it died or moved away (they may link again with their new KK)."""
-        linked = Account.member_id == member.id
-        if member.status != "alive":
-            await self.session.execute(
-                update(Account).where(linked).values(household_id=None, member_id=None)
-            )
-        else:
-            await self.session.execute(
-                update(Account).where(linked).values(household_id=member.household_id)
-            )
+        await follow_member(self.session, member)
 
     async def add_member(self, household_id: int, **fields: Any) -> Member:
         member = Member(household_id=household_id, status="alive", **fields)

@@ -16,6 +16,7 @@ from locales import WIB, WITA, format_date, format_time, use_locale
 from registry import workflow
 from registry.accounts import ensure_account, grant_role
 from registry.aid import import_aid_data
+from registry.desil import import_desil
 from registry.households import household_by_kk
 from storage.models import Region, RoleGrant, utcnow
 from testkit.factories import SARI
@@ -296,9 +297,12 @@ async def test_times_are_in_the_regions_own_zone(bot, fake_api) -> None:
 async def test_bansos_shows_what_the_national_data_says_and_since_when(bot, fake_api) -> None:
     await seed(bot, bot.tmp)
     aid = bot.tmp / "aid.csv"
-    aid.write_text(f"kk,desil,programmes\n{SARI.kk},1,pkh bpnt\n", encoding="utf-8")
+    aid.write_text(f"kk,programmes\n{SARI.kk},pkh bpnt\n", encoding="utf-8")
+    desil = bot.tmp / "desil.csv"
+    desil.write_text(f"no_kk,desil\n{SARI.kk},1\n", encoding="utf-8")
     async with bot.session() as session:
         assert await import_aid_data(session, aid) == (1, 1)
+        assert (await import_desil(session, desil)).changed == 1
         await session.commit()
     sari = await linked(fake_api)
     await sari.expect("is linked to household")

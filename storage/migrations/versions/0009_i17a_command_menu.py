@@ -6,7 +6,7 @@ now (their roles and language) and sets the chat's menu when they differ. Existi
 accounts start empty, so each gets its own menu at its next update.
 
 Revision ID: 0009_i17a
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 12:30:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_i17a"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
