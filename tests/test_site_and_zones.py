@@ -85,3 +85,19 @@ def test_an_aid_proposal_has_a_variant_per_family() -> None:
     )
     assert policy.tiers_for("aid_proposal", {"whose": "neighbour"}) == ("kelurahan", "officer")
     assert policy.tiers_for("aid_proposal", {"whose": "own"}) == ("rt", "kelurahan", "officer")
+
+
+def test_a_reviewers_digest_dates_the_oldest_report_in_its_regions_zone() -> None:
+    from flows.sla import _digest
+    from storage.models import Account, Report
+
+    late = datetime(2026, 12, 3, 16, 30)  # 23.30 WIB on the 3rd, 00.30 WITA on the 4th
+    reviewer = Account(telegram_id=7301, locale="en")
+
+    def digest(region: str) -> str:
+        report = Report(id=1, number="LW-2026-000001", kind="birth", region_code=region,
+                        tier_since=late, created_at=late)  # fmt: skip
+        return _digest(reviewer, [report]).text
+
+    assert "the oldest since December 4, 2026" in digest("51.71.01.1001")
+    assert "the oldest since December 3, 2026" in digest("16.71.01.1001")
