@@ -17,13 +17,14 @@ from bot.housekeeping import DraftSweeper
 from bot.outbox import SEND_TIMEOUT, OutboxSender
 from bot.scheduler import SlaScheduler
 from bot.settings import Settings
+from flows import menus
 from handlers.albums import AlbumMiddleware
 from handlers.metrics import Metrics, UpdateTracker
 from handlers.middlewares import DbSessionMiddleware
 from handlers.ordering import ChatOrderMiddleware
 from handlers.routers import OutageNotices, create_router
 from handlers.throttle import RateLimitMiddleware
-from locales import SUPPORTED_LOCALES, _, use_locale
+from locales import SUPPORTED_LOCALES, use_locale
 from storage import db
 
 
@@ -75,6 +76,7 @@ def create_dispatcher(engine: AsyncEngine, settings: Settings) -> Dispatcher:
     dp["outage_notices"] = OutageNotices()
     dp.include_router(create_router())
     dp["policy"] = policy = settings.policy()
+    dp["site"] = settings.site()
     sender.attach(dp)
     DraftSweeper(sessionmaker, settings, on_enqueued=sender.wake).attach(dp)
     SlaScheduler(sessionmaker, policy, settings.sla_interval, on_queued=sender.wake).attach(dp)
@@ -82,19 +84,11 @@ def create_dispatcher(engine: AsyncEngine, settings: Settings) -> Dispatcher:
 
 
 def command_menu() -> list[BotCommand]:
+    """The default "/" menu: a resident's (each account then gets its own chat's menu by
+    role and language, flows/menus.py; reviewers' commands are never in the default)."""
     return [
-        BotCommand(command="start", description=_("Start and link your household")),
-        BotCommand(command="lapor", description=_("Report a change in your household")),
-        BotCommand(command="status", description=_("Your reports and their state")),
-        BotCommand(command="antrian", description=_("Reports waiting for your review")),
-        BotCommand(command="lanjut", description=_("Continue the form you started")),
-        BotCommand(command="batal", description=_("Cancel the form you are filling in")),
-        BotCommand(command="umumkan", description=_("Announce to the residents (officers)")),
-        BotCommand(command="undang", description=_("Invite a reviewer (officers)")),
-        BotCommand(command="peran", description=_("Your reviewer roles")),
-        BotCommand(command="datasaya", description=_("Get a copy of your data")),
-        BotCommand(command="hapusakun", description=_("Delete your account")),
-        BotCommand(command="bahasa", description=_("Change the language")),
+        BotCommand(command=name, description=str(description))
+        for name, description in menus.RESIDENT_COMMANDS
     ]
 
 

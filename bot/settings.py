@@ -153,6 +153,15 @@ class Settings(BaseSettings):
     mother_min_age: int = Field(
         default=10, ge=0, le=40, description="a birth's mother is at least this many years older"
     )
+    # Who controls the residents' data (UU 27/2022), named in the consent text.
+    data_controller: str = Field(
+        default="Dinas Sosial", min_length=2, max_length=60,
+        description="who controls the residents' data, named in the consent text (2-60 characters)",
+    )  # fmt: skip
+    # The desa/kelurahan office contacts /bantuan shows (TOML, see registry/site.py).
+    office_contacts_file: Path | None = Field(
+        default=None, description="TOML file of kelurahan/desa office contacts for /bantuan"
+    )
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -281,6 +290,30 @@ class Settings(BaseSettings):
         except ConfigError as exc:
             raise SettingsError(f"WORKFLOW_FILE: {exc}") from None
         return replace(policy, mother_min_age=self.mother_min_age)
+
+    @field_validator("data_controller", mode="before")
+    @classmethod
+    def _controller(cls, value: object) -> object:
+        return " ".join(value.split()) if isinstance(value, str) else value
+
+    @field_validator("office_contacts_file")
+    @classmethod
+    def _readable_contacts(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value}: no such file")
+        return value
+
+    def site(self):  # type: ignore[no-untyped-def]
+        """What the bot says about the deployment (registry.site.Site); raises
+        SettingsError if the office contacts file is wrong."""
+        from registry.errors import ConfigError
+        from registry.site import Site, load_offices
+
+        try:
+            offices = load_offices(self.office_contacts_file) if self.office_contacts_file else {}
+        except ConfigError as exc:
+            raise SettingsError(f"OFFICE_CONTACTS_FILE: {exc}") from None
+        return Site(self.data_controller, offices)
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,13 +15,33 @@ class BotSettingsMixin:
 
     @staticmethod
     def _scope_key(p: Params) -> tuple[str, str]:
+        """``("default", "id")``; a scope about one chat is keyed ``"chat:<chat id>"``
+        (``"chat_member:<chat id>:<user id>"``)."""
         scope = p.get_json("scope") or {"type": "default"}
         if not isinstance(scope, dict) or "type" not in scope:
             raise TelegramError("Bad Request: can't parse BotCommandScope JSON object")
         language = p.get_str("language_code") or ""
         if language and not re.fullmatch(r"[a-z]{2}", language):
             raise TelegramError("Bad Request: invalid language code specified")
-        return str(scope["type"]), language
+        kind = str(scope["type"])
+        if kind in ("chat", "chat_administrators", "chat_member"):
+            chat_id = scope.get("chat_id")
+            if not isinstance(chat_id, int | str) or not str(chat_id).lstrip("-").isdigit():
+                raise TelegramError("Bad Request: chat not found")
+            kind += f":{int(chat_id)}"
+            if scope["type"] == "chat_member":
+                kind += f":{scope.get('user_id')}"
+        return kind, language
+
+    def commands_in_chat(self, chat_id: int, language: str = "") -> list[dict[str, str]]:
+        """The "/" menu a private chat shows, resolved as Telegram does: the chat's own
+        scope, then all private chats, then the default; each with the user's language
+        first, then without one."""
+        for kind in (f"chat:{chat_id}", "all_private_chats", "default"):
+            for lang in dict.fromkeys((language, "")):
+                if (kind, lang) in self.commands:
+                    return list(self.commands[(kind, lang)])
+        return []
 
     async def _api_setMyCommands(self, p: Params) -> bool:
         commands = p.get_json("commands")

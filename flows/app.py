@@ -6,10 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from flows import (
+    bansos,
     consent,
     engine,
+    guide,
     invites,
     limits,
+    menus,
     on_behalf,
     onboarding,
     privacy,
@@ -27,6 +30,8 @@ from flows.buttons import (
     DropForm,
     FormPress,
     KeepForm,
+    MenuAction,
+    MenuPress,
     NeedsInfo,
     OnBehalfAsk,
     OnBehalfFamilies,
@@ -38,7 +43,8 @@ from flows.buttons import (
     unpack,
 )
 from flows.io import Button, Ctx, Outcome
-from locales import _, use_locale
+from locales import _, use_locale, use_zone
+from registry.regions import zone_for
 
 Flow = Callable[[Ctx], Awaitable[Outcome]]
 
@@ -52,7 +58,14 @@ async def run(ctx: Ctx, flow: Flow) -> Outcome:
         return too_long
     if not consent.agreed(ctx.account) and not consent.pressed(ctx.incoming):
         return await consent.ask(ctx)
-    return await flow(ctx)
+    before = ctx.account  # /hapusakun leaves ctx.account empty
+    with use_zone(await zone_for(ctx.session, ctx.account)):  # times in the person's zone
+        outcome = menus.with_main_menu(ctx.account, await flow(ctx))
+    # The chat's "/" menu, when role or language changed (or the account was deleted).
+    commands = menus.sync(ctx.account or before, ctx.incoming.chat_id)
+    if commands is not None:
+        outcome.replies.append(commands)
+    return outcome
 
 
 async def start(ctx: Ctx) -> Outcome:
@@ -69,6 +82,16 @@ async def report_menu(ctx: Ctx) -> Outcome:
 
 async def status(ctx: Ctx) -> Outcome:
     return await reports.status(ctx)
+
+
+async def help_menu(ctx: Ctx) -> Outcome:
+    """/bantuan, /help."""
+    return await guide.show(ctx)
+
+
+async def aid_check(ctx: Ctx) -> Outcome:
+    """/bansos: the family's desil and aid."""
+    return await bansos.show(ctx)
 
 
 async def review_queue(ctx: Ctx) -> Outcome:
@@ -106,12 +129,33 @@ async def cancel(ctx: Ctx) -> Outcome:
 
 async def message(ctx: Ctx) -> Outcome:
     """Any message that is not a command: an answer to the open form, if there is one."""
+    action = menus.menu_action(ctx.incoming.text)
+    if action is not None:  # a tap on the main menu, also in the middle of a form
+        ctx.incoming.text = None
+        return await MENU_FLOWS[action](ctx)
     draft = await engine.current_draft(ctx)
     if draft is None:
-        return limits.oversized_text(ctx) or Outcome(
-            [ctx.reply(_("Send /lapor to report a change, or /start to begin."))]
-        )
+        return limits.oversized_text(ctx) or await guide.suggest(ctx)
     return await engine.on_message(ctx, draft)  # each question has its own length limit
+
+
+MENU_FLOWS: dict[str, Flow] = {
+    menus.REPORT: report_menu,
+    menus.STATUS: status,
+    menus.BANSOS: aid_check,
+    menus.HELP: help_menu,
+}
+PRESSED_MENU: dict[MenuAction, Flow] = {
+    MenuAction.REPORT: report_menu,
+    MenuAction.STATUS: status,
+    MenuAction.BANSOS: aid_check,
+    MenuAction.HELP: help_menu,
+    MenuAction.START: start,
+}
+
+
+async def _menu_button(ctx: Ctx, press: MenuPress) -> Outcome:
+    return await PRESSED_MENU[press.action](ctx)
 
 
 async def _form_button(ctx: Ctx, press: FormPress) -> Outcome:
@@ -136,6 +180,7 @@ BUTTON_FLOWS: dict[type[ButtonData], Callable[[Ctx, Any], Awaitable[Outcome]]] =
     NeedsInfo: reports.needs_info,
     RevokeRole: invites.on_revoke,
     DeleteAccount: privacy.on_button,
+    MenuPress: _menu_button,
 }
 
 

@@ -143,6 +143,16 @@ class FormOp(StrEnum):
 INDEXED_OPS = frozenset({FormOp.EDIT_ANSWER, FormOp.CHOOSE, FormOp.TOGGLE})
 
 
+class MenuAction(StrEnum):
+    """What a button of the help or a suggestion opens."""
+
+    REPORT = "r"  # the /lapor menu
+    STATUS = "s"  # /status
+    BANSOS = "b"  # /bansos
+    HELP = "h"  # /bantuan
+    START = "l"  # /start: linking
+
+
 class ConsentAction(StrEnum):
     AGREE = "y"
     DECLINE = "n"
@@ -335,6 +345,14 @@ class DeleteAccount(ButtonData):
     confirm: Confirm
 
 
+@dataclass(frozen=True)
+class MenuPress(ButtonData):
+    """``mn:<action>``: a button of /bantuan or of a suggestion (open /lapor, /status...)."""
+
+    PREFIX = "mn"
+    action: MenuAction
+
+
 KINDS: tuple[type[ButtonData], ...] = (
     FormPress,
     ConsentPress,
@@ -352,6 +370,7 @@ KINDS: tuple[type[ButtonData], ...] = (
     NeedsInfo,
     RevokeRole,
     DeleteAccount,
+    MenuPress,
 )
 _BY_PREFIX = {p: [k for k in KINDS if k.PREFIX == p] for p in {k.PREFIX for k in KINDS}}
 
@@ -373,6 +392,8 @@ __all__ = [
     "FormPress",
     "InfoAction",
     "KeepForm",
+    "MenuAction",
+    "MenuPress",
     "NeedsInfo",
     "OnBehalfAsk",
     "OnBehalfFamilies",

@@ -11,6 +11,7 @@ Buttons: :class:`~flows.buttons.ConsentPress`. The invite code is the argument o
 from __future__ import annotations
 
 import re
+from html import escape
 
 from flows import invites, onboarding
 from flows.buttons import INVITE_CODE, ConsentAction, ConsentPress, prefix_of
@@ -42,30 +43,29 @@ def pressed(incoming: Incoming) -> bool:
     return prefix_of(incoming.callback) == ConsentPress.PREFIX
 
 
-def consent_text() -> str:
-    """The consent text, in the current locale (HTML)."""
+def consent_text(controller: str) -> str:
+    """The consent text, in the current locale (HTML), naming the data controller
+    (``DATA_CONTROLLER``). Under 500 characters as Telegram counts them, "✅ You agreed."
+    included (tests/test_plain_words.py)."""
     return "\n\n".join(
         [
-            _("🔒 <b>Lapor Warga: your data</b>"),
+            _("🔒 <b>Your data in Lapor Warga</b>"),
             _(
-                "Lapor Warga keeps the DTSEN social registry true, so that aid reaches the "
-                "right families."
+                "Data controller: {controller}. The aim: true DTSEN data, so that aid reaches "
+                "the right families."
+            ).format(controller=escape(controller)),
+            _(
+                "<b>Stored:</b> your Telegram account, phone number, NIK and KK, reports and "
+                "photos."
             ),
             _(
-                "<b>What is stored:</b> your Telegram account, your phone number, the link "
-                "to your household (your NIK and KK number), and the reports and photos you "
-                "send."
+                "<b>Seen by:</b> your RT head, the lurah/kepala desa, Dinas Sosial/BPS officers "
+                "of your area."
             ),
             _(
-                "<b>Who sees it:</b> the RT head, the lurah/kepala desa and the Dinas "
-                "Sosial/BPS officers of your area. Your NIK and KK are shown masked, except "
-                "to officers."
+                "<b>Delete:</b> /hapusakun (reports stay, without your identity). A copy of "
+                "your data: /datasaya."
             ),
-            _(
-                "<b>How long:</b> until you delete your account with /hapusakun. Reports "
-                "already in review stay in the registry's record, without your identity."
-            ),
-            _("/datasaya sends you everything that is stored about you."),
             _("Nothing is stored until you agree."),
         ]
     )
@@ -93,7 +93,7 @@ async def ask(ctx: Ctx) -> Outcome:
     locale = _screen_locale(ctx)
     code = start_code(ctx.incoming)
     with use_locale(locale):
-        reply = ctx.reply(consent_text(), buttons=_buttons(locale, code))
+        reply = ctx.reply(consent_text(ctx.site.data_controller), buttons=_buttons(locale, code))
         notice = _("Please read the text below first.") if ctx.incoming.callback else None
     return Outcome([reply], notice=notice)
 
@@ -107,7 +107,13 @@ async def on_button(ctx: Ctx, press: ConsentPress) -> Outcome:
     with use_locale(locale):
         if press.action is ConsentAction.LANGUAGE:
             return Outcome(
-                [ctx.reply(consent_text(), buttons=_buttons(locale, code), edit_message_id=edit)]
+                [
+                    ctx.reply(
+                        consent_text(ctx.site.data_controller),
+                        buttons=_buttons(locale, code),
+                        edit_message_id=edit,
+                    )
+                ]
             )
         if press.action is ConsentAction.DECLINE:
             text = _(
@@ -127,7 +133,7 @@ async def _agree(ctx: Ctx, locale: str, code: str | None) -> Outcome:
         return Outcome(notice=_("This button has expired."))
     audit.record(ctx.session, "consent", actor=account, locale=locale)
     ctx.account = account
-    agreed_text = consent_text() + "\n\n" + _("✅ You agreed.")
+    agreed_text = consent_text(ctx.site.data_controller) + "\n\n" + _("✅ You agreed.")
     outcome = Outcome(
         [ctx.reply(agreed_text, edit_message_id=incoming.message_id)], notice=_("Thank you!")
     )

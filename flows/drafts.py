@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.engine import form_named
 from flows.io import Reply
-from locales import _, format_date, format_number, use_locale
+from locales import _, format_date, format_number, local_time, use_locale, use_zone
+from registry.regions import zone_for
 from storage.models import Account, Draft
 
 
@@ -37,7 +38,7 @@ async def sweep(
         )
     ).all()
     for draft, account in rows:
-        with use_locale(account.locale):
+        with use_locale(account.locale), use_zone(await zone_for(session, account)):
             if draft.updated_at < now - expire_after:
                 gone = await session.execute(
                     delete(Draft).where(Draft.id == draft.id, Draft.rev == draft.rev)
@@ -61,6 +62,9 @@ async def sweep(
                     text = _(
                         "⏰ You have not finished your form “{title}”. Send /lanjut to continue "
                         "where you stopped, or /batal to drop it. It will be deleted on {date}."
-                    ).format(title=_title(draft), date=format_date(draft.updated_at + expire_after))
+                    ).format(
+                        title=_title(draft),
+                        date=format_date(local_time(draft.updated_at + expire_after)),
+                    )
                     replies.append(Reply(chat_id=account.telegram_id, text=text))
     return replies

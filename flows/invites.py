@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows import engine, notify, onboarding
+from flows import engine, menus, notify, onboarding
 from flows.broadcast import region_name
 from flows.buttons import Confirm, RevokeRole
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
-from locales import _, format_date, format_time, in_wib, lazy_gettext, use_locale
+from locales import _, format_date, format_time, lazy_gettext, local_time, use_locale, zone_name
 from registry.accounts import grant_area
 from registry.errors import DomainError
 from registry.forms import FieldError, Form, Step
@@ -60,9 +60,10 @@ def deep_link(bot_username: str, code: str) -> str:
 
 
 def expiry_text(expires_at: datetime) -> str:
-    """``January 21, 2026, 5:00 PM WIB`` in the current locale (``expires_at``: naive UTC)."""
-    local = in_wib(expires_at)
-    return f"{format_date(local)}, {format_time(local)} WIB"
+    """``January 21, 2026, 5:00 PM WIB`` in the current locale and the person's zone
+    (``expires_at``: naive UTC)."""
+    local = local_time(expires_at)
+    return f"{format_date(local)}, {format_time(local)} {zone_name()}"
 
 
 def officer_areas(account: Account | None) -> list[str]:
@@ -96,13 +97,8 @@ async def redeem(ctx: Ctx, code: str) -> Outcome:
             grant = await redeem_invite(ctx.session, account, code)
         except InviteError as exc:
             return Outcome([ctx.reply(str(REDEEM_ERRORS.get(exc.code, exc)))])
-        lines = [
-            _("✅ Invitation accepted."),
-            _("Welcome! You review reports as:"),
-            *map(onboarding._role_line, account.roles),
-            "",
-            _("/antrian shows what waits for your decision."),
-        ]
+        welcome = (await onboarding.reviewer_welcome(ctx, account)).replies[0].text
+        lines = [_("✅ Invitation accepted."), welcome]
         replies = [ctx.reply("\n".join(lines))]
     invite = await invite_for(ctx.session, code)
     inviter = (
@@ -255,7 +251,8 @@ async def roles(ctx: Ctx) -> Outcome:
     account = ctx.account
     if account is None or not account.roles:
         return Outcome([ctx.reply(_("You have no reviewer role."))])
-    lines = [_("<b>Your roles</b>"), *map(onboarding._role_line, account.roles)]
+    lines = [_("<b>Your roles</b>")]
+    lines += [await onboarding.role_line(ctx, grant) for grant in account.roles]
     buttons: list[list[Button]] = []
     if officer_areas(account):
         grants = await _grants_in_area(ctx.session, account)
@@ -269,7 +266,7 @@ async def roles(ctx: Ctx) -> Outcome:
             for grant in grants[:MAX_LISTED]:
                 lines.append(
                     f"#{grant.id} · {await _role_area(ctx.session, grant)} · "
-                    f"{escape(grant.account.first_name or '-')} · {format_date(grant.granted_at)}"
+                    f"{escape(grant.account.first_name or '-')} · {format_date(local_time(grant.granted_at))}"
                 )
                 buttons.append(
                     [Button(_("🚫 Revoke #{id}").format(id=grant.id), RevokeRole(grant.id).pack())]
@@ -331,6 +328,7 @@ async def on_revoke(ctx: Ctx, press: RevokeRole) -> Outcome:
                 role=await _role_area(ctx.session, grant)
             )
         notify.post(ctx.session, [Reply(holder.telegram_id, told)], PURPOSE)
+    await menus.post_refresh(ctx.session, holder)  # their "/" menu loses the reviewer commands
     done = _("🚫 Revoked: {role} of {name}.").format(role=who, name=name)
     return Outcome([ctx.reply(done, edit_message_id=ctx.incoming.message_id)], notice=_("Revoked."))
 

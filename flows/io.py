@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from registry.policy import DEFAULT_POLICY, Policy
+from registry.site import DEFAULT_SITE, Site
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,10 @@ class Reply:
     contact_button: str | None = None  # a reply-keyboard button sharing the user's own contact
     location_button: str | None = None  # a reply-keyboard button sending the user's location
     remove_keyboard: bool = False
+    menu: list[list[str]] | None = None  # a persistent reply keyboard (the main menu)
+    # The chat's "/" command menu: [[command, description], ...]; [] puts back the bot's
+    # default menu. Such a reply sends no message.
+    commands: list[list[str]] | None = None
     photo: str | None = None  # a photo's file id: sent as a photo with the text as caption
     document: str | None = None  # a document's file id: sent as a document with the text as caption
     voice: str | None = None  # a voice note's file id, sent with the text as caption
@@ -59,7 +64,10 @@ class Reply:
             )
         data = asdict(self)
         del data["chat_id"], data["about_report"]
-        return {key: value for key, value in data.items() if value not in (None, False, [])}
+        kept = {key: value for key, value in data.items() if value not in (None, False, [])}
+        if self.commands == []:
+            kept["commands"] = []  # "back to the default menu" is a message of its own
+        return kept
 
     @classmethod
     def from_message(cls, chat_id: int, data: dict[str, Any]) -> Reply:
@@ -128,6 +136,7 @@ class Ctx:
     policy: Policy = DEFAULT_POLICY  # the review workflow's configuration (WORKFLOW_FILE)
     upload_limit: int = DEFAULT_UPLOAD_LIMIT  # largest photo or document accepted, in bytes
     bot_username: str | None = None  # for deep links (t.me/<bot>?start=...)
+    site: Site = DEFAULT_SITE  # the data controller and office contacts (settings)
 
     def reply(self, text: str, **kwargs: object) -> Reply:
         return Reply(chat_id=self.incoming.chat_id, text=text, **kwargs)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from flows import engine, notify
+from flows import engine, menus, notify
 from flows.engine import FormState
 from flows.io import Ctx, Outcome, Reply
 from locales import _, lazy_gettext, use_locale
@@ -22,6 +22,8 @@ from registry.errors import DomainError
 from registry.forms import FieldError, Form, Step
 from registry.households import head_of
 from registry.nik import mask
+from registry.queues import queue_size
+from registry.regions import get_region
 from storage.models import Account, Household, RoleGrant
 
 LANGUAGES = [("id", "🇮🇩 Bahasa Indonesia"), ("en", "🇬🇧 English")]
@@ -114,8 +116,11 @@ ROLE_NAMES = {
 }
 
 
-def _role_line(grant: RoleGrant) -> str:
-    return f"• {ROLE_NAMES[grant.role]}: {grant_area(grant)}"
+async def role_line(ctx: Ctx, grant: RoleGrant) -> str:
+    """``• RT head: Tiga-puluh-lima Ilir RW 2 RT 3`` (the place by name, escaped)."""
+    region = await get_region(ctx.session, grant.region_code)
+    place = escape(region.name) if region is not None else grant.region_code
+    return f"• {ROLE_NAMES[grant.role]}: {grant_area(grant, place)}"
 
 
 async def account_of(ctx: Ctx) -> Account:
@@ -126,9 +131,17 @@ async def account_of(ctx: Ctx) -> Account:
     return ctx.account
 
 
-def reviewer_welcome(ctx: Ctx, account: Account) -> Outcome:
-    lines = [_("Welcome! You review reports as:"), *map(_role_line, account.roles), ""]
-    lines.append(_("/antrian shows what waits for your decision."))
+async def reviewer_welcome(ctx: Ctx, account: Account) -> Outcome:
+    lines = [_("Welcome! You review reports as:")]
+    lines += [await role_line(ctx, grant) for grant in account.roles]
+    waiting = await queue_size(ctx.session, account)
+    lines.append("")
+    if waiting:
+        lines.append(
+            _("Reports waiting for your decision now: {n}. /antrian shows them.").format(n=waiting)
+        )
+    else:
+        lines.append(_("No report waits for your decision now. /antrian shows your queue."))
     return Outcome([ctx.reply("\n".join(lines))])
 
 
@@ -145,13 +158,13 @@ async def start(ctx: Ctx) -> Outcome:
                 "Welcome back! Your account is linked to household KK {kk}.\n\n"
                 "/lapor – report a change\n/status – your reports"
             ).format(kk=mask(household.kk) if household else "-")
-            return Outcome([ctx.reply(text)])
+            return Outcome([ctx.reply(text, menu=menus.main_menu())])
         if account.roles:
-            return reviewer_welcome(ctx, account)
+            return await reviewer_welcome(ctx, account)
         until = await link_locked_until(ctx.session, account)
         if until is not None:
             return Outcome([ctx.reply(str(LinkLocked(until)))])
         return await engine.start(ctx, LINK_FORM)
 
 
-__all__ = ["LINK_FORM", "account_of", "reviewer_welcome", "start"]
+__all__ = ["LINK_FORM", "account_of", "reviewer_welcome", "role_line", "start"]

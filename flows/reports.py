@@ -20,7 +20,7 @@ from flows.filing import answered, attachments_of
 from flows.io import Button, Ctx, Outcome
 from flows.onboarding import account_of
 from flows.review import STATE_LABELS, event_line, kind_title, reporter_buttons
-from locales import _, format_date, format_datetime, lazy_gettext
+from locales import _, format_date, format_local, lazy_gettext, local_time
 from registry import queues, workflow
 from registry.errors import DomainError
 from registry.forms import Form, Step
@@ -95,7 +95,7 @@ async def status(ctx: Ctx) -> Outcome:
     for report in reports:
         lines.append(
             f"• <code>{report.number}</code> · {escape(kind_title(report.kind))} · "
-            f"{STATE_LABELS[report.state]} · {format_date(report.created_at)}"
+            f"{STATE_LABELS[report.state]} · {format_date(local_time(report.created_at))}"
         )
     lines += ["", _("Send /status followed by a number to see its history.")]
     return Outcome([ctx.reply("\n".join(lines))])
@@ -114,7 +114,7 @@ async def _history(ctx: Ctx, number: str) -> Outcome:
         )
     lines = [f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>"]
     for event in report.events:
-        lines.append(f"• {format_datetime(event.created_at, 'short')} · {event_line(event)}")
+        lines.append(f"• {format_local(event.created_at)} · {event_line(event)}")
     return Outcome([ctx.reply("\n".join(lines), buttons=reporter_buttons(report))])
 
 

@@ -13,7 +13,7 @@ from flows import engine, notify
 from flows.buttons import Decide, InfoAction, NeedsInfo, OpenQueued, Verdict, Withdraw
 from flows.engine import FormState
 from flows.io import Button, Ctx, Outcome, Reply
-from locales import _, format_date, lazy_gettext, use_locale
+from locales import _, format_date, lazy_gettext, local_time, use_locale
 from registry import audit, links, queues, workflow
 from registry.errors import DomainError
 from registry.forms import VOICE_ANSWER, FieldError, Form, Step
@@ -207,7 +207,7 @@ async def render_card(session: AsyncSession, report: Report, *, full_ids: bool =
     lines += [""] * bool(flagged or talk) + flagged + talk
     lines += [
         "",
-        _("Submitted: {date}").format(date=format_date(report.created_at)),
+        _("Submitted: {date}").format(date=format_date(local_time(report.created_at))),
         _("Status: {state}").format(state=STATE_LABELS[report.state]),
     ]
     return "\n".join(lines)
@@ -388,6 +388,11 @@ def reporter_update(report: Report) -> list[Reply]:
                 text += " " + template.format(name=escape(report.payload["name"]))
             if report.state == workflow.APPLIED and report.kind == "dispute":
                 text += " " + _("The officers will take it into account at the next desil review.")
+            if report.state == workflow.APPLIED and report.kind == "aid_proposal":
+                text += " " + _(
+                    "The proposal goes to the village meeting and Dinas Sosial, who decide "
+                    "who receives aid."
+                )
         replies = [Reply(reporter.telegram_id, text, buttons, about_report=report.id)]
         if report.state == workflow.APPLIED:
             replies.extend(_dukcapil_note(report, reporter))
@@ -568,7 +573,7 @@ async def queue(ctx: Ctx) -> Outcome:
     buttons = []
     for report in reports[:20]:
         label = f"{report.number} · {kind_title(report.kind)}"
-        lines.append(f"• {label} · {format_date(report.created_at)}")
+        lines.append(f"• {label} · {format_date(local_time(report.created_at))}")
         buttons.append([Button(label, OpenQueued(report.id).pack())])
     return Outcome([ctx.reply("\n".join(lines), buttons=buttons)])
 

@@ -52,11 +52,12 @@ def _nav_row(state: FormState, step: Step) -> list[Button]:
 
 
 def _header(state: FormState, step: Step) -> str:
+    # Counted over every question of the form, asked or not: an answer that skips later
+    # questions (or adds some) moves the position on, never the total.
     form, answers = state.form, state.answers
-    entries = form.visible_entries(answers)
     owner = form.groups.get(step.group) if step.group else step
-    position = next((i for i, e in enumerate(entries) if e is owner), 0) + 1
-    head = f"<b>{escape(str(form.title))}</b> ({position}/{len(entries)})"
+    position = next((i for i, e in enumerate(form.steps) if e is owner), 0) + 1
+    head = f"<b>{escape(str(form.title))}</b> ({position}/{len(form.steps)})"
     if step.group is not None:
         group = form.groups[step.group]
         number = len(answers.get(group.name) or []) + 1  # the item being entered

@@ -14,9 +14,10 @@ from flows import notify
 from flows.buttons import OpenQueued
 from flows.io import Button, Reply
 from flows.review import kind_title, notify_decision
-from locales import _, format_date, use_locale
+from locales import _, format_date, local_time, use_locale, use_zone
 from registry import queues, sla
 from registry.policy import Policy
+from registry.regions import zone_of
 from storage.models import Account, Report
 
 DIGEST_LINES = 10
@@ -32,11 +33,11 @@ async def escalate(session: AsyncSession, report_id: int, now: datetime, policy:
 
 
 def _digest(account: Account, reports: list[Report]) -> Reply:
-    with use_locale(account.locale):
+    with use_locale(account.locale), use_zone(zone_of(reports[0].region_code)):
         oldest = min(r.tier_since or r.created_at for r in reports)
         lines = [
             _("⏰ {n} report(s) wait for your decision, the oldest since {date}.").format(
-                n=len(reports), date=format_date(oldest)
+                n=len(reports), date=format_date(local_time(oldest))
             )
         ]
         lines += [

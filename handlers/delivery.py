@@ -16,6 +16,8 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
@@ -112,6 +114,12 @@ def _markup(
                 for row in reply.buttons
             ]
         )
+    if reply.menu:
+        return ReplyKeyboardMarkup(
+            keyboard=[[KeyboardButton(text=label) for label in row] for row in reply.menu],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
     if reply.remove_keyboard:
         return ReplyKeyboardRemove()
     return None
@@ -146,6 +154,14 @@ async def send(bot: Bot, reply: Reply, shown: Message | None = None) -> None:
     """Send ``reply`` (or edit the message it names). ``shown``: the message whose button
     was pressed, as Telegram sent it with the press: an edit to what it already shows is
     not sent."""
+    if reply.commands is not None:  # the chat's "/" menu, no message
+        scope = BotCommandScopeChat(chat_id=reply.chat_id)
+        if reply.commands:
+            commands = [BotCommand(command=c, description=d) for c, d in reply.commands]
+            await bot.set_my_commands(commands, scope=scope)
+        else:
+            await bot.delete_my_commands(scope=scope)
+        return
     markup = _markup(reply)
     if reply.file_data is not None:
         upload = BufferedInputFile(reply.file_data, filename=reply.file_name or "file")

@@ -22,6 +22,7 @@ from handlers.delivery import (
 )
 from locales import _, use_locale
 from registry.policy import Policy
+from registry.site import DEFAULT_SITE, Site
 from storage.models import Account
 from storage.updates import is_outage
 
@@ -32,6 +33,9 @@ Flow = Callable[[Ctx], Awaitable[Outcome]]
 COMMANDS: dict[str, Flow] = {
     "lapor": app.report_menu,
     "status": app.status,
+    "bansos": app.aid_check,
+    "bantuan": app.help_menu,
+    "help": app.help_menu,
     "antrian": app.review_queue,
     "batal": app.cancel,
     "lanjut": app.resume,
@@ -51,9 +55,13 @@ async def _ctx(
     account: Account | None,
     policy: Policy,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    site: Site = DEFAULT_SITE,
 ) -> Ctx:
     username = (await bot.me()).username  # cached by aiogram after the first call
-    return Ctx(session, incoming, account, policy, upload_limit=upload_limit, bot_username=username)
+    return Ctx(
+        session, incoming, account, policy, upload_limit=upload_limit, bot_username=username,
+        site=site,
+    )  # fmt: skip
 
 
 async def _run(
@@ -64,8 +72,10 @@ async def _run(
     account: Account | None,
     policy: Policy,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    site: Site = DEFAULT_SITE,
 ) -> None:
-    ctx = await _ctx(incoming_from_message(message), bot, session, account, policy, upload_limit)
+    incoming = incoming_from_message(message)
+    ctx = await _ctx(incoming, bot, session, account, policy, upload_limit, site)
     await commit_and_send(bot, session, await app.run(ctx, flow))
 
 
@@ -77,8 +87,9 @@ def _command_handler(flow: Flow) -> Callable[..., Awaitable[None]]:
         account: Account | None,
         policy: Policy,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        site: Site = DEFAULT_SITE,
     ) -> None:
-        await _run(flow, message, bot, session, account, policy, upload_limit=upload_limit)
+        await _run(flow, message, bot, session, account, policy, upload_limit, site)
 
     return handler
 
@@ -91,9 +102,10 @@ async def on_message(
     policy: Policy,
     album: list[Message] | None = None,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    site: Site = DEFAULT_SITE,
 ) -> None:
     incoming = incoming_from_message(message, album)
-    ctx = await _ctx(incoming, bot, session, account, policy, upload_limit)
+    ctx = await _ctx(incoming, bot, session, account, policy, upload_limit, site)
     await commit_and_send(bot, session, await app.run(ctx, app.message))
 
 
@@ -103,8 +115,9 @@ async def on_button(
     session: AsyncSession,
     account: Account | None,
     policy: Policy,
+    site: Site = DEFAULT_SITE,
 ) -> None:
-    ctx = await _ctx(incoming_from_callback(query), bot, session, account, policy)
+    ctx = await _ctx(incoming_from_callback(query), bot, session, account, policy, site=site)
     data = query.data or ""
     outcome = await app.run(ctx, lambda ctx: app.button(ctx, data))
     await commit_and_send(bot, session, outcome, query)

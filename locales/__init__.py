@@ -26,10 +26,15 @@ DOMAIN = "messages"
 SUPPORTED_LOCALES: tuple[str, ...] = ("id", "en")
 DEFAULT_LOCALE = "id"
 
-# Times shown to people are in Western Indonesia Time (UTC+7, no daylight saving).
+# Times shown to people are in their region's zone (no daylight saving): Western,
+# Central or Eastern Indonesia Time. The zone is a context variable like the locale,
+# set once per update (flows.app.run, from the person's household or role area).
 WIB = timezone(timedelta(hours=7), "WIB")
+WITA = timezone(timedelta(hours=8), "WITA")
+WIT = timezone(timedelta(hours=9), "WIT")
 
 _current: ContextVar[str] = ContextVar("lapor_warga_locale", default=DEFAULT_LOCALE)
+_zone: ContextVar[timezone] = ContextVar("lapor_warga_zone", default=WIB)
 
 
 @cache
@@ -105,6 +110,32 @@ def format_time(value: datetime, fmt: str = "short") -> str:
 def in_wib(value: datetime) -> datetime:
     """A stored time (naive UTC) in Western Indonesia Time, for format_date/format_time."""
     return value.replace(tzinfo=UTC).astimezone(WIB)
+
+
+@contextmanager
+def use_zone(zone: timezone | None) -> Iterator[timezone]:
+    """Show times in ``zone`` (WIB when None) within the block."""
+    token = _zone.set(zone or WIB)
+    try:
+        yield zone or WIB
+    finally:
+        _zone.reset(token)
+
+
+def local_time(value: datetime) -> datetime:
+    """A stored time (naive UTC) in the current zone, for format_date/format_time."""
+    return value.replace(tzinfo=UTC).astimezone(_zone.get())
+
+
+def zone_name() -> str:
+    """``WIB``, ``WITA`` or ``WIT``: the current zone's abbreviation."""
+    return _zone.get().tzname(None) or "WIB"
+
+
+def format_local(value: datetime) -> str:
+    """``21 Jan 2026 14.35 WITA``: a stored time (naive UTC) in the current zone."""
+    local = local_time(value)
+    return f"{format_date(local, 'medium')} {format_time(local)} {zone_name()}"
 
 
 def format_number(value: int | float) -> str:

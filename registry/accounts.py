@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import _, format_time, in_wib
+from locales import _, format_time, local_time, zone_name
 from registry.errors import DomainError, NotFound
 from registry.households import MAX_RW_RT, household_by_kk, member_by_nik
 from registry.regions import get_region
@@ -89,11 +89,11 @@ class LinkLocked(DomainError):
     def __init__(self, until: datetime, now: datetime | None = None) -> None:
         self.until = until
         minutes = max(1, math.ceil((until - (now or utcnow())).total_seconds() / 60))
-        shown = format_time(in_wib(until))
+        shown = f"{format_time(local_time(until))} {zone_name()}"
         super().__init__(
             _(
                 "Too many tries with a NIK and KK that do not match: for your safety, linking "
-                "your account is locked until {time} WIB (in {minutes} min). Meanwhile you can "
+                "your account is locked until {time} (in {minutes} min). Meanwhile you can "
                 "still report a household missing from the registry with /lapor."
             ).format(time=shown, minutes=minutes)
         )

@@ -208,6 +208,8 @@ async def changed_rows(session: AsyncSession, since: date) -> AsyncIterator[list
         .outerjoin(Report, Report.id == RegistryRevision.report_id)
         .outerjoin(Account, Account.id == RegistryRevision.approved_by_account_id)
         .where(RegistryRevision.created_at >= start)
+        # Desil and programmes written by `registry aid` came from the national data.
+        .where(RegistryRevision.action != "aid_data")
         .order_by(RegistryRevision.id)
     )
     async for row in stream_rows(session, revisions, YIELD_PER):

@@ -64,6 +64,8 @@ class Step:
     optional: bool = False
     max_length: int = 100
     options: Sequence[tuple[str, Any]] = ()  # fixed choices: (value, lazy label)
+    # Fixed choices no longer offered (a reworded form): stored answers still display.
+    retired: frozenset[str] = frozenset()
     choices: Choices | None = None  # choices computed from the registry (labels remembered)
     parse: Callable[[str], Any] | None = None  # text -> stored value, raising FieldError
     check: Check | None = None
@@ -92,7 +94,7 @@ class Step:
     async def options_for(self, state: FormState) -> list[tuple[str, str]]:
         if self.choices is not None:
             return await self.choices(state)
-        return [(value, str(label)) for value, label in self.options]
+        return [(v, str(label)) for v, label in self.options if v not in self.retired]
 
 
 @dataclass

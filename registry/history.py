@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from registry.aid import AID_DATA
 from registry.exports import live_telegram_id
 from registry.households import household_snapshot
 from storage.models import (
@@ -89,6 +90,11 @@ async def household_as_of(
             for key in ("address", "rw", "rt", "desil", "details"):
                 if key in revision.before:
                     snapshot[key] = revision.before[key]
+        elif revision.action == AID_DATA and revision.before is not None:
+            snapshot["details"] = {
+                **snapshot["details"],
+                "programmes": revision.before["programmes"],
+            }
         elif revision.member_id is not None:
             if revision.before is None:
                 members.pop(revision.member_id, None)  # added after the day

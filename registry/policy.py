@@ -18,7 +18,7 @@ BUNDLED_WORKFLOW = Path(__file__).resolve().parent / "workflow.toml"
 TIERS = ("rt", "kelurahan", "officer")
 FINAL_TIER = "officer"
 # Report types split by one of their answers: the type key is "<kind>.<answer>".
-VARIANT_ANSWER = {"dispute": "subject"}
+VARIANT_ANSWER = {"dispute": "subject", "aid_proposal": "whose"}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts import grant_covers
@@ -25,8 +25,8 @@ def _area_clause(grant: RoleGrant) -> Any:
     return clause
 
 
-async def queue_for(session: AsyncSession, account: Account, limit: int = 50) -> list[Report]:
-    """Reports waiting at a tier the account decides, in its area, oldest first."""
+def _queue_clause(account: Account) -> Any:
+    """Reports waiting at a tier the account decides, in its area, not filed by it."""
     clauses = [
         and_(Report.state == state, _area_clause(grant))
         for grant in account.roles
@@ -34,10 +34,26 @@ async def queue_for(session: AsyncSession, account: Account, limit: int = 50) ->
         if grant.role == role
     ]
     if not clauses:
-        return []
+        return None
     others = or_(Report.reporter_account_id.is_(None), Report.reporter_account_id != account.id)
-    stmt = select(Report).where(or_(*clauses), others).order_by(Report.id).limit(limit)
+    return and_(or_(*clauses), others)
+
+
+async def queue_for(session: AsyncSession, account: Account, limit: int = 50) -> list[Report]:
+    """Reports waiting at a tier the account decides, in its area, oldest first."""
+    clause = _queue_clause(account)
+    if clause is None:
+        return []
+    stmt = select(Report).where(clause).order_by(Report.id).limit(limit)
     return list((await session.execute(stmt)).scalars().unique().all())
+
+
+async def queue_size(session: AsyncSession, account: Account) -> int:
+    """How many reports wait for the account's decision now."""
+    clause = _queue_clause(account)
+    if clause is None:
+        return 0
+    return await session.scalar(select(func.count(Report.id)).where(clause)) or 0
 
 
 async def reviewers_for(session: AsyncSession, report: Report) -> list[Account]:

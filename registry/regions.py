@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import _
+from locales import WIB, WIT, WITA, _
 from registry.errors import ImportRejected, RowError
 from registry.textfile import csv_rows
-from storage.models import Region
+from storage.models import Household, Region
 from storage.patterns import contains, starts_with
 
 BUNDLED_REGIONS_CSV = Path(__file__).resolve().parent / "data" / "kode_wilayah_2025.csv"
@@ -22,6 +24,22 @@ _CODE_RE = re.compile(r"^\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?$")
 LEVEL_NAMES = {1: "provinsi", 2: "kabupaten/kota", 3: "kecamatan", 4: "desa/kelurahan"}
 VILLAGE_LEVEL = 4
 _BATCH = 5000
+
+
+# Provinces in Central (WITA, UTC+8) and Eastern (WIT, UTC+9) Indonesia Time; the others
+# are in Western Indonesia Time (WIB, UTC+7). By the first two digits of a region code.
+WITA_PROVINCES = frozenset({"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"})
+WIT_PROVINCES = frozenset({"81", "82", "91", "92", "93", "94", "95", "96"})
+
+
+def zone_of(code: str | None) -> timezone:
+    """The time zone of a region (WIB, WITA or WIT), from its province code."""
+    province = (code or "")[:2]
+    if province in WIT_PROVINCES:
+        return WIT
+    if province in WITA_PROVINCES:
+        return WITA
+    return WIB
 
 
 def region_level(code: str) -> int | None:
@@ -213,3 +231,19 @@ def _ancestors(code: str) -> list[str]:
         out.append(parent)
         code = parent
     return out
+
+
+async def zone_for(session: AsyncSession, account: Any) -> timezone:
+    """The zone a person's times are shown in: their household's region, else their
+    first role's area, else the region of the registry's households (a deployment serves
+    one area), else WIB."""
+    code = None
+    if account is not None and account.household_id is not None:
+        code = await session.scalar(
+            select(Household.region_code).where(Household.id == account.household_id)
+        )
+    if code is None and account is not None and account.roles:
+        code = account.roles[0].region_code
+    if code is None:
+        code = await session.scalar(select(Household.region_code).limit(1))
+    return zone_of(code)

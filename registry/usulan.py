@@ -25,7 +25,8 @@ USULAN_BARU, SANGGAHAN, PERBAIKAN_DATA = "usulan baru", "sanggahan", "perbaikan 
 # SIKS-NG. One line per type; a type not listed is not a proposal for SIKS-NG.
 USULAN_TYPES: dict[str, str] = {
     "new_household": USULAN_BARU,
-    "dispute.left_out": USULAN_BARU,
+    "aid_proposal": USULAN_BARU,  # own family or a neighbour's (the usulan form)
+    "dispute.left_out": USULAN_BARU,  # filed before the usulan had its own form
     "dispute.desil": PERBAIKAN_DATA,
     "dispute.other_household": SANGGAHAN,
 }

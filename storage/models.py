@@ -126,6 +126,9 @@ class Account(Base):
     # /hapusakun: the row stays as a tombstone (decisions and the audit log refer to it),
     # with every personal field emptied and ``telegram_id`` set to ``-id``.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The "/" command menu its chat was given (``id:resident``, ``en:officer``...; None:
+    # the bot's default menu): flows/menus.py sets a new one when role or language change.
+    command_menu: Mapped[str | None] = mapped_column(String(16))
 
     roles: Mapped[list[RoleGrant]] = relationship(
         back_populates="account",

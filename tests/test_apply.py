@@ -763,3 +763,45 @@ async def test_as_of_shows_every_kind_of_change_undone_the_day_before(
     )
     after.pop("as_of")
     assert after == now and now != before[SARI.kk]
+
+
+async def test_a_dispute_filed_before_the_usulan_form_still_displays_and_applies(
+    session, reporter
+) -> None:
+    """ "We were left out of aid" is an usulan now (aid_proposal) and no longer offered by
+    the dispute form; a report stored with that subject keeps its label and applies."""
+    from flows.review import render_card
+    from locales import use_locale
+    from registry.kinds import dispute
+
+    assert "left_out" not in [v for v, _l in await dispute.FORM.step("subject").options_for(None)]
+    household = await household_by_kk(session, SARI.kk)
+    report = await workflow.submit_report(
+        session, kind="dispute", household=household, reporter=reporter,
+        payload={"subject": "left_out", "programmes": ["pkh"], "reason": REASON},
+    )  # fmt: skip
+    with use_locale("en"):
+        card = await render_card(session, report)
+    assert "• Subject: We were left out of aid" in card and "• Programmes: PKH" in card
+    report, _revisions = await approve(session, report)
+    assert report.state == workflow.APPLIED
+    [flag] = await session.scalars(select(HouseholdFlag))
+    assert (flag.kind, flag.details["programmes"]) == ("left_out", ["pkh"])
+
+
+async def test_an_aid_proposal_for_a_neighbour_flags_their_household(session, reporter) -> None:
+    hartono = await household_by_kk(session, HARTONO.kk)
+    photo = [{"kind": "photo", "file_id": "f1", "unique_id": "u1"}]
+    payload = {
+        "whose": "neighbour", "target": "Pak Hartono, RT 5 RW 2", "target_kk": HARTONO.kk,
+        "programmes": ["bpnt"], "reason": "Sakit dan tidak bekerja.", "front_photo": photo,
+    }  # fmt: skip
+    report = await workflow.submit_report(
+        session, kind="aid_proposal", household=hartono, reporter=reporter, payload=payload,
+        area=hartono,
+    )  # fmt: skip
+    report, revisions = await approve(session, report)
+    assert report.state == workflow.APPLIED and revisions == []
+    [flag] = await session.scalars(select(HouseholdFlag))
+    assert (flag.household_id, flag.kind) == (hartono.id, "aid_proposal")
+    assert flag.details["whose"] == "neighbour" and flag.details["programmes"] == ["bpnt"]

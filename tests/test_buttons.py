@@ -29,6 +29,8 @@ from flows.buttons import (
     FormPress,
     InfoAction,
     KeepForm,
+    MenuAction,
+    MenuPress,
     NeedsInfo,
     OnBehalfAsk,
     OnBehalfFamilies,
@@ -82,6 +84,8 @@ WIRE = [
     (RevokeRole(3, Confirm.NO), "pr:3:n"),
     (DeleteAccount(1, Confirm.YES), "del:1:y"),
     (DeleteAccount(1, Confirm.NO), "del:1:n"),
+    (MenuPress(MenuAction.BANSOS), "mn:b"),
+    (MenuPress(MenuAction.START), "mn:l"),
 ]
 
 HUGE = "9" * 27

@@ -29,6 +29,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
@@ -1447,3 +1448,16 @@ def test_parse_html_lenient_ampersand() -> None:
     assert parse_html("AT&T", strict_ampersand=False) == ("AT&T", [])
     with pytest.raises(HTMLParseError):
         parse_html("AT&T")
+
+
+async def test_a_command_menu_per_chat_falls_back_to_the_default(api: FakeBotAPI, bot: Bot) -> None:
+    await bot.set_my_commands([BotCommand(command="lapor", description="Lapor")])
+    await bot.set_my_commands(
+        [BotCommand(command="antrian", description="Antrian")],
+        scope=BotCommandScopeChat(chat_id=USER_ID),
+    )
+    assert api.commands[(f"chat:{USER_ID}", "")][0]["command"] == "antrian"
+    assert [c["command"] for c in api.commands_in_chat(USER_ID, "id")] == ["antrian"]
+    assert [c["command"] for c in api.commands_in_chat(USER_ID + 1)] == ["lapor"]
+    await bot.delete_my_commands(scope=BotCommandScopeChat(chat_id=USER_ID))
+    assert [c["command"] for c in api.commands_in_chat(USER_ID)] == ["lapor"]

@@ -123,3 +123,31 @@ def test_usulan_after_a_village_meeting(cli_db, tmp_path, capsys) -> None:
     assert len(list(csv.reader(io.StringIO(capsys.readouterr().out)))) == 1
     assert main(["export", "usulan", "--region", "16.71.99", "--since", "2026-01-01"]) == 2
     assert "Region 16.71.99 is not in the database." in capsys.readouterr().err
+
+
+async def _proposal(session: AsyncSession, tmp_path: Path) -> str:
+    await import_households(session, write_csv(tmp_path / "r.csv", registry_rows(FAMILIES)))
+    await grant_role(session, RT_SARI, "rt", VILLAGE, rw=SARI.rw, rt=SARI.rt)
+    await grant_role(session, LURAH, "lurah", VILLAGE)
+    await ensure_account(session, REPORTER)
+    photo = [{"kind": "photo", "file_id": "f1", "unique_id": "u1"}]
+    number = await _file(session, SARI.kk, "aid_proposal", {
+        "whose": "own", "programmes": ["pkh"], "reason": "Suami sakit, tidak bekerja",
+        "front_photo": photo}, RT_SARI)  # fmt: skip
+    await session.commit()
+    return number
+
+
+def test_an_usulan_from_the_chat_is_an_usulan_baru(cli_db, tmp_path, capsys) -> None:
+    number = in_db(cli_db, lambda s: _proposal(s, tmp_path))
+    decisions = write_csv(tmp_path / "musyawarah.csv", [[number, "approve", "", ""]],
+                          header=["number", "decision", "reason_code", "note"])  # fmt: skip
+    assert main(["reports", "decide", "--file", str(decisions), "--as", str(LURAH)]) == 0
+    capsys.readouterr()
+    today = datetime.now(UTC).date().isoformat()
+    assert main(["export", "usulan", "--region", VILLAGE, "--since", today, "--format", "csv"]) == 0
+    [_header, row] = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    budi = SARI.people[0]
+    assert row[:10] == [budi.nik, SARI.kk, budi.name, SARI.address, "3", "2", VILLAGE,
+                        "usulan baru", "PKH", "Suami sakit, tidak bekerja"]  # fmt: skip
+    assert row[-1] == number

@@ -60,6 +60,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "no_kk, nik, desil); all or nothing",
     )
     desil.add_argument("file", type=Path)
+    aid = actions.add_parser(
+        "import-aid",
+        help="set the aid programmes each family receives (CSV kk,programmes; programmes: "
+        "pkh bpnt pbi_jk blt, space-separated); all or nothing",
+    )
+    aid.add_argument("file", type=Path)
     show = actions.add_parser("show", help="print one household as JSON")
     show.add_argument("--kk", required=True, help="the 16-digit KK number")
     show.add_argument(
@@ -132,6 +138,30 @@ async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             progress.close()
         print(_("Imported {h} household(s) with {m} member(s).").format(h=households, m=members))
+        return EXIT_OK
+
+    return await in_session(settings, work)
+
+
+async def registry_import_aid(settings: Settings, args: argparse.Namespace) -> int:
+    from registry.aid import import_aid_data
+
+    require_file(args.file)
+
+    async def work(session: AsyncSession) -> int:
+        try:
+            read, changed = await import_aid_data(session, args.file)
+        except ImportRejected as exc:
+            for error in exc.errors:
+                print(bad_row(args.file, error), file=sys.stderr)
+            print(
+                _("{file}: {n} bad row(s); nothing was imported.").format(
+                    file=args.file, n=exc.count
+                ),
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        print(_("{n} family(ies) read, {changed} changed.").format(n=read, changed=changed))
         return EXIT_OK
 
     return await in_session(settings, work)
@@ -267,6 +297,7 @@ async def registry_history(settings: Settings, args: argparse.Namespace) -> int:
 HANDLERS: dict[str | None, Handler] = {
     "import": registry_import,
     "import-desil": registry_import_desil,
+    "import-aid": registry_import_aid,
     "show": registry_show,
     "history": registry_history,
     "export": registry_export,

@@ -43,6 +43,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 async def roles_grant(settings: Settings, args: argparse.Namespace) -> int:
+    from flows import menus
     from registry import audit
     from registry.accounts import grant_area, grant_role
     from storage.models import Account
@@ -59,6 +60,7 @@ async def roles_grant(settings: Settings, args: argparse.Namespace) -> int:
             session, "role.grant", by=audit.CLI, subject=holder,
             grant_id=grant.id, role=grant.role, area=grant_area(grant),
         )  # fmt: skip
+        await menus.post_refresh(session, holder)  # their "/" menu gains the reviewer commands
         print(
             _("Granted {role} for {area} to Telegram user {id}.").format(
                 role=grant.role, area=grant_area(grant), id=args.telegram_id
@@ -92,6 +94,7 @@ async def roles_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def roles_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from flows import menus
     from registry.accounts import grant_area
     from registry.audit import CLI
     from registry.invites import revoke_grant
@@ -101,6 +104,7 @@ async def roles_revoke(settings: Settings, args: argparse.Namespace) -> int:
             grant = await revoke_grant(session, args.grant_id, by=CLI)
         except DomainError as exc:
             raise CliError(str(exc)) from None
+        await menus.post_refresh(session, grant.account)  # their "/" menu loses them
         print(
             _("Revoked {role} for {area} of Telegram user {id}.").format(
                 role=grant.role, area=grant_area(grant), id=grant.account.telegram_id

@@ -10,6 +10,7 @@ its translations (``tests/test_kinds.py`` checks that every entry is whole).
 from __future__ import annotations
 
 from registry.kinds import (
+    aid_proposal,
     birth,
     death,
     dispute,
@@ -39,6 +40,7 @@ CATALOG: tuple[ReportKind, ...] = (
     member_data.KIND,
     housing.KIND,
     identity.KIND,
+    aid_proposal.KIND,
     dispute.KIND,
 )
 

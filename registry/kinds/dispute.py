@@ -1,7 +1,10 @@
-"""Sanggahan: a household disputes its desil or aid, or another household's aid.
+"""Sanggahan (Kemensos's word): our desil is wrong, or a family receives aid that should
+not. Proposing a family for aid is an usulan (:mod:`registry.kinds.aid_proposal`).
 
 Disputes change no registry rows: an approved one becomes a household flag for the
-officers' desil review."""
+officers' desil review. Reports filed before the usulan had its own form may carry the
+subject ``left_out`` ("we were left out of aid"): it is no longer offered, but such
+reports still display and apply as they were."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from registry.kinds.base import (
 from storage.models import Household, HouseholdFlag, Report
 
 OTHER_HOUSEHOLD = "other_household"
+LEFT_OUT = "left_out"  # retired: an usulan now (aid_proposal)
 
 
 class DisputePayload(TypedDict):
@@ -37,18 +41,22 @@ class DisputePayload(TypedDict):
     evidence: NotRequired[EvidenceFiles]
 
 
-async def _target(state: FormState) -> tuple[Household | None, Any]:
-    """A dispute about another household is about that household when its KK is known,
-    and is reviewed in the reporter's neighbourhood otherwise."""
+async def other_family(state: FormState, subject: str, value: str) -> tuple[Household | None, Any]:
+    """A report about another family is about that family when its KK is known, and is
+    reviewed in the reporter's neighbourhood otherwise (also used by the usulan)."""
     own = await own_household(state)
-    if state.answers.get("subject") != OTHER_HOUSEHOLD:
+    if state.answers.get(subject) != value:
         return own, None
     kk = state.answers.get("target_kk")
     target = await household_by_kk(state.session, kk) if kk else None
     return target, (target or own)
 
 
-async def _not_own_kk(value: Any, state: FormState) -> None:
+async def _target(state: FormState) -> tuple[Household | None, Any]:
+    return await other_family(state, "subject", OTHER_HOUSEHOLD)
+
+
+async def not_own_kk(value: Any, state: FormState) -> None:
     if value == (await own_household(state)).kk:
         raise FieldError(_("That is your own household's KK."))
 
@@ -62,16 +70,16 @@ FORM = Form(
         Step("subject", "choice", prompt=_l("What do you dispute?"), label=_l("Subject"),
              options=[
                  ("desil", _l("Our desil or classification is wrong")),
-                 ("left_out", _l("We were left out of aid")),
+                 (LEFT_OUT, _l("We were left out of aid")),
                  (OTHER_HOUSEHOLD, _l("Another household should not receive aid")),
-             ]),
+             ], retired=frozenset({LEFT_OUT})),
         Step("programmes", "multi", prompt=_l("Which programmes?"), label=_l("Programmes"),
-             options=attr.AID_PROGRAMMES, when=answer_is("subject", "left_out", OTHER_HOUSEHOLD)),
+             options=attr.AID_PROGRAMMES, when=answer_is("subject", LEFT_OUT, OTHER_HOUSEHOLD)),
         Step("target", "text", max_length=MAX_PLACE, when=answer_is("subject", OTHER_HOUSEHOLD),
              prompt=_l("Which household? Write the name of its head and its address with RT/RW. They will not learn who reported."),
              label=_l("Household")),
         Step("target_kk", "kk", optional=True, max_length=40,
-             when=answer_is("subject", OTHER_HOUSEHOLD), check=_not_own_kk,
+             when=answer_is("subject", OTHER_HOUSEHOLD), check=not_own_kk,
              prompt=_l("Do you know its KK number?"), label=_l("Its KK number")),
         Step("reason", "text", max_length=MAX_REASON, voice=True,
              prompt=_l("Why? Tell us what you know, in your own words."), label=_l("Reason")),

@@ -29,7 +29,9 @@ async def test_birth_report_travels_from_resident_to_registry(
     for reviewer in (rt, lurah, officer):  # roles granted from the command line
         await reviewer.send_text("/start")
         welcome = await agree(reviewer, expect="You review reports as")
-        assert VILLAGE in welcome.plain_text or "16.71" in welcome.plain_text
+        # The area by its name (the regions table), not its bare code.
+        assert "Tiga-puluh-lima Ilir" in welcome.plain_text or "Palembang" in welcome.plain_text
+        assert VILLAGE not in welcome.plain_text and "16.71" not in welcome.plain_text
 
     # 1. Consent in her Telegram language, then linking: own contact only, NIK + KK.
     await sari.send_text("/start")

@@ -139,6 +139,14 @@ async def check_identity(session: AsyncSession, report: Report) -> None:
     assert report.attachments[0].field == "evidence"
 
 
+async def check_aid_proposal(session: AsyncSession, report: Report) -> None:
+    sari = await household_by_kk(session, SARI.kk)
+    flag = (await session.execute(select(HouseholdFlag))).scalar_one()
+    assert (flag.household_id, flag.kind) == (sari.id, "aid_proposal")
+    assert flag.details["programmes"] == ["pkh"] and flag.details["whose"] == "own"
+    assert sorted(a.field for a in report.attachments) == ["front_photo", "inside_photo"]
+
+
 async def check_dispute(session: AsyncSession, report: Report) -> None:
     hartono = await household_by_kk(session, HARTONO.kk)
     flag = (await session.execute(select(HouseholdFlag))).scalar_one()
@@ -392,6 +400,24 @@ SCRIPTS = {
         back_at=2,
         edit=("Correct name", [Act("name written correctly", text("Dewi Lestary"))], "LESTARY"),
         check=check_identity,
+    ),
+    "aid_proposal": Script(
+        title="Aid proposal",
+        acts=[
+            Act("Which family do you propose", press("Our own family")),
+            Act("Which aid does the family need", toggle("PKH (Program Keluarga Harapan)")),
+            Act("Why does the family need aid", text("Pak Budi lost his job; no steady income.")),
+            Act("front of the house", Op("photo")),
+            Act("inside of the house", Op("photo")),
+        ],
+        invalid=(3, text("no photo, sorry"), "Please send a photo."),
+        back_at=4,
+        edit=(
+            "Reason",
+            [Act("Why does the family need aid", text("No steady income."))],
+            "No steady",
+        ),
+        check=check_aid_proposal,
     ),
     "dispute": Script(
         title="Dispute",

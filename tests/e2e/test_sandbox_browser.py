@@ -133,7 +133,7 @@ def test_a_report_walks_from_the_residents_phone_to_the_registry(
     page.type("resident", DEMO_RESIDENT.nik)
     page.sees("resident", "Kartu Keluarga (KK)")
     page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan rumah tangga KK 167101**********")
+    page.sees("resident", "terhubung dengan keluarga KK 167101**********")
 
     page.type("resident", "/lapor")
     page.press("resident", "Kelahiran")
@@ -159,7 +159,7 @@ def test_a_report_walks_from_the_residents_phone_to_the_registry(
     page.press("lurah", "✅ Verifikasi")
     page.sees("resident", "diverifikasi kelurahan/desa")
     page.press("officer", "✅ Setujui")
-    page.sees("resident", "NUR AISYAH kini tercatat sebagai anggota rumah tangga Anda")
+    page.sees("resident", "NUR AISYAH kini tercatat sebagai anggota keluarga Anda")
     page.wait.until(lambda d: "NUR AISYAH" in page.registry())
     assert re.search(r"NUR AISYAH ditambahkan ke keluarga .*LW-\d{4}-000001", page.registry())
 

@@ -58,7 +58,7 @@ async def test_a_stranger_leaves_nothing_before_agreeing(running_bot, fake_api, 
     for fragment in (
         "Telegram account", "phone number", "NIK and KK", "reports and photos",
         "aid reaches the right families", "RT head", "lurah/kepala desa",
-        "Dinas Sosial/BPS officers", "masked, except to officers", "/hapusakun",
+        "Dinas Sosial/BPS officers", "Data controller: Dinas Sosial", "/hapusakun",
         "without your identity", "Nothing is stored until you agree",
     ):  # fmt: skip
         assert fragment in text

@@ -77,11 +77,15 @@ async def test_an_invitation_link_works_once_and_a_replay_is_refused(
     newcomer = fake_api.user(7101, "Pak Joko", language_code="en")
     await newcomer.send_text(f"/start {code}")
     welcome = await agree(newcomer, expect="Invitation accepted")
-    assert "RT head: 16.71.01.1001 RW 2 RT 4" in welcome.plain_text
+    assert "RT head: Tiga-puluh-lima Ilir RW 2 RT 4" in welcome.plain_text
     assert "/antrian" in welcome.plain_text
     told = await officer.expect("Your invitation was accepted")
     assert "Pak Joko is now RT head · Tiga-puluh-lima Ilir" in told.plain_text
     assert await roles_of(running_bot, 7101) == [("rt", VILLAGE, 2, 4)]
+    # The invited reviewer's chat gets the reviewers' "/" menu, not the officers'.
+    await fake_api.wait_for(lambda: fake_api.commands_in_chat(7101), 5, "the reviewer's menu")
+    menu = {c["command"] for c in fake_api.commands_in_chat(7101)}
+    assert {"antrian", "peran"} <= menu and not {"umumkan", "undang"} & menu
     await newcomer.send_text("/antrian")
     await newcomer.expect("Nothing is waiting for you")
 
@@ -197,6 +201,11 @@ async def test_a_revoked_reviewer_s_old_confirm_button_is_refused(
     await officer.press("🚫 Yes, revoke", await officer.expect("They can no longer review"))
     await officer.expect_edit(contains="🚫 Revoked: RT head")
     await rt.expect("Your role RT head · Tiga-puluh-lima Ilir")
+    # Their chat's "/" menu loses the reviewers' commands (through the outbox).
+    await fake_api.wait_for(
+        lambda: "antrian" not in {c["command"] for c in fake_api.commands_in_chat(RT_ID)},
+        5, "the revoked reviewer's menu",
+    )  # fmt: skip
 
     await rt.press("✅ Confirm", card)
     answer = await rt.wait_callback_answer()
