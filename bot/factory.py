@@ -72,6 +72,7 @@ def create_dispatcher(engine: AsyncEngine, settings: Settings) -> Dispatcher:
     dp.callback_query.outer_middleware(order)
     dp.callback_query.outer_middleware(session)
     dp["upload_limit"] = int(settings.max_upload_mb * 1024 * 1024)
+    dp["console_url"] = settings.console_url  # /masuk's links
     dp["outage_notices"] = OutageNotices()
     dp.include_router(create_router())
     dp["policy"] = policy = settings.policy()
@@ -92,6 +93,7 @@ def command_menu() -> list[BotCommand]:
         BotCommand(command="umumkan", description=_("Announce to the residents (officers)")),
         BotCommand(command="undang", description=_("Invite a reviewer (officers)")),
         BotCommand(command="peran", description=_("Your reviewer roles")),
+        BotCommand(command="masuk", description=_("Sign in to the web console (reviewers)")),
         BotCommand(command="datasaya", description=_("Get a copy of your data")),
         BotCommand(command="hapusakun", description=_("Delete your account")),
         BotCommand(command="bahasa", description=_("Change the language")),

@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, gt=0, le=600)
     # Photos and documents larger than this are refused (Telegram lets bots fetch 20 MB).
     max_upload_mb: float = Field(default=10.0, gt=0, le=2000, description="largest upload, MB")
+    # The web console (console/, docs/console.md): served on CONSOLE_HOST:CONSOLE_PORT by
+    # `lapor-warga console`, and by `lapor-warga run` when CONSOLE_PORT is set. CONSOLE_URL
+    # is its address as people open it (behind a reverse proxy): /masuk sends links to it,
+    # and on https the login page offers the Telegram Login Widget and cookies are Secure.
+    console_host: str = "127.0.0.1"
+    console_port: int | None = Field(default=None, ge=0, le=65535)
+    console_url: str | None = None
+    # Evidence fetched from Telegram for the console is kept here, at most this many MB.
+    console_cache_dir: Path = Path("./data/console-cache")
+    console_cache_mb: float = Field(default=200.0, gt=0, le=100_000)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -182,6 +192,18 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "must be a full URL with a path, e.g. https://bot.example.org/telegram"
                 )
+        return value
+
+    @field_validator("console_url", mode="before")
+    @classmethod
+    def _console_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            if not value:
+                return None
+            parsed = urlsplit(value)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError("must be a full URL, e.g. https://konsol.example.org")
         return value
 
     @field_validator("webhook_secret", mode="before")

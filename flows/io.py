@@ -117,6 +117,7 @@ class Ctx:
     policy: Policy = DEFAULT_POLICY  # the review workflow's configuration (WORKFLOW_FILE)
     upload_limit: int = DEFAULT_UPLOAD_LIMIT  # largest photo or document accepted, in bytes
     bot_username: str | None = None  # for deep links (t.me/<bot>?start=...)
+    console_url: str | None = None  # the web console's address (CONSOLE_URL), for /masuk
 
     def reply(self, text: str, **kwargs: object) -> Reply:
         return Reply(chat_id=self.incoming.chat_id, text=text, **kwargs)  # type: ignore[arg-type]

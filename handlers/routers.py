@@ -41,6 +41,7 @@ COMMANDS: dict[str, Flow] = {
     "peran": invites.roles,
     "datasaya": privacy.export_data,
     "hapusakun": privacy.ask_delete,
+    "masuk": app.console_link,
 }
 
 
@@ -51,9 +52,13 @@ async def _ctx(
     account: Account | None,
     policy: Policy,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    console_url: str | None = None,
 ) -> Ctx:
     username = (await bot.me()).username  # cached by aiogram after the first call
-    return Ctx(session, incoming, account, policy, upload_limit=upload_limit, bot_username=username)
+    return Ctx(
+        session, incoming, account, policy, upload_limit=upload_limit, bot_username=username,
+        console_url=console_url,
+    )  # fmt: skip
 
 
 async def _run(
@@ -64,8 +69,11 @@ async def _run(
     account: Account | None,
     policy: Policy,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+    console_url: str | None = None,
 ) -> None:
-    ctx = await _ctx(incoming_from_message(message), bot, session, account, policy, upload_limit)
+    ctx = await _ctx(
+        incoming_from_message(message), bot, session, account, policy, upload_limit, console_url
+    )
     await commit_and_send(bot, session, await app.run(ctx, flow))
 
 
@@ -77,8 +85,12 @@ def _command_handler(flow: Flow) -> Callable[..., Awaitable[None]]:
         account: Account | None,
         policy: Policy,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
+        console_url: str | None = None,
     ) -> None:
-        await _run(flow, message, bot, session, account, policy, upload_limit=upload_limit)
+        await _run(
+            flow, message, bot, session, account, policy, upload_limit=upload_limit,
+            console_url=console_url,
+        )  # fmt: skip
 
     return handler
 

@@ -15,6 +15,7 @@ import sys
 from bot.cli import (
     audit,
     broadcast,
+    console,
     db,
     export,
     invite,
@@ -42,7 +43,20 @@ __all__ = [
     "no_token_help",
 ]
 
-GROUPS = (run, sandbox, db, regions, registry, reports, export, audit, broadcast, roles, invite)
+GROUPS = (
+    run,
+    console,
+    sandbox,
+    db,
+    regions,
+    registry,
+    reports,
+    export,
+    audit,
+    broadcast,
+    roles,
+    invite,
+)
 
 COMMANDS: dict[tuple[str, str | None], Handler] = {
     (group.NAME, action): handler for group in GROUPS for action, handler in group.HANDLERS.items()
