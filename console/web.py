@@ -29,6 +29,7 @@ from locales import (
     use_locale,
 )
 from registry import signin
+from registry.accounts import admin_regions
 from registry.policy import Policy
 from storage.models import Account, ConsoleSession
 from storage.updates import is_outage
@@ -125,6 +126,8 @@ def db(request: web.Request) -> AsyncSession:
 def render(request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
     console = console_of(request)
     values.setdefault("account", request.get(ACCOUNT))
+    account = values["account"]
+    values.setdefault("is_admin", account is not None and bool(admin_regions(account)))
     html = console.env.get_template(template).render(
         lang=request[LANG],
         csrf=request.get(CSRF, ""),

@@ -302,3 +302,15 @@ def grant_covers(grant: RoleGrant, area: Area) -> bool:
     if grant.rw != area.rw:
         return False
     return grant.role == "rw" or grant.rt == area.rt
+
+
+def admin_regions(account: Account) -> list[str]:
+    """The kabupaten/kota codes the account administers in the web console."""
+    return sorted({grant.region_code for grant in account.roles if grant.role == "admin"})
+
+
+def administers(account: Account, region_code: str) -> bool:
+    """Whether an admin grant of the account covers ``region_code`` (itself or below)."""
+    return any(
+        region_code == code or region_code.startswith(code + ".") for code in admin_regions(account)
+    )
