@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, pages
+from console import admin, auth, export, household, pages, summary
 from console.evidence import EvidenceCache
 from console.web import CONSOLE, Console, per_request, security_headers
 from registry.policy import Policy
@@ -23,7 +23,16 @@ STATIC = Path(__file__).with_name("static")
 def create_app(console: Console) -> web.Application:
     app = web.Application(middlewares=[security_headers, per_request], client_max_size=1024**2)
     app[CONSOLE] = console
-    app.add_routes([*auth.routes(), *pages.routes(), *admin.routes()])
+    app.add_routes(
+        [
+            *auth.routes(),
+            *pages.routes(),
+            *admin.routes(),
+            *household.routes(),
+            *summary.routes(),
+            *export.routes(),
+        ]
+    )
     app.router.add_static("/static", STATIC, append_version=False)
     return app
 
