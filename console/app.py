@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from console import admin, auth, export, household, pages, summary
+from console import admin, auth, export, household, meeting, pages, summary
 from console.evidence import EvidenceCache
 from console.web import CONSOLE, Console, per_request, security_headers
 from registry.policy import Policy
@@ -31,6 +31,7 @@ def create_app(console: Console) -> web.Application:
             *household.routes(),
             *summary.routes(),
             *export.routes(),
+            *meeting.routes(),
         ]
     )
     app.router.add_static("/static", STATIC, append_version=False)
