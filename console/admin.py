@@ -3,19 +3,31 @@ of the area (list, grant, revoke) and the audit log of the area."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 
+import segno
 from aiohttp import web
+from markupsafe import Markup
 
-from console.web import ACCOUNT, db, message_page, redirect, render, when
+from console.web import ACCOUNT, console_of, db, message_page, redirect, render, when
 from flows.onboarding import ROLE_NAMES
 from locales import _
 from registry import audit
 from registry.accounts import ROLES, admin_regions, administers, grant_area, grant_role
 from registry.errors import DomainError
-from registry.invites import get_grant, list_grants, revoke_grant
+from registry.invites import (
+    DEFAULT_DAYS,
+    create_invite,
+    get_grant,
+    list_grants,
+    revoke_grant,
+    rt_head_rows,
+)
 from storage.models import Account, utcnow
 
+MAX_UPLOAD = 512 * 1024
 # What an admin may hand out in the console (another admin is granted from the command line).
 GRANTABLE = tuple(role for role in ROLES if role != "admin")
 
@@ -105,10 +117,59 @@ async def audit_page(request: web.Request) -> web.Response:
     return render(request, "audit.html", rows=rows[:200], days=days, when=when)
 
 
+async def invitations_page(request: web.Request, error: str | None = None,
+                           status: int = 200) -> web.Response:  # fmt: skip
+    account = _admin(request)
+    return render(request, "invitations.html", status=status, error=error,
+                  regions=admin_regions(account), sheet=None)  # fmt: skip
+
+
+async def invitations(request: web.Request) -> web.Response:
+    """Invitations for the RT heads of a village from a CSV (rw, rt, name), printed as a
+    sheet of QR codes with their t.me links."""
+    account = _admin(request)
+    console = console_of(request)
+    form = await request.post()
+    region = str(form.get("region", "")).strip()
+    upload = form.get("file")
+    days = _number(form.get("days", "")) or DEFAULT_DAYS
+    if not console.bot_username:
+        return await invitations_page(
+            request, _("Set BOT_USERNAME: invitation links need the bot's username."), 400
+        )
+    if not administers(account, region):
+        return await invitations_page(request, _("That area is not in your kabupaten/kota."), 403)
+    if not isinstance(upload, web.FileField):
+        return await invitations_page(request, _("Choose a CSV file."), 400)
+    session = db(request)
+    try:
+        with tempfile.TemporaryDirectory(prefix="lapor-warga-invites-") as tmp:
+            path = Path(tmp) / "rt.csv"
+            path.write_bytes(upload.file.read(MAX_UPLOAD))
+            rows = rt_head_rows(path)
+        sheet = []
+        for _line, rw, rt, name in rows:
+            invite, code = await create_invite(
+                session, "rt", region, rw, rt, created_by=account, days=days, by="console"
+            )
+            link = f"https://t.me/{console.bot_username}?start={code}"
+            qr = Markup(segno.make(link, error="m").svg_inline(scale=3))  # generated, no user text
+            sheet.append({"name": name, "rw": rw, "rt": rt, "link": link, "qr": qr,
+                          "expires": invite.expires_at})  # fmt: skip
+    except DomainError as exc:
+        await session.rollback()
+        await session.refresh(account)
+        return await invitations_page(request, str(exc), 400)
+    return render(request, "invitations.html", error=None, regions=admin_regions(account),
+                  sheet=sheet, region=region)  # fmt: skip
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/peran", roles_page),
         web.post("/peran/beri", grant),
         web.post("/peran/{grant_id}/cabut", revoke),
         web.get("/audit", audit_page),
+        web.get("/peran/undangan", invitations_page),
+        web.post("/peran/undangan", invitations),
     ]

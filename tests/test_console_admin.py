@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -96,3 +98,43 @@ async def test_the_audit_page_keeps_to_the_admins_area(world) -> None:
     await signed_in(client, maker, FAR_ADMIN)  # the admin of 16.72
     html = await (await client.get("/audit")).text()
     assert html.count("console.sign_in") == 1  # their own, not the lurah's
+
+
+async def test_bulk_invitations_print_qr_codes_that_grant_the_rt(world) -> None:
+    from aiohttp import FormData
+
+    from registry.accounts import ensure_account
+    from registry.invites import redeem_invite
+    from storage.models import Invite
+
+    maker, client = world
+    await signed_in(client, maker, ADMIN)
+    csrf = await csrf_of(client, "/peran/undangan")
+
+    def upload(text: str) -> FormData:
+        form = FormData()
+        form.add_field("csrf", csrf)
+        form.add_field("region", VILLAGE)
+        form.add_field("days", "7")
+        form.add_field("file", text.encode(), filename="rt.csv", content_type="text/csv")
+        return form
+
+    bad = await client.post(
+        "/peran/undangan", data=upload("rw,rt,name\n2,4,Pak Joko\nx,5,Bu Ani\n")
+    )
+    assert bad.status == 400 and "3" in await bad.text()
+    async with maker() as session:
+        assert (await session.execute(select(Invite))).scalars().all() == []
+    made = await client.post(
+        "/peran/undangan", data=upload("rw,rt,name\n2,4,Pak Joko\n2,6,<b>Bu Ani</b>\n")
+    )
+    html = await made.text()
+    assert made.status == 200 and html.count("<svg") == 2
+    assert "&lt;b&gt;Bu Ani&lt;/b&gt;" in html  # a name is text, not markup
+    codes = re.findall(r"https://t\.me/lapor_warga_bot\?start=([A-Za-z0-9_-]+)", html)
+    assert len(set(codes)) == 2
+    async with maker() as session:
+        joko = await ensure_account(session, 80)
+        grant = await redeem_invite(session, joko, codes[0])
+        await session.commit()
+    assert (grant.role, grant.region_code, grant.rw, grant.rt) == ("rt", VILLAGE, 2, 4)
