@@ -175,6 +175,20 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
         )
     )
 
+    # On a phone the queue fits the screen's width (wide tables scroll inside their box).
+    browser.set_window_size(390, 844)
+    browser.get(link.split("/login/")[0] + "/?state=all")
+    page.wait.until(lambda d: d.find_elements(By.ID, "count"))
+    overflow = browser.execute_script(
+        "const width = document.documentElement.clientWidth;"
+        "return [...document.querySelectorAll('body *')]"
+        ".filter(e => !e.closest('.scroll'))"
+        ".map(e => e.getBoundingClientRect().right - width)"
+        ".reduce((a, b) => Math.max(a, b), 0);"
+    )
+    assert overflow <= 1, f"something is {overflow}px wider than the phone's screen"
+    assert browser.save_screenshot(str(ARTIFACTS / "console-phone.png"))
+
     browser.switch_to.window(phones)
     page.sees("resident", "Nur Aisyah kini tercatat sebagai anggota rumah tangga Anda")
     assert browser.save_screenshot(str(ARTIFACTS / "console-phones.png"))
