@@ -34,7 +34,7 @@ from tests.helpers.console import (
     signed_in,
     widget_data,
 )
-from tests.helpers.world import registry_world
+from tests.helpers.world import account, registry_world
 
 RT, RT_OTHER, LURAH, OFFICER, OPERATOR, NOBODY = 1, 2, 3, 4, 6, 7
 
@@ -377,3 +377,22 @@ async def test_english_switch(client, world) -> None:
     assert "Queue" in html and "Reports found: 1" in html
     response = await client.get("/bahasa/en?next=//evil.example", allow_redirects=False)
     assert response.headers["Location"] == "/"
+
+
+async def test_what_people_typed_is_shown_as_text(client, world) -> None:
+    maker, _ = world
+    async with maker() as session:
+        hostile = await birth_report(
+            session, reporter_id=103, payload={"name": '<script>alert("x")</script><b>Raka</b>'}
+        )
+        await workflow.ask_info(
+            session, hostile, await account(session, RT, roles=True),
+            "<img src=x onerror=alert(1)> benar?",
+        )  # fmt: skip
+        await session.commit()
+    await signed_in(client, maker, RT)
+    html = await (await client.get(f"/laporan/{hostile.id}")).text()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html and "&lt;img src=x" in html
+    queue = await (await client.get("/", params={"q": "<script>"})).text()
+    assert "<script>" not in queue.split("</head>", 1)[1]
