@@ -3,7 +3,7 @@ document.addEventListener("DOMContentLoaded", function () {
   var all = document.getElementById("pick-all");
   if (all) {
     all.addEventListener("change", function () {
-      document.querySelectorAll("input[name=pick]").forEach(function (box) {
+      document.querySelectorAll("input[name=pick], input.pick").forEach(function (box) {
         box.checked = all.checked;
       });
     });

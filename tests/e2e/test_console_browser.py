@@ -1,6 +1,7 @@
 """The web console inside `lapor-warga sandbox`, in a real browser: the demo officer sends
 /masuk, opens the link, filters the queue, opens a report with a photo and approves it;
-the resident's phone shows the approval. Screenshots go to test-artifacts/console-*.png."""
+the resident's phone shows the approval. The lurah records a village meeting's outcome for
+two reports at once. Screenshots go to test-artifacts/console-*.png."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT
+from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT, DEMO_VILLAGE
 from fake_bot_api import make_png
 from locales import _, use_locale
 
@@ -192,3 +193,84 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     browser.switch_to.window(phones)
     page.sees("resident", "Nur Aisyah kini tercatat sebagai anggota rumah tangga Anda")
     assert browser.save_screenshot(str(ARTIFACTS / "console-phones.png"))
+
+
+def _link_resident(page: Page) -> None:
+    page.type("resident", "/start")
+    page.sees("resident", "/datasaya")
+    with use_locale("id"):
+        page.press("resident", _("✅ I agree"))
+    page.reply_button("resident", "📱 Bagikan kontak saya")
+    page.sees("resident", "Kirim NIK Anda")
+    page.type("resident", DEMO_RESIDENT.nik)
+    page.sees("resident", "Kartu Keluarga (KK)")
+    page.type("resident", DEMO_HOUSEHOLDS[0].kk)
+    page.sees("resident", "terhubung dengan rumah tangga")
+
+
+def _file_birth(page: Page, name: str, tmp_path: Path, count: int) -> None:
+    """The resident files a birth (with a photo); ``count``: tracking numbers seen after."""
+    page.type("resident", "/lapor")
+    page.press("resident", "Kelahiran")
+    page.sees("resident", "nama lengkap bayi")
+    page.type("resident", name)
+    page.press("resident", "Perempuan")
+    page.sees("resident", "Kapan bayi lahir")
+    page.type("resident", (date.today() - timedelta(days=6)).strftime("%d/%m/%Y"))
+    page.press("resident", "Sari Wulandari")
+    page.sees("resident", "akta kelahiran")
+    photo = tmp_path / f"akta-{count}.png"
+    photo.write_bytes(make_png(160, 100, (60, 130, 200)))
+    page.phone("resident").find_element(By.CSS_SELECTOR, "input.photo-input").send_keys(str(photo))
+    page.wait.until(lambda d: _count(page, "resident", "periksa laporan Anda") >= count)
+    page.press("resident", "✅ Kirim")
+    page.wait.until(lambda d: _count(page, "resident", "Nomor pelacakan Anda") >= count)
+
+
+def _count(page: Page, key: str, fragment: str) -> int:
+    return page.phone(key).find_element(By.CLASS_NAME, "messages").text.count(fragment)
+
+
+@pytest.mark.slow
+def test_the_lurah_records_a_meetings_outcome_for_two_reports(
+    sandbox_url, browser, tmp_path
+) -> None:
+    browser.get(sandbox_url)
+    page = Page(browser)
+    _link_resident(page)
+    _file_birth(page, "Nur Aisyah", tmp_path, 1)
+    _file_birth(page, "Putri Lestari", tmp_path, 2)
+    for done in (1, 2):
+        page.press("rt", "✅ Konfirmasi")
+        page.wait.until(lambda d, n=done: _count(page, "resident", "dikonfirmasi Ketua RT") >= n)
+
+    page.type("lurah", "/masuk")
+    page.sees("lurah", "/login/")
+    text = page.phone("lurah").find_element(By.CLASS_NAME, "messages").text
+    link = re.findall(r"http://127\.0\.0\.1:\d+/login/[A-Za-z0-9_-]+", text)[-1]
+    phones = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    browser.set_window_size(1366, 768)
+    browser.get(link)
+    browser.find_element(By.ID, "sign-in").click()
+    page.wait.until(lambda d: d.find_elements(By.ID, "count"))
+    browser.find_element(By.LINK_TEXT, "Musyawarah").click()
+    Select(browser.find_element(By.NAME, "desa")).select_by_value(DEMO_VILLAGE)
+    day = browser.find_element(By.NAME, "tanggal")
+    browser.execute_script("arguments[0].value = arguments[1]", day, date.today().isoformat())
+    browser.find_element(By.ID, "meeting-show").click()
+    page.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "input.pick")) == 2)
+    browser.find_element(By.ID, "pick-all").click()
+    browser.find_element(By.ID, "meeting-prepare").click()
+    page.wait.until(lambda d: d.find_elements(By.ID, "outcomes"))
+    assert "Putri Lestari" in browser.find_element(By.ID, "meeting-list").text
+    for select in browser.find_elements(By.CSS_SELECTOR, "select[name^=outcome_]"):
+        Select(select).select_by_value("approve")
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(ARTIFACTS / "console-meeting.png"))
+    browser.find_element(By.ID, "save-outcomes").click()
+    page.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.done")) == 2)
+
+    browser.switch_to.window(phones)
+    page.wait.until(lambda d: _count(page, "resident", "diverifikasi kelurahan/desa") >= 2)
+    page.wait.until(lambda d: _count(page, "officer", "Putri Lestari") >= 1)
