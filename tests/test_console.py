@@ -396,3 +396,25 @@ async def test_what_people_typed_is_shown_as_text(client, world) -> None:
     assert "&lt;script&gt;" in html and "&lt;img src=x" in html
     queue = await (await client.get("/", params={"q": "<script>"})).text()
     assert "<script>" not in queue.split("</head>", 1)[1]
+
+
+async def test_pages_of_the_list_count_every_match(world) -> None:
+    from registry import worklist
+    from registry.policy import DEFAULT_POLICY
+
+    maker, first = world
+    async with maker() as session:
+        for n in range(4):
+            await birth_report(session, reporter_id=110 + n, payload={"name": f"Anak {n}"})
+        rt = await account(session, RT, roles=True)
+        filters = worklist.Filters(state=worklist.MINE, sort="newest", page=2)
+        page = await worklist.find_reports(
+            session, rt, filters, DEFAULT_POLICY, now=utcnow(), per_page=2
+        )
+        assert (page.total, page.pages, page.page) == (5, 3, 2)
+        assert [r.payload["name"] for r in page.reports] == ["Anak 1", "Anak 0"]
+        filters.page = 99  # past the end: the last page
+        last = await worklist.find_reports(
+            session, rt, filters, DEFAULT_POLICY, now=utcnow(), per_page=2
+        )
+        assert last.page == 3 and [r.id for r in last.reports] == [first]
