@@ -12,7 +12,6 @@ from typing import Any
 
 from aiohttp import web
 from markupsafe import Markup
-from sqlalchemy import select
 
 from console.evidence import EvidenceUnavailable, content_type
 from console.web import ACCOUNT, console_of, db, message_page, redirect, render
@@ -23,7 +22,7 @@ from registry.accounts import grant_covers
 from registry.errors import DomainError, NotFound
 from registry.kinds import CATALOG
 from registry.regions import region_path
-from storage.models import Account, Attachment, Region, Report, utcnow
+from storage.models import Account, Attachment, Report, utcnow
 
 RELATIONSHIPS = {
     "head": lazy_gettext("Head of household"),
@@ -75,16 +74,8 @@ def filters_from(query: Any, account: Account) -> worklist.Filters:
 
 
 async def _villages(request: web.Request, account: Account) -> list[tuple[str, str]]:
-    """The desa/kelurahan that have reports the account may see (for the filter)."""
-    stmt = (
-        select(Region.code, Region.name)
-        .where(Region.code.in_(
-            select(Report.region_code).where(worklist.visible_clause(account)).distinct()
-        ))
-        .order_by(Region.name)
-        .limit(500)
-    )  # fmt: skip
-    return [(code, name) for code, name in (await db(request).execute(stmt)).all()]
+    """The desa/kelurahan of the account's areas (for the filter and the meeting)."""
+    return await worklist.villages_of(db(request), account)
 
 
 def _state_options() -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from registry.accounts import grant_covers
 from registry.errors import NotFound
 from registry.policy import Policy
 from registry.queues import area_clause
-from storage.models import Account, Member, Report
+from storage.models import Account, Member, Region, Report
 from storage.patterns import contains
 
 MINE, OPEN, DONE, ALL = "mine", "open", "done", "all"
@@ -159,6 +159,25 @@ async def find_reports(
     )  # fmt: skip
     reports = list((await session.execute(stmt)).scalars().unique().all())
     return Page(reports, total, page, pages)
+
+
+async def villages_of(session: AsyncSession, account: Account) -> list[tuple[str, str]]:
+    """The desa/kelurahan (code, name) inside the account's areas, by name: through the
+    regions' parent codes (an index), never through the reports."""
+    wanted = []
+    for code in sorted({grant.region_code for grant in account.roles}):
+        level = code.count(".") + 1
+        if level == 4:
+            wanted.append(Region.code == code)
+        elif level == 3:
+            wanted.append(and_(Region.parent_code == code, Region.level == 4))
+        elif level == 2:
+            districts = select(Region.code).where(Region.parent_code == code)
+            wanted.append(and_(Region.parent_code.in_(districts), Region.level == 4))
+    if not wanted:
+        return []
+    stmt = select(Region.code, Region.name).where(or_(*wanted)).order_by(Region.name, Region.code)
+    return [(code, name) for code, name in (await session.execute(stmt)).all()]
 
 
 async def visible_report(session: AsyncSession, account: Account, report_id: int) -> Report:

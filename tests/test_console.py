@@ -3,6 +3,7 @@ tier rules, decisions through the registry, evidence."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 
@@ -418,3 +419,16 @@ async def test_pages_of_the_list_count_every_match(world) -> None:
             session, rt, filters, DEFAULT_POLICY, now=utcnow(), per_page=2
         )
         assert last.page == 3 and [r.id for r in last.reports] == [first]
+
+
+async def test_the_desa_filter_lists_the_villages_of_my_areas(client, world) -> None:
+    maker, _ = world
+    await signed_in(client, maker, OFFICER)  # a city: every desa/kelurahan of its kecamatan
+    html = await (await client.get("/")).text()
+    options = re.findall(r'<option value="(\d\d\.\d\d\.\d\d\.\d{4})"', html)
+    assert VILLAGE in options and len(options) > 10
+    assert all(code.startswith("16.71.") for code in options)
+    client.session.cookie_jar.clear()
+    await signed_in(client, maker, RT)
+    html = await (await client.get("/")).text()
+    assert re.findall(r'<option value="(\d\d\.\d\d\.\d\d\.\d{4})"', html) == [VILLAGE]
