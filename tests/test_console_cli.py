@@ -76,5 +76,6 @@ async def test_run_serves_the_console_when_console_port_is_set(
         tmp_path,
     )  # fmt: skip
     await _login_page(port)
+    await fake_api.wait_polling(timeout=30)  # started: SIGTERM now stops it cleanly
     code, out = await _stop(proc)
     assert code == 0, out

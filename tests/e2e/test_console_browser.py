@@ -208,23 +208,40 @@ def _link_resident(page: Page) -> None:
     page.sees("resident", "terhubung dengan rumah tangga")
 
 
+def _bot_messages(page: Page, key: str) -> list:  # type: ignore[type-arg]
+    return page.phone(key).find_elements(By.CSS_SELECTOR, ".msg:not(.mine)")
+
+
+def _then(page: Page, key: str, act, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    """Do ``act``, then wait for ``fragment`` in a bot message newer than before (or the
+    last one, edited): an earlier report's same question does not count."""
+    before = len(_bot_messages(page, key))
+    act()
+    page.wait.until(
+        lambda d: any(fragment in m.text for m in _bot_messages(page, key)[max(0, before - 1) :])
+    )
+
+
 def _file_birth(page: Page, name: str, tmp_path: Path, count: int) -> None:
     """The resident files a birth (with a photo); ``count``: tracking numbers seen after."""
-    page.type("resident", "/lapor")
-    page.press("resident", "Kelahiran")
-    page.sees("resident", "nama lengkap bayi")
-    page.type("resident", name)
-    page.press("resident", "Perempuan")
-    page.sees("resident", "Kapan bayi lahir")
-    page.type("resident", (date.today() - timedelta(days=6)).strftime("%d/%m/%Y"))
-    page.press("resident", "Sari Wulandari")
-    page.sees("resident", "akta kelahiran")
+    with use_locale("id"):
+        menu, sex = _("What do you want to report?"), _("Is the baby a boy or a girl?")
+        when, mother = (
+            _("When was the baby born?"),
+            _("Who is the mother? Choose her from your household."),
+        )
+    _then(page, "resident", lambda: page.type("resident", "/lapor"), menu)
+    _then(page, "resident", lambda: page.press("resident", "Kelahiran"), "nama lengkap bayi")
+    _then(page, "resident", lambda: page.type("resident", name), sex)
+    _then(page, "resident", lambda: page.press("resident", "Perempuan"), when)
+    day = (date.today() - timedelta(days=6)).strftime("%d/%m/%Y")
+    _then(page, "resident", lambda: page.type("resident", day), mother)
+    _then(page, "resident", lambda: page.press("resident", "Sari Wulandari"), "akta kelahiran")
     photo = tmp_path / f"akta-{count}.png"
     photo.write_bytes(make_png(160, 100, (60, 130, 200)))
-    page.phone("resident").find_element(By.CSS_SELECTOR, "input.photo-input").send_keys(str(photo))
-    page.wait.until(lambda d: _count(page, "resident", "periksa laporan Anda") >= count)
-    page.press("resident", "✅ Kirim")
-    page.wait.until(lambda d: _count(page, "resident", "Nomor pelacakan Anda") >= count)
+    upload = page.phone("resident").find_element(By.CSS_SELECTOR, "input.photo-input")
+    _then(page, "resident", lambda: upload.send_keys(str(photo)), "periksa laporan Anda")
+    _then(page, "resident", lambda: page.press("resident", "✅ Kirim"), "Nomor pelacakan Anda")
 
 
 def _count(page: Page, key: str, fragment: str) -> int:
