@@ -432,3 +432,32 @@ async def test_the_desa_filter_lists_the_villages_of_my_areas(client, world) -> 
     await signed_in(client, maker, RT)
     html = await (await client.get("/")).text()
     assert re.findall(r'<option value="(\d\d\.\d\d\.\d\d\.\d{4})"', html) == [VILLAGE]
+
+
+async def test_asking_the_reporter_then_the_answer_shows_in_the_timeline(client, world) -> None:
+    maker, report_id = world
+    await signed_in(client, maker, RT)
+    async with maker() as session:
+        version = (await session.get(Report, report_id)).version
+    csrf = await csrf_of(client, f"/laporan/{report_id}")
+    asked = await client.post(
+        f"/laporan/{report_id}/putuskan",
+        data={"action": "ask", "version": str(version), "csrf": csrf,
+              "question": "Kapan akta kelahiran selesai?"},
+    )  # fmt: skip
+    assert asked.status == 200
+    async with maker() as session:
+        report = await session.get(Report, report_id)
+        assert report.state == workflow.NEEDS_INFO
+        texts = [
+            m.message["text"] for m in (await session.execute(select(OutboxMessage))).scalars()
+        ]
+        assert any("Kapan akta kelahiran selesai?" in t for t in texts)  # to the reporter
+        await workflow.answer_info(
+            session, report, await account(session, 100), answer="Minggu depan, Pak."
+        )
+        await session.commit()
+    html = await (await client.get(f"/laporan/{report_id}")).text()
+    timeline = html.split('id="timeline"', 1)[1]
+    assert "Kapan akta kelahiran selesai?" in timeline and "Minggu depan, Pak." in timeline
+    assert 'id="approve"' in html  # back at the RT head's tier
