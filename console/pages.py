@@ -36,7 +36,8 @@ RELATIONSHIPS = {
     "household_help": lazy_gettext("Household help"),
     "other": lazy_gettext("Other"),
 }
-BY = "console"  # the audit log's word for decisions taken in the web console
+BY = "console"
+MAX_SIDE_BY_SIDE = 3  # linked reports whose cards are shown beside this one  # the audit log's word for decisions taken in the web console
 
 
 def _int(value: str | None, low: int = 1, high: int = 10**9) -> int | None:
@@ -255,13 +256,23 @@ async def report_page(request: web.Request) -> web.Response:
         full_ids=full_ids,
     )  # fmt: skip
     card = await review.render_card(session, report, full_ids=full_ids)
-    linked = [
-        {"relation": link.relation, "other": link.other,
-         "title": review.kind_title(link.other.kind),
-         "state": str(review.STATE_LABELS[link.other.state]),
-         "visible": any(grant_covers(g, link.other) for g in account.roles)}
-        for link in await links.links_of(session, report)
-    ]  # fmt: skip
+    linked = []
+    for link in await links.links_of(session, report):
+        other = link.other
+        visible = any(grant_covers(g, other) for g in account.roles)
+        card_of_other = None
+        if visible and len([x for x in linked if x["card"]]) < MAX_SIDE_BY_SIDE:
+            other_full = review.shows_full_ids(account, other)
+            audit.record(
+                session, "report.view", actor=account, by=BY, report=other, state=other.state,
+                full_ids=other_full,
+            )  # fmt: skip
+            card_of_other = Markup(await review.render_card(session, other, full_ids=other_full))
+        linked.append(
+            {"relation": link.relation, "other": other, "title": review.kind_title(other.kind),
+             "state": str(review.STATE_LABELS[other.state]), "visible": visible,
+             "card": card_of_other}
+        )  # fmt: skip
     timeline = [
         {"event": e, "text": Markup(review.event_line(e))}  # event_line escapes what people typed
         for e in report.events

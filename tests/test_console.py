@@ -461,3 +461,18 @@ async def test_asking_the_reporter_then_the_answer_shows_in_the_timeline(client,
     timeline = html.split('id="timeline"', 1)[1]
     assert "Kapan akta kelahiran selesai?" in timeline and "Minggu depan, Pak." in timeline
     assert 'id="approve"' in html  # back at the RT head's tier
+
+
+async def test_a_duplicate_is_shown_side_by_side(client, world) -> None:
+    maker, first = world
+    async with maker() as session:
+        second = await birth_report(session, reporter_id=101)  # the same birth again
+        number = (await session.get(Report, first)).number
+    await signed_in(client, maker, RT)
+    html = await (await client.get(f"/laporan/{second.id}")).text()
+    assert 'class="grid side-by-side"' in html
+    side = html.split('class="grid side-by-side"', 1)[1]
+    assert side.count("Raka") == 2 and f"/laporan/{first}" in side and number in side
+    client.session.cookie_jar.clear()
+    await signed_in(client, maker, RT_OTHER)  # neither is theirs
+    assert (await client.get(f"/laporan/{second.id}")).status == 404
