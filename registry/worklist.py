@@ -93,6 +93,19 @@ def is_overdue(report: Report, now: datetime, policy: Policy) -> bool:
     return sla is not None and report.tier_since is not None and report.tier_since <= now - sla
 
 
+def matching(account: Account, filters: Filters, now: datetime, policy: Policy) -> list[Any]:
+    """The WHERE clauses of the reports the account may see that match ``filters``."""
+    return _where(account, filters, now, policy)
+
+
+def order_of(filters: Filters) -> tuple[Any, ...]:
+    return {
+        "oldest": (Report.id,),
+        "newest": (Report.id.desc(),),
+        "waiting": (Report.tier_since, Report.id),
+    }.get(filters.sort, (Report.id,))
+
+
 def _where(account: Account, filters: Filters, now: datetime, policy: Policy) -> list[Any]:
     where = [visible_clause(account)]
     state = filters.state
@@ -148,11 +161,7 @@ async def find_reports(
     ).scalar_one()
     pages = max(1, -(-total // per_page))
     page = min(max(1, filters.page), pages)
-    order = {
-        "oldest": (Report.id,),
-        "newest": (Report.id.desc(),),
-        "waiting": (Report.tier_since, Report.id),
-    }.get(filters.sort, (Report.id,))
+    order = order_of(filters)
     stmt = (
         select(Report).where(*where).order_by(*order)
         .offset((page - 1) * per_page).limit(per_page)
