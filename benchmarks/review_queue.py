@@ -28,6 +28,13 @@ machine falls on all cases alike; the table gives p50, p95 and mean per case, an
 p50 divided by the baseline's p50 in the same run (the figure to compare across runs).
 ``EXPLAIN (ANALYZE, BUFFERS)`` of each queue's main query (and of /status's) follows.
 
+The web console (``console/``) is measured the same way, over HTTP on loopback: its queue
+page (``GET /``) for the lurah and the officer, a filtered one (overdue, oldest first), and
+a report page (``GET /laporan/<id>``) of a report waiting for the officer, each with a
+signed-in session cookie (every request reads the session and the grants, and commits the
+session's idle clock; the report page also writes its audit entry). ``--json`` prints the
+figures as JSON as well.
+
 ``--compare-at REV`` measures twice on the same data: first with the schema downgraded to
 Alembic revision REV, then upgraded back to head (an index added by a migration after REV
 is then measured before and after).
@@ -37,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import platform
@@ -51,6 +59,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -61,9 +70,13 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import generate_load as load  # noqa: E402
 
+from console.app import ConsoleServer  # noqa: E402
+from console.evidence import EvidenceCache  # noqa: E402
+from console.web import Console  # noqa: E402
 from flows import app  # noqa: E402
 from flows.io import Ctx, Incoming, Outcome  # noqa: E402
 from locales import use_locale  # noqa: E402
+from registry import signin  # noqa: E402
 from registry.accounts import account_by_telegram_id  # noqa: E402
 from registry.policy import DEFAULT_POLICY  # noqa: E402
 from storage import db  # noqa: E402
@@ -195,11 +208,67 @@ async def context(dsn: str) -> dict[str, Any]:
     return info
 
 
+async def console_cases(
+    maker: async_sessionmaker[AsyncSession], dsn: str, http: aiohttp.ClientSession, base: str
+) -> list[Case]:
+    """The console's pages, each requested by a signed-in browser."""
+    cookies = {}
+    async with maker() as session:
+        for key, tg in (("lurah", load.LURAH_TG), ("officer", load.OFFICER_TG)):
+            account = await account_by_telegram_id(session, tg)
+            assert account is not None
+            cookies[key], _row = await signin.open_session(session, account, method="link")
+        await session.commit()
+    conn = await asyncpg.connect(dsn)
+    try:
+        report_id = await conn.fetchval(
+            "SELECT id FROM reports WHERE state = 'awaiting_officer' AND region_code LIKE $1"
+            " ORDER BY id LIMIT 1",
+            load.BENCH_CITY + ".%",
+        )
+    finally:
+        await conn.close()
+
+    def page(who: str, path: str) -> Callable[[], Awaitable[str]]:
+        async def get() -> str:
+            async with http.get(base + path, headers={"Cookie": f"lw_session={cookies[who]}"},
+                                allow_redirects=False) as response:  # fmt: skip
+                assert response.status == 200, (path, response.status)
+                text = await response.text()
+            return text
+
+        return get
+
+    return [
+        Case("console queue, lurah", page("lurah", "/")),
+        Case("console queue, officer (kota)", page("officer", "/")),
+        Case(
+            "console queue, officer, all open, overdue", page("officer", "/?state=open&overdue=1")
+        ),
+        Case(f"console report page (report {report_id})", page("officer", f"/laporan/{report_id}")),
+    ]
+
+
+def describe_page(html: Any) -> str:
+    if not isinstance(html, str):
+        return describe(html)
+    found = html.split('id="count">', 1)[1].split("<", 1)[0] if 'id="count">' in html else ""
+    return found or f"{len(html):,} bytes"
+
+
 async def measure(url: str, runs: int, warmup: int, plans: bool, label: str) -> dict[str, Case]:
     sa_url, dsn = load.urls(url)
     engine = db.create_engine(sa_url)
     maker = db.make_sessionmaker(engine)
     log = StatementLog(engine)
+    console = Console(
+        sessionmaker=maker, policy=DEFAULT_POLICY, bot_token=None, bot_username=None,
+        public_url=None, default_locale="id",
+        evidence=EvidenceCache(Path("/nonexistent"), 0, "http://127.0.0.1:9", None),
+    )  # fmt: skip
+    server = ConsoleServer(console)
+    port = await server.start("127.0.0.1", 0)
+    http = aiohttp.ClientSession()
     try:
         async with maker() as session:
             rt_head = await account_by_telegram_id(session, load.RT_HEAD_TG)
@@ -221,11 +290,12 @@ async def measure(url: str, runs: int, warmup: int, plans: bool, label: str) -> 
             Case("/antrian officer (kota, 16.71)", queue(load.OFFICER_TG)),
             Case("/status resident (typical)", status(load.TYPICAL_REPORTER_TG)),
             Case("/status RT head filing on behalf (many)", status(load.HEAVY_REPORTER_TG)),
+            *await console_cases(maker, dsn, http, f"http://127.0.0.1:{port}"),
         ]
         main_queries: dict[str, tuple[str, Any]] = {}
         for case in cases:
             outcome, statements = await log.capture(case.run)
-            case.shown = describe(outcome)
+            case.shown = describe_page(outcome)
             case.statements = len(statements)
             for statement, parameters in statements:
                 if "FROM reports" in statement and "LIMIT" in statement:
@@ -249,7 +319,7 @@ async def measure(url: str, runs: int, warmup: int, plans: bool, label: str) -> 
         slow = {
             c.name
             for c in cases
-            if c.name.startswith("/antrian") and statistics.median(c.samples) > SLOW_MS
+            if c.name.startswith(("/antrian", "console")) and statistics.median(c.samples) > SLOW_MS
         }
         if plans or slow:
             for name, (statement, parameters) in main_queries.items():
@@ -263,6 +333,8 @@ async def measure(url: str, runs: int, warmup: int, plans: bool, label: str) -> 
                 print("```")
         return {c.name: c for c in cases}
     finally:
+        await http.close()
+        await server.stop()
         await engine.dispose()
 
 
@@ -364,6 +436,21 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     for label, result in results:
         print(table(result, label))
         print()
+    if args.json:
+        print(json.dumps({
+            "benchmark": "review_queue", "date": f"{datetime.now(UTC):%Y-%m-%d}",
+            "machine": machine(), "data": info, "runs": args.runs, "warmup": args.warmup,
+            "results": {
+                label: {
+                    name: {"p50_ms": round(statistics.median(c.samples), 2),
+                           "p95_ms": round(percentile(c.samples, 95), 2),
+                           "mean_ms": round(statistics.fmean(c.samples), 2),
+                           "statements": c.statements, "shown": c.shown}
+                    for name, c in result.items()
+                }
+                for label, result in results
+            },
+        }, indent=2, default=str))  # fmt: skip
 
 
 def main() -> None:
@@ -377,6 +464,7 @@ def main() -> None:
     parser.add_argument("--explain", action=argparse.BooleanOptionalAction, default=True,
                         help="print the plans of the main queries (always when slow)")  # fmt: skip
     parser.add_argument("--compare-at", metavar="REV", help="measure at REV, then at head")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args()
     if args.url:
         run_all(args, args.url)

@@ -73,6 +73,7 @@ def create_dispatcher(engine: AsyncEngine, settings: Settings) -> Dispatcher:
     dp.callback_query.outer_middleware(order)
     dp.callback_query.outer_middleware(session)
     dp["upload_limit"] = int(settings.max_upload_mb * 1024 * 1024)
+    dp["console_url"] = settings.console_url  # /masuk's links
     dp["outage_notices"] = OutageNotices()
     dp.include_router(create_router())
     dp["policy"] = policy = settings.policy()

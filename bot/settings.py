@@ -162,6 +162,27 @@ class Settings(BaseSettings):
     office_contacts_file: Path | None = Field(
         default=None, description="TOML file of kelurahan/desa office contacts for /bantuan"
     )
+    # The web console (console/, docs/console.md): served on CONSOLE_HOST:CONSOLE_PORT by
+    # `lapor-warga console`, and by `lapor-warga run` when CONSOLE_PORT is set. CONSOLE_URL
+    # is its address as people open it (behind a reverse proxy): /masuk sends links to it,
+    # and on https the login page offers the Telegram Login Widget and cookies are Secure.
+    console_host: str = Field(default="127.0.0.1", description="where the web console listens")
+    console_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="port of the web console; set, `run` serves it too; unset: off",
+    )  # fmt: skip
+    console_url: str | None = Field(
+        default=None,
+        description="the console's public address (https://...), for /masuk links and the login widget",
+    )
+    # Evidence fetched from Telegram for the console is kept here, at most this many MB.
+    console_cache_dir: Path = Field(
+        default=Path("./data/console-cache"),
+        description="where the console keeps evidence fetched from Telegram (mode 0600 files)",
+    )
+    console_cache_mb: float = Field(
+        default=200.0, gt=0, le=100_000, description="the console's evidence cache, at most MB"
+    )
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -252,6 +273,18 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "must be a full URL with a path, e.g. https://bot.example.org/telegram"
                 )
+        return value
+
+    @field_validator("console_url", mode="before")
+    @classmethod
+    def _console_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            if not value:
+                return None
+            parsed = urlsplit(value)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError("must be a full URL, e.g. https://konsol.example.org")
         return value
 
     @field_validator("webhook_secret", mode="before")

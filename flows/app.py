@@ -18,6 +18,7 @@ from flows import (
     privacy,
     reports,
     review,
+    signin,
     switching,
 )
 from flows.buttons import (
@@ -96,6 +97,11 @@ async def aid_check(ctx: Ctx) -> Outcome:
 
 async def review_queue(ctx: Ctx) -> Outcome:
     return await review.queue(ctx)
+
+
+async def console_link(ctx: Ctx) -> Outcome:
+    """/masuk: a one-time sign-in link to the web console."""
+    return await signin.console_link(ctx)
 
 
 async def resume(ctx: Ctx) -> Outcome:

@@ -137,6 +137,7 @@ class Ctx:
     upload_limit: int = DEFAULT_UPLOAD_LIMIT  # largest photo or document accepted, in bytes
     bot_username: str | None = None  # for deep links (t.me/<bot>?start=...)
     site: Site = DEFAULT_SITE  # the data controller and office contacts (settings)
+    console_url: str | None = None  # the web console's address (CONSOLE_URL), for /masuk
 
     def reply(self, text: str, **kwargs: object) -> Reply:
         return Reply(chat_id=self.incoming.chat_id, text=text, **kwargs)  # type: ignore[arg-type]

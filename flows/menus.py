@@ -46,6 +46,7 @@ RESIDENT_COMMANDS = MAIN_COMMANDS + OTHER_COMMANDS
 REVIEWER_COMMANDS = [
     ("antrian", _l("Reports waiting for your review")),
     ("peran", _l("Your reviewer roles")),
+    ("masuk", _l("Sign in to the web console (reviewers)")),
 ]
 OFFICER_COMMANDS = [
     ("umumkan", _l("Announce to the residents (officers)")),

@@ -113,6 +113,8 @@ ROLE_NAMES = {
     "rw": lazy_gettext("RW head"),
     "lurah": lazy_gettext("Lurah / kepala desa"),
     "officer": lazy_gettext("Officer"),
+    "operator": lazy_gettext("Village operator"),
+    "admin": lazy_gettext("Console administrator"),
 }
 
 

@@ -45,6 +45,7 @@ COMMANDS: dict[str, Flow] = {
     "peran": invites.roles,
     "datasaya": privacy.export_data,
     "hapusakun": privacy.ask_delete,
+    "masuk": app.console_link,
 }
 
 
@@ -56,11 +57,13 @@ async def _ctx(
     policy: Policy,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     site: Site = DEFAULT_SITE,
+    console_url: str | None = None,
 ) -> Ctx:
     username = (await bot.me()).username  # cached by aiogram after the first call
     return Ctx(
         session, incoming, account, policy, upload_limit=upload_limit, bot_username=username,
         site=site,
+        console_url=console_url,
     )  # fmt: skip
 
 
@@ -73,9 +76,10 @@ async def _run(
     policy: Policy,
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     site: Site = DEFAULT_SITE,
+    console_url: str | None = None,
 ) -> None:
     incoming = incoming_from_message(message)
-    ctx = await _ctx(incoming, bot, session, account, policy, upload_limit, site)
+    ctx = await _ctx(incoming, bot, session, account, policy, upload_limit, site, console_url)
     await commit_and_send(bot, session, await app.run(ctx, flow))
 
 
@@ -88,8 +92,9 @@ def _command_handler(flow: Flow) -> Callable[..., Awaitable[None]]:
         policy: Policy,
         upload_limit: int = DEFAULT_UPLOAD_LIMIT,
         site: Site = DEFAULT_SITE,
+        console_url: str | None = None,
     ) -> None:
-        await _run(flow, message, bot, session, account, policy, upload_limit, site)
+        await _run(flow, message, bot, session, account, policy, upload_limit, site, console_url)
 
     return handler
 

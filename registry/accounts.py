@@ -17,10 +17,16 @@ from registry.households import MAX_RW_RT, household_by_kk, member_by_nik
 from registry.regions import get_region
 from storage.models import Account, Household, Invite, LinkAttempt, RoleGrant, utcnow
 
-ROLES = ("rt", "rw", "lurah", "officer")
-# The region level each role is granted on: RT/RW heads and lurah on a desa/kelurahan,
-# officers on a kabupaten/kota (2) or a kecamatan (3).
-ROLE_LEVELS = {"rt": (4,), "rw": (4,), "lurah": (4,), "officer": (2, 3)}
+ROLES = ("rt", "rw", "lurah", "officer", "operator", "admin")
+# The region level each role is granted on: RT/RW heads, lurah and the village operator on
+# a desa/kelurahan, officers on a kabupaten/kota (2) or a kecamatan (3), the console's
+# administrator on a kabupaten/kota. An operator or admin decides no tier: they see
+# the reports of their area in the web console (console/).
+ROLE_LEVELS = {
+    "rt": (4,), "rw": (4,), "lurah": (4,), "officer": (2, 3), "operator": (4,), "admin": (2,),
+}  # fmt: skip
+# Roles whose area is a whole region and everything under it.
+WIDE_ROLES = ("officer", "admin")
 
 
 async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Account | None:
@@ -200,11 +206,11 @@ async def check_role_area(
     if region is None:
         raise NotFound(_("region {code} is not in the database").format(code=region_code))
     if region.level not in ROLE_LEVELS[role]:
-        raise DomainError(
-            _("role {role} is granted on a desa/kelurahan code").format(role=role)
-            if role != "officer"
-            else _("role officer is granted on a kabupaten/kota or kecamatan code")
-        )
+        if role == "officer":
+            raise DomainError(_("role officer is granted on a kabupaten/kota or kecamatan code"))
+        if role == "admin":
+            raise DomainError(_("role admin is granted on a kabupaten/kota code"))
+        raise DomainError(_("role {role} is granted on a desa/kelurahan code").format(role=role))
     if role in ("rt", "rw") and rw is None:
         raise DomainError(_("role {role} needs --rw").format(role=role))
     if role == "rt" and rt is None:
@@ -287,12 +293,24 @@ def grant_for(account: Account, role: str, area: Area) -> RoleGrant | None:
 
 def grant_covers(grant: RoleGrant, area: Area) -> bool:
     """Whether a role grant's area contains a household or a report's area."""
-    if grant.role == "officer":
+    if grant.role in WIDE_ROLES:
         return area.region_code.startswith(grant.region_code + ".")
     if grant.region_code != area.region_code:
         return False
-    if grant.role == "lurah":
+    if grant.role in ("lurah", "operator"):
         return True
     if grant.rw != area.rw:
         return False
     return grant.role == "rw" or grant.rt == area.rt
+
+
+def admin_regions(account: Account) -> list[str]:
+    """The kabupaten/kota codes the account administers in the web console."""
+    return sorted({grant.region_code for grant in account.roles if grant.role == "admin"})
+
+
+def administers(account: Account, region_code: str) -> bool:
+    """Whether an admin grant of the account covers ``region_code`` (itself or below)."""
+    return any(
+        region_code == code or region_code.startswith(code + ".") for code in admin_regions(account)
+    )

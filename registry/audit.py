@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -115,3 +115,35 @@ async def listing(session: AsyncSession, since: datetime) -> AsyncIterator[dict[
             "who": _who(entry.actor_account_id, telegram_id, entry.actor),
             "text": " ".join(words),
         }
+
+
+async def area_entries(
+    session: AsyncSession, region_code: str, since: datetime, limit: int = 200
+) -> list[tuple[AuditEntry, str | None]]:
+    """The newest entries (with their report's number) about a region: its reports, and
+    what accounts that hold or held a role in it did or had done to them (the web
+    console's audit page for an admin of that region)."""
+    from storage.models import RoleGrant
+    from storage.patterns import within_region
+
+    people = select(RoleGrant.account_id).where(within_region(RoleGrant.region_code, region_code))
+    stmt = (
+        select(AuditEntry, Report.number)
+        .outerjoin(Report, Report.id == AuditEntry.report_id)
+        .where(
+            AuditEntry.created_at >= since,
+            or_(
+                within_region(Report.region_code, region_code),
+                AuditEntry.actor_account_id.in_(people),
+                AuditEntry.subject_account_id.in_(people),
+            ),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    )
+    return [(entry, number) for entry, number in (await session.execute(stmt)).all()]
+
+
+def details_text(entry: AuditEntry) -> str:
+    """An entry's details as ``key=value`` words."""
+    return " ".join(f"{key}={_detail(value)}" for key, value in (entry.details or {}).items())

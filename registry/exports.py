@@ -28,6 +28,7 @@ from storage.models import (
     Report,
     ReportEvent,
 )
+from storage.patterns import within_region
 from storage.streaming import stream_rows
 
 YIELD_PER = 2000
@@ -183,11 +184,14 @@ async def count_changes(session: AsyncSession, since: date) -> int:
     return (revisions or 0) + (flags or 0)
 
 
-async def changed_rows(session: AsyncSession, since: date) -> AsyncIterator[list[Any]]:
+async def changed_rows(
+    session: AsyncSession, since: date, region: str | None = None
+) -> AsyncIterator[list[Any]]:
     """Every change applied since the start of ``since`` (UTC), as rows of
     ``CHANGES_HEADER``: a row per registry revision (one member, or a household's own
     data with the member columns empty), in the order they were applied, then a row per
-    dispute recorded on a household (``household_flagged``)."""
+    dispute recorded on a household (``household_flagged``). ``region``: only changes of
+    households in that region (itself or below; the web console's export)."""
     start = _start_of(since)
     revisions = (
         select(
@@ -212,6 +216,8 @@ async def changed_rows(session: AsyncSession, since: date) -> AsyncIterator[list
         .where(RegistryRevision.action != "aid_data")
         .order_by(RegistryRevision.id)
     )
+    if region is not None:
+        revisions = revisions.where(within_region(Household.region_code, region))
     async for row in stream_rows(session, revisions, YIELD_PER):
         member = (row.after or row.before or {}) if row.member_id is not None else {}
         yield [
@@ -246,6 +252,8 @@ async def changed_rows(session: AsyncSession, since: date) -> AsyncIterator[list
         .where(HouseholdFlag.created_at >= start)
         .order_by(HouseholdFlag.id)
     )
+    if region is not None:
+        flags = flags.where(within_region(HouseholdFlag.region_code, region))
     async for number, kind, at, region, rw, rt, kk, flag, details, by in stream_rows(
         session, flags, YIELD_PER
     ):

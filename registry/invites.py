@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -134,7 +135,7 @@ async def _inviter_still_may(session: AsyncSession, invite: Invite) -> bool:
         return True
     stmt = select(RoleGrant.region_code).where(
         RoleGrant.account_id == invite.created_by_account_id,
-        RoleGrant.role == "officer",
+        RoleGrant.role.in_(("officer", "admin")),  # admin: made in the web console
         RoleGrant.revoked_at.is_(None),
     )
     areas = (await session.execute(stmt)).scalars().all()
@@ -198,6 +199,42 @@ async def revoke_grant(
     return grant
 
 
+MAX_SHEET_ROWS = 500
+
+
+def rt_head_rows(path: Path) -> list[tuple[int, int, int, str]]:
+    """The rows ``rw, rt, name`` of an uploaded CSV of RT heads to invite (a header row of
+    those names is skipped): (line, rw, rt, name). A bad row raises a DomainError naming
+    its line; nothing is made from a file with one."""
+    from registry.households import MAX_RW_RT
+    from registry.textfile import csv_rows
+
+    rows = []
+    for line, cells in csv_rows(path):
+        values = [c.strip() for c in cells]
+        if not any(values):
+            continue
+        if [v.lower() for v in values[:3]] in (["rw", "rt", "name"], ["rw", "rt", "nama"]):
+            continue
+        if len(values) < 3 or not values[0].isdigit() or not values[1].isdigit() or not values[2]:
+            raise DomainError(
+                _("Line {line}: expected rw, rt, name (two numbers and a name).").format(line=line)
+            )
+        rw, rt = int(values[0]), int(values[1])
+        if not (1 <= rw <= MAX_RW_RT and 1 <= rt <= MAX_RW_RT):
+            raise DomainError(
+                _("Line {line}: RW and RT are numbers from 1 to {n}.").format(
+                    line=line, n=MAX_RW_RT
+                )
+            )
+        rows.append((line, rw, rt, values[2][:100]))
+        if len(rows) > MAX_SHEET_ROWS:
+            raise DomainError(_("At most {n} rows at a time.").format(n=MAX_SHEET_ROWS))
+    if not rows:
+        raise DomainError(_("The file has no rows."))
+    return rows
+
+
 __all__ = [
     "DEFAULT_DAYS",
     "MAX_DAYS",
@@ -209,5 +246,6 @@ __all__ = [
     "list_grants",
     "redeem_invite",
     "revoke_grant",
+    "rt_head_rows",
     "within",
 ]

@@ -8,14 +8,15 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from registry.accounts import grant_covers
+from registry.accounts import WIDE_ROLES, grant_covers
 from registry.workflow import TIER_ROLE
 from storage.models import Account, Report, RoleGrant
 from storage.patterns import below_region
 
 
-def _area_clause(grant: RoleGrant) -> Any:
-    if grant.role == "officer":
+def area_clause(grant: RoleGrant) -> Any:
+    """The reports in a grant's area (any role)."""
+    if grant.role in WIDE_ROLES:
         return below_region(Report.region_code, grant.region_code)
     clause = Report.region_code == grant.region_code
     if grant.role in ("rt", "rw"):
@@ -28,7 +29,7 @@ def _area_clause(grant: RoleGrant) -> Any:
 def _queue_clause(account: Account) -> Any:
     """Reports waiting at a tier the account decides, in its area, not filed by it."""
     clauses = [
-        and_(Report.state == state, _area_clause(grant))
+        and_(Report.state == state, area_clause(grant))
         for grant in account.roles
         for state, role in TIER_ROLE.items()
         if grant.role == role

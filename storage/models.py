@@ -141,7 +141,9 @@ class Account(Base):
 class RoleGrant(Base):
     __tablename__ = "role_grants"
     __table_args__ = (
-        CheckConstraint("role IN ('rt', 'rw', 'lurah', 'officer')", name="role_code"),
+        CheckConstraint(
+            "role IN ('rt', 'rw', 'lurah', 'officer', 'operator', 'admin')", name="role_code"
+        ),
         Index("ix_role_grants_scope", "role", "region_code", "rw", "rt"),
     )
 
@@ -425,3 +427,35 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class ConsoleLoginCode(Base):
+    """A one-time sign-in link to the web console (``/masuk``): valid 10 minutes, used
+    once; only the SHA-256 of its code is stored."""
+
+    __tablename__ = "console_login_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser of the web console. The cookie holds a random token; only its
+    SHA-256 is stored. Ends on logout, on revocation, after 30 idle minutes or 12 hours."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    method: Mapped[str] = mapped_column(String(16))  # "link" or "widget"
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)

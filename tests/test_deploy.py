@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import GROUPS, _parser
+from bot.cli import _parser
 from bot.settings import Settings, SettingsError, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,12 +26,6 @@ UNITS = sorted(p for p in DEPLOY.iterdir() if p.suffix in (".service", ".timer")
 INSTALLED_AT = "/opt/lapor-warga/venv/bin/lapor-warga"
 ENV_FILE = "/etc/lapor-warga/lapor-warga.env"
 EXEC_KEYS = ("ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop")
-
-# What a unit names before its feature is merged: the web console (issue 15) adds the
-# `console` command and the CONSOLE_PORT setting. Once they exist, the test below says
-# so: empty these sets then.
-PENDING_COMMANDS = {"console"}
-PENDING_SETTINGS = {"CONSOLE_PORT", "CONSOLE_URL"}
 
 
 def unit_lines(path: Path) -> list[tuple[str, str, str]]:
@@ -80,12 +74,7 @@ def lapor_warga_calls(argv: list[str]) -> list[list[str]]:
 
 
 def accepted(args: list[str]) -> None:
-    """The CLI's argparse takes ``args`` (or the command is one still to be merged)."""
-    if args and args[0] in PENDING_COMMANDS:
-        assert args[0] not in {group.NAME for group in GROUPS}, (
-            f"`lapor-warga {args[0]}` exists now: remove it from PENDING_COMMANDS"
-        )
-        return
+    """The CLI's argparse takes ``args``."""
     try:
         _parser().parse_args(args)
     except SystemExit as exc:  # --help and --version exit 0
@@ -123,9 +112,6 @@ def test_services_run_commands_and_settings_that_exist(unit: Path) -> None:
     for value in values(unit, "Environment"):
         for pair in command_line(value):
             name, _, setting = pair.partition("=")
-            if name in PENDING_SETTINGS:
-                assert name not in known, f"{name} exists now: remove it from PENDING_SETTINGS"
-                continue
             assert name in known, f"{unit.name}: {name} is no setting of bot/settings.py"
             try:
                 load_settings(**{name.lower(): setting})
@@ -221,7 +207,7 @@ def test_every_command_of_the_guides_is_accepted(guide: Path) -> None:
     assert calls
     for call in calls:
         accepted(call)
-    known = {name.upper() for name in Settings.model_fields} | PENDING_SETTINGS
+    known = {name.upper() for name in Settings.model_fields}
     for name in re.findall(r"^\s*([A-Z][A-Z0-9_]+)=", "\n".join(blocks), re.M):
         assert name in known, f"{guide.name} sets {name}, no setting of bot/settings.py"
 

@@ -2,20 +2,9 @@
 copy of the source and installed into a fresh venv in a temporary folder, runs from
 there (no checkout on the path, no settings but those given) on the suite's database.
 
-A check of something the wheel serves is one function using ``installed.serve`` (it
-starts the command on a free port, waits until it answers, stops it with Ctrl+C), e.g.
-the web console::
-
-    def test_console_serves_its_login_page_and_a_static_file(
-        installed: Installed, empty_database_url: str
-    ) -> None:
-        db = {"DATABASE_URL": empty_database_url}
-        assert installed.cli("db", "upgrade", **db).returncode == 0
-        with installed.serve("console", ready_path="/login", CONSOLE_PORT="{port}", **db) as url:
-            status, _headers, body = http_get(url + "/login")
-            assert status == 200 and ... in body.decode()
-            status, headers, _body = http_get(url + "/static/...")
-            assert status == 200 and headers["Content-Type"].startswith("text/css")
+Each check of something the wheel serves (the sandbox's page, the web console's) is one
+function using ``installed.serve``: it starts the command on a free port, waits until it
+answers, and stops it with Ctrl+C.
 """
 
 from __future__ import annotations
@@ -136,3 +125,23 @@ def test_sandbox_serves_its_page_in_both_languages(installed: Installed) -> None
         status, _headers, body = http_get(f"{url}/api/state")
         assert status == 200
         assert "resident" in json.loads(body)["phones"]
+
+
+def test_console_serves_its_login_page_and_a_static_file(
+    installed: Installed, empty_database_url: str
+) -> None:
+    """The web console (console/templates, console/static, its catalog words) from the
+    wheel: the login page in both languages, its stylesheet and script."""
+    db = {"DATABASE_URL": empty_database_url}
+    assert installed.cli("db", "upgrade", **db).returncode == 0
+    with installed.serve("console", ready_path="/login", CONSOLE_PORT="{port}", **db) as url:
+        for lang in ("id", "en"):
+            status, headers, body = http_get(f"{url}/login", headers={"Cookie": f"lw_lang={lang}"})
+            assert status == 200
+            assert headers["Content-Type"].startswith("text/html")
+            assert f"<h1>{in_translation(lang, 'Sign in')}</h1>" in body.decode()
+        assert in_translation("id", "Sign in") != "Sign in"
+        status, headers, body = http_get(f"{url}/static/console.css")
+        assert status == 200 and headers["Content-Type"].startswith("text/css") and body
+        status, headers, body = http_get(f"{url}/static/console.js")
+        assert status == 200 and "javascript" in headers["Content-Type"] and body

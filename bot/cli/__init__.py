@@ -16,6 +16,7 @@ from bot import __version__
 from bot.cli import (
     audit,
     broadcast,
+    console,
     db,
     export,
     invite,
@@ -43,7 +44,20 @@ __all__ = [
     "no_token_help",
 ]
 
-GROUPS = (run, sandbox, db, regions, registry, reports, export, audit, broadcast, roles, invite)
+GROUPS = (
+    run,
+    console,
+    sandbox,
+    db,
+    regions,
+    registry,
+    reports,
+    export,
+    audit,
+    broadcast,
+    roles,
+    invite,
+)
 
 COMMANDS: dict[tuple[str, str | None], Handler] = {
     (group.NAME, action): handler for group in GROUPS for action, handler in group.HANDLERS.items()

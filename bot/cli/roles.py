@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 
 NAME = "roles"
 
-ROLES = ["rt", "rw", "lurah", "officer"]
+ROLES = ["rt", "rw", "lurah", "officer"]  # what an invitation can give
+GRANTABLE = [*ROLES, "operator", "admin"]
 REGION_HELP = (
-    "desa/kelurahan code for rt, rw and lurah; kabupaten/kota or kecamatan code for officer"
+    "desa/kelurahan code for rt, rw, lurah and operator; kabupaten/kota or kecamatan code "
+    "for officer; kabupaten/kota code for admin"
 )
 
 
@@ -26,7 +28,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     actions = add_group(commands, NAME, help="reviewer roles")
     grant = actions.add_parser("grant", help="give a Telegram user a reviewer role in an area")
     grant.add_argument("--telegram-id", type=int, required=True)
-    grant.add_argument("--role", choices=ROLES, required=True)
+    grant.add_argument(
+        "--role",
+        choices=GRANTABLE,
+        required=True,
+        help="operator: a village's operator in the web console (sees, decides nothing); "
+        "admin: manages grants and reads the audit log in the web console",
+    )
     grant.add_argument("--region", required=True, help=REGION_HELP)
     grant.add_argument("--rw", type=int)
     grant.add_argument("--rt", type=int)

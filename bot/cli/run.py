@@ -31,7 +31,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run_help = (
         "run the bot; needs BOT_TOKEN. Long polling by default (one process); --webhook "
         "serves Telegram's webhook instead (several processes on one PostgreSQL). "
-        "METRICS_PORT adds /healthz and /metrics. SIGTERM stops it after the updates in hand."
+        "METRICS_PORT adds /healthz and /metrics; CONSOLE_PORT the web console. SIGTERM stops it after the updates in hand."
     )
     run_parser = commands.add_parser(NAME, help=run_help, description=run_help)
     run_parser.add_argument(
@@ -76,12 +76,18 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             )
     engine = await open_database(settings)
     bot = create_bot(settings)
-    monitor = None
+    monitor = console = None
     try:
         dp = create_dispatcher(engine, settings)
         if settings.metrics_port is not None:
             monitor = Monitor(engine, dp["sessionmaker"], dp["metrics"])
             await monitor.start(settings.metrics_host, settings.metrics_port)
+        if settings.console_port is not None:
+            from bot.cli.console import start_console
+
+            console = await start_console(
+                settings, dp["sessionmaker"], on_enqueued=dp["outbox"].wake
+            )
         await set_commands(bot, settings.default_locale)
         if args.webhook:
             from bot.webhook import serve
@@ -104,6 +110,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             EXIT_CONFIG,
         ) from None
     finally:
+        if console is not None:
+            await console.stop()
         if monitor is not None:
             await monitor.stop()
         await bot.session.close()

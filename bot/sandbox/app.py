@@ -15,10 +15,12 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.runner import BotRunner
 from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_PEOPLE, DEMO_RESIDENT, load_demo
 from bot.settings import load_settings
+from console.app import ConsoleServer, console_from_settings
 from fake_bot_api import FakeBotAPI, Message, NotInChat, Person
 from locales import SUPPORTED_LOCALES, _, format_date, format_datetime, lazy_gettext, use_locale
 from registry.households import household_by_kk
@@ -178,6 +180,9 @@ class Sandbox:
         self.api = FakeBotAPI()
         self.phones: dict[str, Person] = {}
         self.runner: BotRunner | None = None
+        self.console: ConsoleServer | None = None
+        self.console_url = ""
+        self._console_engine: AsyncEngine | None = None
         self._web: web.AppRunner | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="lapor-warga-sandbox-"))
         self.url = ""
@@ -202,6 +207,19 @@ class Sandbox:
             self.phones[person.key] = self.api.user(
                 person.telegram_id, person.first_name, language_code=self.locale
             )
+        # The web console on its own port; /masuk in the phones links to it.
+        self._console_engine = db.create_engine(settings.database_url)
+        settings = settings.model_copy(update={"console_cache_dir": self._tmp / "console-cache"})
+        self.console = ConsoleServer(
+            console_from_settings(
+                settings, db.make_sessionmaker(self._console_engine), settings.policy(),
+                public_url="http://127.0.0.1", on_enqueued=self._wake_outbox,
+            )
+        )  # fmt: skip
+        console_port = await self.console.start(LOOPBACK, 0)
+        self.console_url = f"http://{LOOPBACK}:{console_port}"
+        self.console.console.public_url = self.console_url
+        settings = settings.model_copy(update={"console_url": self.console_url})
         self.runner = BotRunner(settings)
         await self.runner.start()
         app = web.Application(client_max_size=10 * 1024 * 1024)
@@ -221,9 +239,17 @@ class Sandbox:
         self.url = f"http://{LOOPBACK}:{port}/"
         return self.url
 
+    def _wake_outbox(self) -> None:
+        if self.runner is not None and self.runner.dp is not None:
+            self.runner.dp["outbox"].wake()
+
     async def stop(self) -> None:
         if self._web is not None:
             await self._web.cleanup()
+        if self.console is not None:
+            await self.console.stop()
+        if self._console_engine is not None:
+            await self._console_engine.dispose()
         if self.runner is not None:
             await self.runner.stop()
         await self.api.stop()
@@ -263,6 +289,8 @@ class Sandbox:
                 "revisions": _("Revisions"),
                 "no_revisions": _("No change has been applied yet."),
                 "language": _("Language"),
+                "console": _("Web console for officers"),
+                "console_hint": _("The officer sends /masuk for a sign-in link."),
             }
             phones = [
                 {"key": p.key, "title": str(PHONE_TITLES[p.key]), "name": p.first_name}
@@ -270,6 +298,7 @@ class Sandbox:
             ]
         values = {k: escape(v) for k, v in strings.items()}
         values["lang"] = lang
+        values["console_url"] = escape(self.console_url + "/login")
         values["config"] = json.dumps({"lang": lang, "phones": phones, "strings": strings}).replace(
             "</", "<\\/"
         )
