@@ -25,20 +25,22 @@ from registry import opensid
 from registry.errors import ImportRejected, RowError
 from registry.households import MAX_ADDRESS, MAX_NAME, MAX_RW_RT, nik_error
 from registry.nik import InvalidIdentityNumber, mask, parse_nik, validate_kk
-from registry.textfile import UnreadableFile
+from registry.textfile import OLE, UnreadableFile, old_or_locked_workbook
 
-XLSX_SUFFIXES = (".xlsx", ".xlsm")
+XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls: refused with what to do
 MAX_ROWS = 200_000  # people in one village's file (the largest desa have some tens of thousands)
 _ZIP = b"PK\x03\x04"
 
 
 def is_workbook(path: Path) -> bool:
-    """Whether a file is an Excel workbook (by its first bytes, whatever its name)."""
+    """Whether a file is an Excel workbook (by its first bytes, whatever its name): an
+    .xlsx, or an old .xls / a workbook with a password (refused when opened)."""
     try:
         with path.open("rb") as fh:
-            return fh.read(4) == _ZIP
+            head = fh.read(len(OLE))
     except OSError:
         return False
+    return head.startswith(_ZIP) or head == OLE
 
 
 @dataclass
@@ -82,9 +84,20 @@ def _text(value: Any) -> str:
 
 def open_workbook(path: Path) -> tuple[Any, Any, int | None]:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    with path.open("rb") as fh:
+        head = fh.read(len(OLE))
+    if not head:
+        raise UnreadableFile(path, 1, _("the file is empty"))
+    if head == OLE:
+        raise UnreadableFile(path, 1, old_or_locked_workbook())
     try:
         book = load_workbook(path, read_only=True, data_only=True)
+    except InvalidFileException:  # openpyxl goes by the name: a workbook named .xls
+        raise UnreadableFile(
+            path, 1, _("an Excel workbook must be named .xlsx: rename the file to .xlsx")
+        ) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise

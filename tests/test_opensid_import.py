@@ -355,3 +355,35 @@ def test_a_file_longer_than_any_village_is_refused(tmp_path: Path, monkeypatch) 
     assert (
         str(caught.value) == f"{path}:5: more than 3 rows: an OpenSID file holds one desa/kelurahan"
     )
+
+
+# An OLE compound file's first bytes: an old .xls, or an .xlsx saved with a password.
+_OLE_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+
+
+@pytest.mark.parametrize("command", ["import", "import-desil"])
+def test_files_a_village_really_has_are_refused_with_what_to_do(
+    cli_db, tmp_path: Path, capsys, command: str
+) -> None:
+    """An empty file, an old .xls or a workbook with a password, a workbook named .xls and
+    a folder: one line naming the file and what to do, never a traceback."""
+    workbook = write_population(tmp_path / "penduduk.xlsx", opensid_rows(FAMILIES))
+    (tmp_path / "kosong.xlsx").write_bytes(b"")
+    (tmp_path / "terkunci.xlsx").write_bytes(_OLE_FILE)
+    (tmp_path / "lama.xls").write_bytes(_OLE_FILE)
+    (tmp_path / "salah-nama.xls").write_bytes(workbook.read_bytes())
+    (tmp_path / "folder.xlsx").mkdir()
+    expected = {
+        "kosong.xlsx": (1, "the file is empty"),
+        "terkunci.xlsx": (1, "an old Excel file (.xls) or a workbook protected by a password"),
+        "lama.xls": (1, "an old Excel file (.xls) or a workbook protected by a password"),
+        "salah-nama.xls": (1, "rename the file to .xlsx"),
+        "folder.xlsx": (2, "is a folder: give a file"),
+    }
+    region = ["--region", VILLAGE] if command == "import" else []
+    for name, (code, message) in expected.items():
+        path = tmp_path / name
+        assert main(["registry", command, str(path), *region]) == code, name
+        err = capsys.readouterr().err
+        assert err.startswith(str(path)) and message in err and "Traceback" not in err, err
+    assert in_db(cli_db, _member_count) == 0
