@@ -30,6 +30,7 @@ from registry.textfile import OLE, UnreadableFile, old_or_locked_workbook
 XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls: refused with what to do
 MAX_ROWS = 200_000  # people in one village's file (the largest desa have some tens of thousands)
 _ZIP = b"PK\x03\x04"
+LISTED_CODES = 12  # an unknown code's message lists a code list this long, or less
 
 
 def is_workbook(path: Path) -> bool:
@@ -179,7 +180,19 @@ def _code(
             problems.append(_("{column} is empty").format(column=table.column))
         return None
     code = table.parse(value)
-    if code is None:
+    if code is None and len(table.labels) > LISTED_CODES:
+        # pekerjaan_id's 89 labels would make one row's message thousands of characters
+        first = ", ".join(f"{c} {label}" for c, label in list(table.labels.items())[:3])
+        problems.append(
+            _(
+                "{column}: unknown code or label {value} (use a code from {low} to {high} of "
+                "OpenSID's list, or its label: {first}, ...)"
+            ).format(
+                column=table.column, value=_text(value)[:40], low=min(table.labels),
+                high=max(table.labels), first=first,
+            )
+        )  # fmt: skip
+    elif code is None:
         problems.append(
             _("{column}: unknown code or label {value} (use one of: {codes})").format(
                 column=table.column, value=_text(value)[:40], codes=table.listing()

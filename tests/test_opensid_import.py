@@ -387,3 +387,18 @@ def test_files_a_village_really_has_are_refused_with_what_to_do(
         err = capsys.readouterr().err
         assert err.startswith(str(path)) and message in err and "Traceback" not in err, err
     assert in_db(cli_db, _member_count) == 0
+
+
+def test_an_unknown_occupation_is_a_short_message(tmp_path: Path) -> None:
+    """pekerjaan_id has 89 labels: a row's message names the range and a few, not all
+    (a file of 300 "TUKANG OJEK" rows printed 300 lines of 2,000 characters)."""
+    rows = opensid_rows(FAMILIES)
+    rows[0]["pekerjaan_id"] = "Tukang Ojek"
+    rows[1]["status_kawin"] = "nikah siri"
+    errors = _errors(write_population(tmp_path / "penduduk.xlsx", rows))
+    (occupation,) = errors[2]
+    assert occupation.startswith("pekerjaan_id: unknown code or label Tukang Ojek")
+    assert "from 1 to 89" in occupation and "1 BELUM/TIDAK BEKERJA" in occupation
+    assert len(occupation) < 200
+    (marital,) = errors[3]  # a short list is still given whole
+    assert marital.endswith("(use one of: 1 BELUM KAWIN, 2 KAWIN, 3 CERAI HIDUP, 4 CERAI MATI)")
