@@ -248,9 +248,16 @@ def _check(line: int, cells: dict[str, Any]) -> tuple[list[str], Person | None]:
         person.relationship = opensid.RELATIONSHIP_OF_SHDK[shdk]
     rw, rt = opensid.rw_rt_number(cells["rw"]), opensid.rw_rt_number(cells["rt"])
     for column, number in (("rw", rw), ("rt", rt)):
-        if number is None or not 1 <= number <= MAX_RW_RT:
-            problems.append(_("{column} must be a number from 1 to {n}").format(
-                column=column, n=MAX_RW_RT))  # fmt: skip
+        if number is None and _text(cells[column]) in ("", "-"):
+            # OpenSID writes "-" for a household without RW/RT; the registry routes a
+            # family's reports to its Ketua RT, so it needs both.
+            problems.append(_(
+                "{column} is empty or '-': every household needs its RW and RT, a number "
+                "from 1 to {n} (its reports go to the Ketua RT); fill it in OpenSID and export again"
+            ).format(column=column, n=MAX_RW_RT))  # fmt: skip
+        elif number is None or not 1 <= number <= MAX_RW_RT:
+            problems.append(_("{column} must be a number from 1 to {n}, not {value}").format(
+                column=column, n=MAX_RW_RT, value=_text(cells[column])[:20]))  # fmt: skip
     person.rw, person.rt = rw or 0, rt or 0
     person.dusun = opensid.dusun_name(cells.get("dusun", ""))
     address = _text(cells.get("alamat", ""))

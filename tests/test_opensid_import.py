@@ -402,3 +402,16 @@ def test_an_unknown_occupation_is_a_short_message(tmp_path: Path) -> None:
     assert len(occupation) < 200
     (marital,) = errors[3]  # a short list is still given whole
     assert marital.endswith("(use one of: 1 BELUM KAWIN, 2 KAWIN, 3 CERAI HIDUP, 4 CERAI MATI)")
+
+
+def test_rw_rt_dash_or_not_a_number_says_what_the_cell_holds(tmp_path: Path) -> None:
+    """OpenSID writes "-" for no RT; the message says why the registry needs one, and a
+    cell that is no number is quoted."""
+    rows = opensid_rows(FAMILIES)
+    rows[0]["rt"], rows[1]["rw"] = "-", "RW DUA"
+    errors = _errors(write_population(tmp_path / "penduduk.xlsx", rows))
+    assert errors[2] == [
+        "rt is empty or '-': every household needs its RW and RT, a number from 1 to 999 "
+        "(its reports go to the Ketua RT); fill it in OpenSID and export again"
+    ]
+    assert errors[3][0] == "rw must be a number from 1 to 999, not RW DUA"
