@@ -182,6 +182,8 @@ def test_cli_import_summary_progress_and_errors(cli_db, tmp_path: Path, capsys) 
     assert main(["registry", "import", str(path), "--region", VILLAGE]) == 0
     out = capsys.readouterr().out
     assert "Members: 4 added, 0 changed" in out
+    assert main(["registry", "import", str(path), "--region", VILLAGE, "--dry-run"]) == 0
+    assert capsys.readouterr().out.endswith("nothing was written, and nothing would change.\n")
     assert "Not imported as living members: 1 row(s) whose status_dasar is not 1 (hidup)." in out
     assert "recorded as import #1" in out
     assert in_db(cli_db, _member_count) == 4
