@@ -290,3 +290,16 @@ def test_a_database_that_cannot_be_reached_is_one_line_and_exit_2(
     assert result.returncode == 2, result.stderr
     assert "Cannot open the database: ConnectionRefusedError" in result.stderr
     assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+
+
+def test_commands_on_sqlite_print_no_alembic_chatter(tmp_path: Path) -> None:
+    """Every command on SQLite looks at the schema; the operator's screen shows the
+    command's answer, not Alembic's "Context impl SQLiteImpl." twice. A migration that
+    runs is still logged."""
+    first = run_cli("db", "upgrade", env={"DEFAULT_LOCALE": "en"}, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Running upgrade" in first.stderr
+    again = run_cli("registry", "export", env={"DEFAULT_LOCALE": "en"}, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Context impl" not in again.stderr and "Will assume" not in again.stderr
+    assert "Context impl" not in first.stderr
