@@ -1,7 +1,8 @@
 """Approved changes out, for the village's OpenSID: ``export changes --format opensid``.
 
-Two workbooks from the revisions that approved reports wrote since a day (changes that
-came from an import are the village's own data already and are left out):
+Two workbooks from the revisions that approved reports wrote since a day in one
+desa/kelurahan's households (an OpenSID holds one village; changes that came from an
+import are the village's own data already and are left out):
 
 * the people OpenSID can take by its import, in its import layout
   (``registry.opensid.EXPORT_COLUMNS``): members added (births, people moved in, new
@@ -72,13 +73,15 @@ def _shdk_text(snapshot: dict[str, Any]) -> str:
     return f"{code} {opensid.SHDK.label(code)}"
 
 
-async def _revisions(session: AsyncSession, since: date) -> AsyncIterator[Any]:
+async def _revisions(session: AsyncSession, since: date, region: str) -> AsyncIterator[Any]:
     stmt = (
         select(RegistryRevision, Report.number, Report.kind, Report.payload, Report.created_at)
         .join(Report, Report.id == RegistryRevision.report_id)
+        .join(Household, Household.id == RegistryRevision.household_id)
         .where(
             RegistryRevision.created_at >= datetime.combine(since, time()),
             RegistryRevision.member_id.is_not(None),
+            Household.region_code == region,
         )
         .order_by(RegistryRevision.id)
     )
@@ -86,8 +89,9 @@ async def _revisions(session: AsyncSession, since: date) -> AsyncIterator[Any]:
         yield row
 
 
-async def opensid_export(session: AsyncSession, since: date) -> OpenSidExport:
-    """The import rows and the worklist rows of the changes approved since ``since``."""
+async def opensid_export(session: AsyncSession, since: date, region: str) -> OpenSidExport:
+    """The import rows and the worklist rows of the changes approved since ``since`` in
+    the households of one desa/kelurahan (``region``: an OpenSID holds one village)."""
     out = OpenSidExport()
     importable: list[int] = []
     kks: dict[int, str | None] = {}
@@ -99,7 +103,7 @@ async def opensid_export(session: AsyncSession, since: date) -> OpenSidExport:
             )
         return kks[household_id] or ""
 
-    async for revision, number, kind, payload, reported in _revisions(session, since):
+    async for revision, number, kind, payload, reported in _revisions(session, since, region):
         before, after = revision.before, revision.after
         if after is None:
             continue  # the member left this household: its new household's revision says how

@@ -25,20 +25,23 @@ from registry import opensid
 from registry.errors import ImportRejected, RowError
 from registry.households import MAX_ADDRESS, MAX_NAME, MAX_RW_RT, nik_error
 from registry.nik import InvalidIdentityNumber, mask, parse_nik, validate_kk
-from registry.textfile import UnreadableFile
+from registry.textfile import OLE, UnreadableFile, old_or_locked_workbook
 
-XLSX_SUFFIXES = (".xlsx", ".xlsm")
+XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xls")  # .xls: refused with what to do
 MAX_ROWS = 200_000  # people in one village's file (the largest desa have some tens of thousands)
 _ZIP = b"PK\x03\x04"
+LISTED_CODES = 12  # an unknown code's message lists a code list this long, or less
 
 
 def is_workbook(path: Path) -> bool:
-    """Whether a file is an Excel workbook (by its first bytes, whatever its name)."""
+    """Whether a file is an Excel workbook (by its first bytes, whatever its name): an
+    .xlsx, or an old .xls / a workbook with a password (refused when opened)."""
     try:
         with path.open("rb") as fh:
-            return fh.read(4) == _ZIP
+            head = fh.read(len(OLE))
     except OSError:
         return False
+    return head.startswith(_ZIP) or head == OLE
 
 
 @dataclass
@@ -82,9 +85,20 @@ def _text(value: Any) -> str:
 
 def open_workbook(path: Path) -> tuple[Any, Any, int | None]:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    with path.open("rb") as fh:
+        head = fh.read(len(OLE))
+    if not head:
+        raise UnreadableFile(path, 1, _("the file is empty"))
+    if head == OLE:
+        raise UnreadableFile(path, 1, old_or_locked_workbook())
     try:
         book = load_workbook(path, read_only=True, data_only=True)
+    except InvalidFileException:  # openpyxl goes by the name: a workbook named .xls
+        raise UnreadableFile(
+            path, 1, _("an Excel workbook must be named .xlsx: rename the file to .xlsx")
+        ) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
@@ -166,7 +180,19 @@ def _code(
             problems.append(_("{column} is empty").format(column=table.column))
         return None
     code = table.parse(value)
-    if code is None:
+    if code is None and len(table.labels) > LISTED_CODES:
+        # pekerjaan_id's 89 labels would make one row's message thousands of characters
+        first = ", ".join(f"{c} {label}" for c, label in list(table.labels.items())[:3])
+        problems.append(
+            _(
+                "{column}: unknown code or label {value} (use a code from {low} to {high} of "
+                "OpenSID's list, or its label: {first}, ...)"
+            ).format(
+                column=table.column, value=_text(value)[:40], low=min(table.labels),
+                high=max(table.labels), first=first,
+            )
+        )  # fmt: skip
+    elif code is None:
         problems.append(
             _("{column}: unknown code or label {value} (use one of: {codes})").format(
                 column=table.column, value=_text(value)[:40], codes=table.listing()
@@ -222,9 +248,16 @@ def _check(line: int, cells: dict[str, Any]) -> tuple[list[str], Person | None]:
         person.relationship = opensid.RELATIONSHIP_OF_SHDK[shdk]
     rw, rt = opensid.rw_rt_number(cells["rw"]), opensid.rw_rt_number(cells["rt"])
     for column, number in (("rw", rw), ("rt", rt)):
-        if number is None or not 1 <= number <= MAX_RW_RT:
-            problems.append(_("{column} must be a number from 1 to {n}").format(
-                column=column, n=MAX_RW_RT))  # fmt: skip
+        if number is None and _text(cells[column]) in ("", "-"):
+            # OpenSID writes "-" for a household without RW/RT; the registry routes a
+            # family's reports to its Ketua RT, so it needs both.
+            problems.append(_(
+                "{column} is empty or '-': every household needs its RW and RT, a number "
+                "from 1 to {n} (its reports go to the Ketua RT); fill it in OpenSID and export again"
+            ).format(column=column, n=MAX_RW_RT))  # fmt: skip
+        elif number is None or not 1 <= number <= MAX_RW_RT:
+            problems.append(_("{column} must be a number from 1 to {n}, not {value}").format(
+                column=column, n=MAX_RW_RT, value=_text(cells[column])[:20]))  # fmt: skip
     person.rw, person.rt = rw or 0, rt or 0
     person.dusun = opensid.dusun_name(cells.get("dusun", ""))
     address = _text(cells.get("alamat", ""))

@@ -35,6 +35,16 @@ _CHUNK = 1 << 18
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _ZIP = b"PK\x03\x04"  # .xlsx, .docx, .ods, .zip
+# An OLE compound file: an old Excel .xls, or an .xlsx protected by a password.
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def old_or_locked_workbook() -> str:
+    """Why an OLE file (old .xls, or a workbook with a password) cannot be read."""
+    return _(
+        "this is an old Excel file (.xls) or a workbook protected by a password: open it in "
+        "a spreadsheet, remove any password and save it as Excel Workbook (.xlsx)"
+    )
 
 
 class UnreadableFile(DomainError):
@@ -62,6 +72,8 @@ def _refuse_start(path: Path, head: bytes) -> None:
         raise UnreadableFile(
             path, 1, _("this is an Excel workbook or a ZIP file, not a CSV: save it as CSV UTF-8")
         )
+    if head.startswith(OLE):
+        raise UnreadableFile(path, 1, old_or_locked_workbook())
 
 
 def _decode(path: Path, data: bytes, first_line: int) -> str:

@@ -26,6 +26,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
+def _not_alembic_chatter(record: logging.LogRecord) -> bool:
+    """Alembic says which dialect it uses every time it looks at the schema (every
+    command on SQLite): not news. The migrations it runs stay in the log."""
+    return not str(record.msg).startswith(("Context impl ", "Will assume "))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_chatter)
+
+
 def create_engine(url: str, **kwargs: object) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

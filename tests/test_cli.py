@@ -274,3 +274,32 @@ def test_registry_export_and_reimport_through_the_console_script(
     result = run_cli("registry", "import", str(again), env=env, cwd=tmp_path)
     assert result.returncode == 1  # the same households are already in the registry
     assert f"{again}: 5 bad row(s); nothing was imported." in result.stderr
+
+
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["regions", "import"]])
+def test_a_database_that_cannot_be_reached_is_one_line_and_exit_2(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """An administrator's first command on a new server, with PostgreSQL not running or
+    DATABASE_URL mistyped: what failed, no traceback, no password."""
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://lapor:s3cret-pw@127.0.0.1:{port}/lapor"
+    result = run_cli(*command, env={"DATABASE_URL": url, "DEFAULT_LOCALE": "en"}, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Cannot open the database: ConnectionRefusedError" in result.stderr
+    assert "Traceback" not in result.stderr and "s3cret-pw" not in result.stderr
+
+
+def test_commands_on_sqlite_print_no_alembic_chatter(tmp_path: Path) -> None:
+    """Every command on SQLite looks at the schema; the operator's screen shows the
+    command's answer, not Alembic's "Context impl SQLiteImpl." twice. A migration that
+    runs is still logged."""
+    first = run_cli("db", "upgrade", env={"DEFAULT_LOCALE": "en"}, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "Running upgrade" in first.stderr
+    again = run_cli("registry", "export", env={"DEFAULT_LOCALE": "en"}, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "Context impl" not in again.stderr and "Will assume" not in again.stderr
+    assert "Context impl" not in first.stderr

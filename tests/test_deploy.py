@@ -239,3 +239,41 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
         capture_output=True, text=True, cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def _systemctl_units(doc: Path) -> list[tuple[str, str]]:
+    """(line, unit) of every unit a ``systemctl enable|start|stop|restart`` line of the
+    doc's shell blocks names (an instance or a glob of the bot's template counts as it)."""
+    found = []
+    for line in doc.read_text(encoding="utf-8").splitlines():
+        words = shlex.split(line) if line.startswith("systemctl ") else []
+        if len(words) < 3 or words[1] not in ("enable", "start", "stop", "restart"):
+            continue
+        for word in words[2:]:
+            if word in ("&&", "||", ";", "|"):
+                break
+            if word.startswith("-"):
+                continue
+            name = re.sub(r"@[^.]*", "@", word)
+            found.append((line, name if "." in name else f"{name}.service"))
+    return found
+
+
+@pytest.mark.parametrize("doc", [DOCS, REPO / "docs" / "operations.md"], ids=lambda p: p.name)
+def test_the_docs_start_only_units_whose_commands_exist(doc: Path) -> None:
+    """An administrator following the guide gets no unit that fails at once: every unit
+    the docs enable, start or stop runs commands this release has (PENDING_COMMANDS not
+    excused: a unit waiting for its feature stays out of the steps)."""
+    units = _systemctl_units(doc)
+    assert units, f"{doc.name} starts no unit"
+    for line, name in units:
+        unit = DEPLOY / name
+        assert unit.is_file(), f"{doc.name}: {line!r} names {name}, not in deploy/"
+        for key in EXEC_KEYS:
+            for value in values(unit, key):
+                for call in lapor_warga_calls(command_line(value)):
+                    assert call[0] not in PENDING_COMMANDS, (
+                        f"{doc.name}: {line!r} starts {name}, whose `lapor-warga {call[0]}` "
+                        "this release does not have"
+                    )
+                    accepted(call)

@@ -6,6 +6,7 @@ real review workflow, then OpenSID's import workbook and the operator's worklist
 from __future__ import annotations
 
 import os
+from datetime import date
 from itertools import zip_longest
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from registry.accounts import account_by_telegram_id, ensure_account, grant_role
 from registry.households import household_by_kk
 from registry.population import read_population
 from registry.sync import apply_sync, plan_sync
-from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE
+from testkit.factories import FAMILIES, HARTONO, SARI, VILLAGE, Family, Person
 from testkit.opensid import opensid_rows, write_population
 from tests.helpers.db import in_db
 
@@ -80,11 +81,12 @@ def test_round_trip_opensid_in_reports_approved_opensid_out(cli_db, tmp_path, ca
     out = tmp_path / "untuk-opensid"
     out.mkdir()
     args = ["export", "changes", "--since", "2000-01-01", "--format", "opensid"]
+    args += ["--region", VILLAGE]
     assert main([*args, "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "2 person(s) for OpenSID's import" in printed and "3 event(s)" in printed
-    people_file = out / "opensid-penduduk-2000-01-01.xlsx"
-    worklist_file = out / "opensid-peristiwa-2000-01-01.xlsx"
+    people_file = out / "opensid-penduduk-16.71.01.1001-2000-01-01.xlsx"
+    worklist_file = out / "opensid-peristiwa-16.71.01.1001-2000-01-01.xlsx"
     assert os.stat(people_file).st_mode & 0o777 == 0o600
     assert os.stat(worklist_file).st_mode & 0o777 == 0o600
 
@@ -134,3 +136,60 @@ def test_round_trip_opensid_in_reports_approved_opensid_out(cli_db, tmp_path, ca
     assert main([*args, "--output", str(out), "--force"]) == 0
     assert main([*args, "--output", str(people_file)]) == 2
     assert "an existing folder" in capsys.readouterr().err
+
+
+OTHER_VILLAGE, OTHER_KK, RT_OTHER = "16.71.02.1002", "1671020304050001", 5
+
+
+async def _reports_in_two_villages(session: AsyncSession, tmp_path: Path) -> dict[str, str]:
+    """The round trip's reports, and a birth approved in a family of another village."""
+    numbers = await _reports(session, tmp_path)
+    other = Family(OTHER_KK, "Jl. Lain No. 1", 1, 1, None, [
+        Person("Joko Susilo", "M", date(1980, 3, 3), "head", 9301),
+        Person("Rina Marlina", "F", date(1984, 6, 6), "spouse", 9302),
+    ])  # fmt: skip
+    path = write_population(tmp_path / "lain.xlsx", opensid_rows([other]))
+    plan = await plan_sync(session, read_population(path), OTHER_VILLAGE)
+    await apply_sync(session, plan, path.name)
+    await grant_role(session, RT_OTHER, "rt", OTHER_VILLAGE, rw=1, rt=1)
+    await grant_role(session, LURAH + 10, "lurah", OTHER_VILLAGE)
+    household = await household_by_kk(session, OTHER_KK)
+    rina = next(m for m in household.members if m.name == "RINA MARLINA")
+    report = await workflow.submit_report(
+        session, kind="birth", household=household,
+        reporter=await account_by_telegram_id(session, REPORTER),
+        payload={"name": "Bayi Lain", "sex": "F", "birth_date": "2026-10-02",
+                 "mother": str(rina.id)},
+    )  # fmt: skip
+    for telegram_id in (RT_OTHER, LURAH + 10, OFFICER):
+        reviewer = await account_by_telegram_id(session, telegram_id)
+        await workflow.decide(session, report, reviewer, approve=True)
+    numbers["other"] = report.number
+    await session.commit()
+    return numbers
+
+
+def test_opensid_files_hold_one_village_only(cli_db, tmp_path, capsys) -> None:
+    """A Dinas Sosial database holds many villages; each village's OpenSID gets its own
+    people and events, never a neighbour's."""
+    in_db(cli_db, lambda s: _reports_in_two_villages(s, tmp_path))
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["export", "changes", "--since", "2000-01-01", "--format", "opensid"]
+    assert main([*args, "--output", str(out)]) == 2
+    assert "give --region CODE" in capsys.readouterr().err
+    assert main([*args, "--output", str(out), "--region", "16.71.01"]) == 2
+    assert "16.71.01 is not a known desa/kelurahan" in capsys.readouterr().err
+    assert main(["export", "changes", "--since", "2000-01-01", "--region", VILLAGE]) == 2
+    assert "--region is for --format opensid" in capsys.readouterr().err
+
+    assert main([*args, "--output", str(out), "--region", VILLAGE]) == 0
+    people = _sheet(out / f"opensid-penduduk-{VILLAGE}-2000-01-01.xlsx")
+    assert [p["nama"] for p in people] == ["Raka Pratama", "BUDI SANTOSO"]
+    assert {w["no_kk"] for w in _sheet(out / f"opensid-peristiwa-{VILLAGE}-2000-01-01.xlsx")} == {
+        SARI.kk, HARTONO.kk,
+    }  # fmt: skip
+    assert main([*args, "--output", str(out), "--region", OTHER_VILLAGE]) == 0
+    people = _sheet(out / f"opensid-penduduk-{OTHER_VILLAGE}-2000-01-01.xlsx")
+    assert [(p["nama"], p["no_kk"]) for p in people] == [("Bayi Lain", OTHER_KK)]
+    assert _sheet(out / f"opensid-peristiwa-{OTHER_VILLAGE}-2000-01-01.xlsx") == []

@@ -182,6 +182,8 @@ def test_cli_import_summary_progress_and_errors(cli_db, tmp_path: Path, capsys) 
     assert main(["registry", "import", str(path), "--region", VILLAGE]) == 0
     out = capsys.readouterr().out
     assert "Members: 4 added, 0 changed" in out
+    assert main(["registry", "import", str(path), "--region", VILLAGE, "--dry-run"]) == 0
+    assert capsys.readouterr().out.endswith("nothing was written, and nothing would change.\n")
     assert "Not imported as living members: 1 row(s) whose status_dasar is not 1 (hidup)." in out
     assert "recorded as import #1" in out
     assert in_db(cli_db, _member_count) == 4
@@ -355,3 +357,63 @@ def test_a_file_longer_than_any_village_is_refused(tmp_path: Path, monkeypatch) 
     assert (
         str(caught.value) == f"{path}:5: more than 3 rows: an OpenSID file holds one desa/kelurahan"
     )
+
+
+# An OLE compound file's first bytes: an old .xls, or an .xlsx saved with a password.
+_OLE_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+
+
+@pytest.mark.parametrize("command", ["import", "import-desil"])
+def test_files_a_village_really_has_are_refused_with_what_to_do(
+    cli_db, tmp_path: Path, capsys, command: str
+) -> None:
+    """An empty file, an old .xls or a workbook with a password, a workbook named .xls and
+    a folder: one line naming the file and what to do, never a traceback."""
+    workbook = write_population(tmp_path / "penduduk.xlsx", opensid_rows(FAMILIES))
+    (tmp_path / "kosong.xlsx").write_bytes(b"")
+    (tmp_path / "terkunci.xlsx").write_bytes(_OLE_FILE)
+    (tmp_path / "lama.xls").write_bytes(_OLE_FILE)
+    (tmp_path / "salah-nama.xls").write_bytes(workbook.read_bytes())
+    (tmp_path / "folder.xlsx").mkdir()
+    expected = {
+        "kosong.xlsx": (1, "the file is empty"),
+        "terkunci.xlsx": (1, "an old Excel file (.xls) or a workbook protected by a password"),
+        "lama.xls": (1, "an old Excel file (.xls) or a workbook protected by a password"),
+        "salah-nama.xls": (1, "rename the file to .xlsx"),
+        "folder.xlsx": (2, "is a folder: give a file"),
+    }
+    region = ["--region", VILLAGE] if command == "import" else []
+    for name, (code, message) in expected.items():
+        path = tmp_path / name
+        assert main(["registry", command, str(path), *region]) == code, name
+        err = capsys.readouterr().err
+        assert err.startswith(str(path)) and message in err and "Traceback" not in err, err
+    assert in_db(cli_db, _member_count) == 0
+
+
+def test_an_unknown_occupation_is_a_short_message(tmp_path: Path) -> None:
+    """pekerjaan_id has 89 labels: a row's message names the range and a few, not all
+    (a file of 300 "TUKANG OJEK" rows printed 300 lines of 2,000 characters)."""
+    rows = opensid_rows(FAMILIES)
+    rows[0]["pekerjaan_id"] = "Tukang Ojek"
+    rows[1]["status_kawin"] = "nikah siri"
+    errors = _errors(write_population(tmp_path / "penduduk.xlsx", rows))
+    (occupation,) = errors[2]
+    assert occupation.startswith("pekerjaan_id: unknown code or label Tukang Ojek")
+    assert "from 1 to 89" in occupation and "1 BELUM/TIDAK BEKERJA" in occupation
+    assert len(occupation) < 200
+    (marital,) = errors[3]  # a short list is still given whole
+    assert marital.endswith("(use one of: 1 BELUM KAWIN, 2 KAWIN, 3 CERAI HIDUP, 4 CERAI MATI)")
+
+
+def test_rw_rt_dash_or_not_a_number_says_what_the_cell_holds(tmp_path: Path) -> None:
+    """OpenSID writes "-" for no RT; the message says why the registry needs one, and a
+    cell that is no number is quoted."""
+    rows = opensid_rows(FAMILIES)
+    rows[0]["rt"], rows[1]["rw"] = "-", "RW DUA"
+    errors = _errors(write_population(tmp_path / "penduduk.xlsx", rows))
+    assert errors[2] == [
+        "rt is empty or '-': every household needs its RW and RT, a number from 1 to 999 "
+        "(its reports go to the Ketua RT); fill it in OpenSID and export again"
+    ]
+    assert errors[3][0] == "rw must be a number from 1 to 999, not RW DUA"

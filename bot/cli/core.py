@@ -129,8 +129,14 @@ def output_table(
 
 
 def require_file(path: Path) -> None:
+    if path.is_dir():
+        raise CliError(_("{file} is a folder: give a file").format(file=path), EXIT_CONFIG)
     if not path.is_file():
         raise CliError(_("{file}: no such file").format(file=path), EXIT_CONFIG)
+    if path.stat().st_size == 0:
+        from registry.textfile import UnreadableFile
+
+        raise UnreadableFile(path, 1, _("the file is empty"))
 
 
 def bad_row(path: Path, error: RowError) -> str:

@@ -6,7 +6,16 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_OK, FORCE_HELP, CliError, Handler, add_group, cannot_write, refused
+from bot.cli.core import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    FORCE_HELP,
+    CliError,
+    Handler,
+    add_group,
+    cannot_write,
+    refused,
+)
 from locales import _, format_number
 
 if TYPE_CHECKING:
@@ -33,6 +42,14 @@ async def db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
     engine = db.create_engine(settings.database_url)
     try:
+        try:
+            async with engine.connect():
+                pass
+        except Exception as exc:  # connection refused, bad credentials, no such database
+            raise CliError(
+                _("Cannot open the database: {error}").format(error=exc.__class__.__name__),
+                EXIT_CONFIG,
+            ) from None
         await db.upgrade(engine)
     finally:
         await engine.dispose()

@@ -47,6 +47,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="YYYY-MM-DD",
         help="changes applied from the start of that day (UTC)",
     )
+    changes.add_argument(
+        "--region", metavar="CODE",
+        help="with --format opensid (required there): the desa/kelurahan whose OpenSID the "
+        "files are for, e.g. 16.71.01.1001",
+    )  # fmt: skip
     usulan = actions.add_parser(
         "usulan",
         help="for SIKS-NG after a village meeting: the proposals and objections the "
@@ -103,6 +108,11 @@ async def export_changes(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.format == "opensid":
         return await export_opensid(settings, args)
+    if args.region is not None:
+        raise CliError(
+            _("--region is for --format opensid (the files for one village's OpenSID)."),
+            EXIT_CONFIG,
+        )
     fmt = table_format(args)
 
     async def work(session: AsyncSession) -> int:
@@ -128,17 +138,18 @@ async def export_changes(settings: Settings, args: argparse.Namespace) -> int:
     return await in_session(settings, work)
 
 
-def opensid_files(folder: Path, since: date) -> tuple[Path, Path]:
+def opensid_files(folder: Path, region: str, since: date) -> tuple[Path, Path]:
     """The two workbooks of ``export changes --format opensid``."""
     return (
-        folder / f"opensid-penduduk-{since.isoformat()}.xlsx",
-        folder / f"opensid-peristiwa-{since.isoformat()}.xlsx",
+        folder / f"opensid-penduduk-{region}-{since.isoformat()}.xlsx",
+        folder / f"opensid-peristiwa-{region}-{since.isoformat()}.xlsx",
     )
 
 
 async def export_opensid(settings: Settings, args: argparse.Namespace) -> int:
     from registry import opensid
     from registry.opensid_export import opensid_export
+    from registry.regions import VILLAGE_LEVEL, get_region
     from registry.tables import open_table
     from storage.files import OutputRefused, check_output, database_files
 
@@ -147,7 +158,16 @@ async def export_opensid(settings: Settings, args: argparse.Namespace) -> int:
             _("--format opensid writes two files: give --output DIR, an existing folder."),
             EXIT_CONFIG,
         )
-    people_file, worklist_file = opensid_files(args.output, args.since)
+    if not args.region:
+        raise CliError(
+            _(
+                "--format opensid writes the files for one village's OpenSID: give --region "
+                "CODE, its desa/kelurahan code."
+            ),
+            EXIT_CONFIG,
+        )
+    region = args.region.strip()
+    people_file, worklist_file = opensid_files(args.output, region, args.since)
     protected = database_files(settings.database_url)
     try:  # both refused before either is written
         for path in (people_file, worklist_file):
@@ -156,7 +176,15 @@ async def export_opensid(settings: Settings, args: argparse.Namespace) -> int:
         raise refused(exc) from None
 
     async def work(session: AsyncSession) -> int:
-        result = await opensid_export(session, args.since)
+        found = await get_region(session, region)
+        if found is None or found.level != VILLAGE_LEVEL:
+            raise CliError(
+                _("{code} is not a known desa/kelurahan (import the region codes first).").format(
+                    code=region
+                ),
+                EXIT_CONFIG,
+            )
+        result = await opensid_export(session, args.since, region)
         tables = (
             (people_file, opensid.EXPORT_COLUMNS, result.people, "penduduk"),
             (worklist_file, opensid.WORKLIST_COLUMNS, result.worklist, "peristiwa"),
@@ -183,7 +211,7 @@ async def export_opensid(settings: Settings, args: argparse.Namespace) -> int:
             )
         )
         audit_cli(session, "export", "export changes", since=args.since.isoformat(),
-                  format="opensid", rows=len(result.people) + len(result.worklist))  # fmt: skip
+                  format="opensid", region=region, rows=len(result.people) + len(result.worklist))  # fmt: skip
         return EXIT_OK
 
     return await in_session(settings, work)

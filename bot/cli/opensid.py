@@ -124,6 +124,9 @@ async def import_opensid(settings: Settings, args: argparse.Namespace) -> int:
             raise CliError(str(exc), EXIT_CONFIG) from None
         for line in _summary(plan):
             print(line)
+        if args.dry_run and not plan.changes:
+            print(_("Dry run: nothing was written, and nothing would change."))
+            return _DRY
         if args.dry_run:
             print(_("Dry run: nothing was written. The first changes:"))
             for line in _first_rows(plan):
