@@ -5,105 +5,18 @@ two reports at once. Screenshots go to test-artifacts/console-*.png."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT, DEMO_VILLAGE
 from fake_bot_api import make_png
 from locales import _, use_locale
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-
-
-@pytest.fixture
-def sandbox_url(tmp_path: Path) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-    env.update(PYTHONPATH=str(REPO), DEFAULT_LOCALE="id", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    url = None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if match := re.search(r"http://127\.0\.0\.1:\d+/", line):
-            url = match.group(0)
-            break
-    assert url, "".join(seen)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1900,1000", f"--user-data-dir={tmp_path / 'chromium'}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-class Page:
-    def __init__(self, driver: webdriver.Chrome) -> None:
-        self.driver = driver
-        self.wait = WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,))
-
-    def phone(self, key: str):  # type: ignore[no-untyped-def]
-        return self.driver.find_element(By.CSS_SELECTOR, f'.phone[data-key="{key}"]')
-
-    def sees(self, key: str, fragment: str) -> None:
-        self.wait.until(
-            lambda d: fragment in self.phone(key).find_element(By.CLASS_NAME, "messages").text
-        )
-
-    def _click_last(self, key: str, css: str, text: str) -> bool:
-        buttons = [b for b in self.phone(key).find_elements(By.CSS_SELECTOR, css) if b.text == text]
-        if not buttons:
-            return False
-        buttons[-1].click()
-        return True
-
-    def press(self, key: str, text: str) -> None:
-        self.wait.until(lambda d: self._click_last(key, "button.inline", text))
-
-    def reply_button(self, key: str, text: str) -> None:
-        self.wait.until(lambda d: self._click_last(key, "button.reply", text))
-
-    def type(self, key: str, text: str) -> None:
-        box = self.phone(key).find_element(By.CSS_SELECTOR, "input.compose-text")
-        box.send_keys(text)
-        self.phone(key).find_element(By.CSS_SELECTOR, "button.send").click()
-
-    def registry(self) -> str:
-        return self.driver.find_element(By.ID, "registry").text
+from tests.helpers.browser import ARTIFACTS, Page
 
 
 @pytest.mark.slow
@@ -123,7 +36,7 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     page.type("resident", DEMO_RESIDENT.nik)
     page.sees("resident", "Kartu Keluarga (KK)")
     page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan rumah tangga")
+    page.sees("resident", "terhubung dengan keluarga")
     page.type("resident", "/lapor")
     page.press("resident", "Kelahiran")
     page.sees("resident", "nama lengkap bayi")
@@ -166,7 +79,7 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     page.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "img.photo"))
     image = browser.find_element(By.CSS_SELECTOR, "img.photo")
     page.wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) == 160)
-    assert "Nur Aisyah" in browser.find_element(By.CLASS_NAME, "card").text
+    assert "NUR AISYAH" in browser.find_element(By.CLASS_NAME, "card").text
     assert browser.save_screenshot(str(ARTIFACTS / "console-report.png"))
     browser.find_element(By.ID, "approve").click()
     page.wait.until(
@@ -191,7 +104,7 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     assert browser.save_screenshot(str(ARTIFACTS / "console-phone.png"))
 
     browser.switch_to.window(phones)
-    page.sees("resident", "Nur Aisyah kini tercatat sebagai anggota rumah tangga Anda")
+    page.sees("resident", "NUR AISYAH kini tercatat sebagai anggota keluarga Anda")
     assert browser.save_screenshot(str(ARTIFACTS / "console-phones.png"))
 
 
@@ -205,7 +118,7 @@ def _link_resident(page: Page) -> None:
     page.type("resident", DEMO_RESIDENT.nik)
     page.sees("resident", "Kartu Keluarga (KK)")
     page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan rumah tangga")
+    page.sees("resident", "terhubung dengan keluarga")
 
 
 def _bot_messages(page: Page, key: str) -> list:  # type: ignore[type-arg]
@@ -280,7 +193,7 @@ def test_the_lurah_records_a_meetings_outcome_for_two_reports(
     browser.find_element(By.ID, "pick-all").click()
     browser.find_element(By.ID, "meeting-prepare").click()
     page.wait.until(lambda d: d.find_elements(By.ID, "outcomes"))
-    assert "Putri Lestari" in browser.find_element(By.ID, "meeting-list").text
+    assert "PUTRI LESTARI" in browser.find_element(By.ID, "meeting-list").text
     for select in browser.find_elements(By.CSS_SELECTOR, "select[name^=outcome_]"):
         Select(select).select_by_value("approve")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -290,4 +203,4 @@ def test_the_lurah_records_a_meetings_outcome_for_two_reports(
 
     browser.switch_to.window(phones)
     page.wait.until(lambda d: _count(page, "resident", "diverifikasi kelurahan/desa") >= 2)
-    page.wait.until(lambda d: _count(page, "officer", "Putri Lestari") >= 1)
+    page.wait.until(lambda d: _count(page, "officer", "PUTRI LESTARI") >= 1)

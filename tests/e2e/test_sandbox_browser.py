@@ -8,107 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT
 from fake_bot_api import make_png
 from locales import _, use_locale
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-
-
-@pytest.fixture
-def sandbox_url(tmp_path: Path) -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
-    env.update(PYTHONPATH=str(REPO), DEFAULT_LOCALE="id", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    url = None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if match := re.search(r"http://127\.0\.0\.1:\d+/", line):
-            url = match.group(0)
-            break
-    assert url, "".join(seen)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=1900,1000", f"--user-data-dir={tmp_path / 'chromium'}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-class Page:
-    def __init__(self, driver: webdriver.Chrome) -> None:
-        self.driver = driver
-        self.wait = WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,))
-
-    def phone(self, key: str):  # type: ignore[no-untyped-def]
-        return self.driver.find_element(By.CSS_SELECTOR, f'.phone[data-key="{key}"]')
-
-    def sees(self, key: str, fragment: str) -> None:
-        self.wait.until(
-            lambda d: fragment in self.phone(key).find_element(By.CLASS_NAME, "messages").text
-        )
-
-    def _click_last(self, key: str, css: str, text: str) -> bool:
-        buttons = [b for b in self.phone(key).find_elements(By.CSS_SELECTOR, css) if b.text == text]
-        if not buttons:
-            return False
-        buttons[-1].click()
-        return True
-
-    def has_button(self, key: str, text: str) -> bool:
-        buttons = self.phone(key).find_elements(By.CSS_SELECTOR, "button.inline")
-        return any(b.text == text for b in buttons)
-
-    def press(self, key: str, text: str) -> None:
-        self.wait.until(lambda d: self._click_last(key, "button.inline", text))
-
-    def reply_button(self, key: str, text: str) -> None:
-        self.wait.until(lambda d: self._click_last(key, "button.reply", text))
-
-    def type(self, key: str, text: str) -> None:
-        box = self.phone(key).find_element(By.CSS_SELECTOR, "input.compose-text")
-        box.send_keys(text)
-        self.phone(key).find_element(By.CSS_SELECTOR, "button.send").click()
-
-    def registry(self) -> str:
-        return self.driver.find_element(By.ID, "registry").text
+from tests.helpers.browser import ARTIFACTS, REPO, Page
 
 
 @pytest.mark.slow
