@@ -16,7 +16,8 @@ from markupsafe import Markup
 from console.evidence import EvidenceUnavailable, content_type
 from console.web import ACCOUNT, console_of, db, message_page, redirect, render
 from flows import review
-from locales import _, lazy_gettext
+from locales import _
+from registry import attributes as attr
 from registry import audit, links, workflow, worklist
 from registry.accounts import grant_covers
 from registry.errors import DomainError, NotFound
@@ -24,20 +25,9 @@ from registry.kinds import CATALOG
 from registry.regions import region_path
 from storage.models import Account, Attachment, Report, utcnow
 
-RELATIONSHIPS = {
-    "head": lazy_gettext("Head of household"),
-    "spouse": lazy_gettext("Spouse"),
-    "child": lazy_gettext("Child"),
-    "child_in_law": lazy_gettext("Child-in-law"),
-    "grandchild": lazy_gettext("Grandchild"),
-    "parent": lazy_gettext("Parent"),
-    "parent_in_law": lazy_gettext("Parent-in-law"),
-    "other_relative": lazy_gettext("Other relative"),
-    "household_help": lazy_gettext("Household help"),
-    "other": lazy_gettext("Other"),
-}
-BY = "console"
-MAX_SIDE_BY_SIDE = 3  # linked reports whose cards are shown beside this one  # the audit log's word for decisions taken in the web console
+RELATIONSHIPS = attr.RELATIONSHIP_LABELS  # the same words as the chat
+BY = "console"  # the audit log's word for decisions taken in the web console
+MAX_SIDE_BY_SIDE = 3  # linked reports whose cards are shown beside this one
 
 
 def _int(value: str | None, low: int = 1, high: int = 10**9) -> int | None:

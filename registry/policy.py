@@ -5,14 +5,13 @@ See ``registry/workflow.toml`` (bundled, the default) for the format."""
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from registry.errors import ConfigError
-from registry.textfile import UnreadableFile, read_text
+from registry.textfile import read_config
 
 BUNDLED_WORKFLOW = Path(__file__).resolve().parent / "workflow.toml"
 TIERS = ("rt", "kelurahan", "officer")
@@ -120,19 +119,7 @@ def load_policy(path: Path | None = None) -> Policy:
     """Read and check the workflow file; ConfigError names the file and the key."""
     from registry.kinds import KINDS  # the report types import the policy's users
 
-    path = path or BUNDLED_WORKFLOW
-    try:
-        data = tomllib.loads(read_text(path))
-    except UnreadableFile as exc:
-        raise ConfigError(str(exc)) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    try:
-        return parse_policy(data, set(KINDS))
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    return read_config(path or BUNDLED_WORKFLOW, lambda data: parse_policy(data, set(KINDS)))
 
 
 DEFAULT_POLICY = load_policy()

@@ -15,13 +15,12 @@ code; a person gets the contact of the most precise region above their household
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from registry.errors import ConfigError
-from registry.textfile import UnreadableFile, read_text
+from registry.textfile import read_config
 
 MAX_FIELD = 120  # characters of one field of a contact (it goes into a 500-character message)
 FIELDS = ("name", "phone", "address", "hours")
@@ -84,18 +83,7 @@ def parse_offices(data: dict[str, Any]) -> dict[str, OfficeContact]:
 
 def load_offices(path: Path) -> dict[str, OfficeContact]:
     """Read and check the office contacts file; ConfigError names the file and the key."""
-    try:
-        data = tomllib.loads(read_text(path))
-    except UnreadableFile as exc:
-        raise ConfigError(str(exc)) from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    try:
-        return parse_offices(data)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    return read_config(path, parse_offices)
 
 
 DEFAULT_SITE = Site()

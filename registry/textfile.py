@@ -18,12 +18,15 @@ limits, so memory stays flat whatever the file holds (a 200 MB single line inclu
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import tomllib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from locales import _, format_number
-from registry.errors import DomainError
+from registry.errors import ConfigError, DomainError
+
+T = TypeVar("T")
 
 MAX_FIELD_CHARS = 10_000
 """Characters in one CSV field (the longest real one, an address, has 500)."""
@@ -229,3 +232,21 @@ def check_csv(path: Path) -> None:
     """Read the whole CSV file once, only to raise what :func:`csv_rows` would."""
     for _row in csv_rows(path):
         pass
+
+
+def read_config(path: Path, parse: Callable[[dict[str, Any]], T]) -> T:
+    """A TOML configuration file (WORKFLOW_FILE, OFFICE_CONTACTS_FILE) read safely and
+    checked by ``parse``; every problem is a ConfigError that names the file (and the key,
+    as ``parse`` words it)."""
+    try:
+        data = tomllib.loads(read_text(path))
+    except UnreadableFile as exc:
+        raise ConfigError(str(exc)) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        return parse(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

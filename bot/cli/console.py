@@ -9,7 +9,15 @@ import contextlib
 import signal
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_CONFIG, EXIT_OK, CliError, Handler, log, open_database
+from bot.cli.core import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    CliError,
+    Handler,
+    cannot_listen,
+    log,
+    open_database,
+)
 from locales import _
 
 if TYPE_CHECKING:
@@ -59,12 +67,7 @@ async def console(settings: Settings, args: argparse.Namespace) -> int:
         try:
             server = await start_console(settings, db.make_sessionmaker(engine))
         except CannotListen as exc:
-            raise CliError(
-                _("{setting}: cannot listen on {host}:{port} ({error}).").format(
-                    setting=exc.setting, host=exc.host, port=exc.port, error=exc.reason
-                ),
-                EXIT_CONFIG,
-            ) from None
+            raise cannot_listen(exc) from None
         log.info("console: http://%s:%s/", settings.console_host, server.port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

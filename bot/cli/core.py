@@ -26,6 +26,7 @@ from storage.files import OutputRefused
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+    from bot.monitor import CannotListen
     from bot.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -97,6 +98,16 @@ def table_format(args: argparse.Namespace) -> str:
     if fmt == "xlsx" and args.output is None:
         raise CliError(_("--format xlsx needs --output FILE."), EXIT_CONFIG)
     return fmt
+
+
+def cannot_listen(exc: CannotListen) -> CliError:
+    """A server (webhook, metrics, console) that cannot take its port: a setting to fix."""
+    return CliError(
+        _("{setting}: cannot listen on {host}:{port} ({error}).").format(
+            setting=exc.setting, host=exc.host, port=exc.port, error=exc.reason
+        ),
+        EXIT_CONFIG,
+    )
 
 
 def cannot_write(path: Path | None, exc: OSError) -> CliError:

@@ -6,7 +6,15 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_CONFIG, EXIT_OK, CliError, Handler, log, open_database
+from bot.cli.core import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    CliError,
+    Handler,
+    cannot_listen,
+    log,
+    open_database,
+)
 from locales import _
 
 if TYPE_CHECKING:
@@ -103,12 +111,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             # then waits for the updates in hand (SHUTDOWN_TIMEOUT).
             await dp.start_polling(bot, close_bot_session=False)
     except CannotListen as exc:
-        raise CliError(
-            _("{setting}: cannot listen on {host}:{port} ({error}).").format(
-                setting=exc.setting, host=exc.host, port=exc.port, error=exc.reason
-            ),
-            EXIT_CONFIG,
-        ) from None
+        raise cannot_listen(exc) from None
     finally:
         if console is not None:
             await console.stop()

@@ -23,6 +23,7 @@ from bot.settings import load_settings
 from console.app import ConsoleServer, console_from_settings
 from fake_bot_api import FakeBotAPI, Message, NotInChat, Person
 from locales import SUPPORTED_LOCALES, _, format_date, format_datetime, lazy_gettext, use_locale
+from registry import attributes as attr
 from registry.households import household_by_kk
 from registry.nik import mask
 from storage import db
@@ -37,18 +38,7 @@ PHONE_TITLES = {
     "lurah": lazy_gettext("Lurah / kepala desa"),
     "officer": lazy_gettext("Officer"),
 }
-RELATIONSHIP_LABELS = {
-    "head": lazy_gettext("Head of household"),
-    "spouse": lazy_gettext("Spouse"),
-    "child": lazy_gettext("Child"),
-    "child_in_law": lazy_gettext("Child-in-law"),
-    "grandchild": lazy_gettext("Grandchild"),
-    "parent": lazy_gettext("Parent"),
-    "parent_in_law": lazy_gettext("Parent-in-law"),
-    "other_relative": lazy_gettext("Other relative"),
-    "household_help": lazy_gettext("Household help"),
-    "other": lazy_gettext("Other"),
-}
+RELATIONSHIP_LABELS = attr.RELATIONSHIP_LABELS  # the same words as the chat
 STATUS_LABELS = {
     "alive": lazy_gettext("living here"),
     "deceased": lazy_gettext("deceased"),
