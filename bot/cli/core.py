@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from locales import _
-from registry.errors import RowError
+from registry.errors import ImportRejected, RowError
 from registry.tables import TableWriter, format_for, open_table
 from storage.files import OutputRefused
 
@@ -152,6 +153,17 @@ def require_file(path: Path) -> None:
 
 def bad_row(path: Path, error: RowError) -> str:
     return _("{file}:{line}: {reason}").format(file=path, line=error.line, reason=error.reason)
+
+
+def rejected(path: Path, exc: ImportRejected) -> int:
+    """An import refused as a whole: each bad row as FILE:ROW: reason, then the count."""
+    for error in exc.errors:
+        print(bad_row(path, error), file=sys.stderr)
+    print(
+        _("{file}: {n} bad row(s); nothing was imported.").format(file=path, n=exc.count),
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 def audit_cli(session: AsyncSession, action: str, command: str, **details: object) -> None:

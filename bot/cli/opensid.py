@@ -6,10 +6,16 @@ Not a command group: ``bot.cli.registry`` hands a workbook to :func:`import_open
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
-from bot.cli.core import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, CliError, audit_cli, bad_row, in_session
+from bot.cli.core import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    CliError,
+    audit_cli,
+    in_session,
+    rejected,
+)
 from bot.progress import Progress
 from locales import _
 from registry.errors import DomainError, ImportRejected
@@ -22,16 +28,6 @@ if TYPE_CHECKING:
     from registry.sync import SyncPlan
 
 FIRST_ROWS = 20  # changes printed by --dry-run
-
-
-def _rejected(args: argparse.Namespace, exc: ImportRejected) -> int:
-    for error in exc.errors:
-        print(bad_row(args.file, error), file=sys.stderr)
-    print(
-        _("{file}: {n} bad row(s); nothing was imported.").format(file=args.file, n=exc.count),
-        file=sys.stderr,
-    )
-    return EXIT_FAILED
 
 
 def _summary(plan: SyncPlan) -> list[str]:
@@ -113,13 +109,13 @@ async def import_opensid(settings: Settings, args: argparse.Namespace) -> int:
             people = read_population(args.file, progress=progress.update)
         except ImportRejected as exc:
             progress.close()
-            return _rejected(args, exc)
+            return rejected(args.file, exc)
 
     async def work(session: AsyncSession) -> int:
         try:
             plan = await plan_sync(session, people, args.region)
         except ImportRejected as exc:
-            return _rejected(args, exc)
+            return rejected(args.file, exc)
         except DomainError as exc:
             raise CliError(str(exc), EXIT_CONFIG) from None
         for line in _summary(plan):

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from bot.cli.core import (
     EXIT_CONFIG,
-    EXIT_FAILED,
     EXIT_OK,
     CliError,
     Handler,
@@ -21,6 +20,7 @@ from bot.cli.core import (
     day,
     in_session,
     output_table,
+    rejected,
     require_file,
 )
 from bot.progress import Progress
@@ -126,15 +126,8 @@ async def registry_import(settings: Settings, args: argparse.Namespace) -> int:
                 session, args.file, on_error=on_bad_row, progress=progress.update
             )
         except ImportRejected as exc:
-            for error in exc.errors:  # a wrong header: before any row was read
-                on_bad_row(error)
-            print(
-                _("{file}: {n} bad row(s); nothing was imported.").format(
-                    file=args.file, n=exc.count
-                ),
-                file=sys.stderr,
-            )
-            return EXIT_FAILED
+            progress.close()  # a wrong header: before any row was read
+            return rejected(args.file, exc)
         finally:
             progress.close()
         print(_("Imported {h} household(s) with {m} member(s).").format(h=households, m=members))
@@ -152,15 +145,7 @@ async def registry_import_aid(settings: Settings, args: argparse.Namespace) -> i
         try:
             read, changed = await import_aid_data(session, args.file)
         except ImportRejected as exc:
-            for error in exc.errors:
-                print(bad_row(args.file, error), file=sys.stderr)
-            print(
-                _("{file}: {n} bad row(s); nothing was imported.").format(
-                    file=args.file, n=exc.count
-                ),
-                file=sys.stderr,
-            )
-            return EXIT_FAILED
+            return rejected(args.file, exc)
         print(_("{n} family(ies) read, {changed} changed.").format(n=read, changed=changed))
         return EXIT_OK
 
@@ -178,15 +163,7 @@ async def registry_import_desil(settings: Settings, args: argparse.Namespace) ->
                 result = await import_desil(session, args.file, progress=progress.update)
             except ImportRejected as exc:
                 progress.close()
-                for error in exc.errors:
-                    print(bad_row(args.file, error), file=sys.stderr)
-                print(
-                    _("{file}: {n} bad row(s); nothing was imported.").format(
-                        file=args.file, n=exc.count
-                    ),
-                    file=sys.stderr,
-                )
-                return EXIT_FAILED
+                return rejected(args.file, exc)
         audit_cli(session, "import", "registry import-desil", registry_import=result.record.id,
                   households=result.households, changed=result.changed)  # fmt: skip
         print(
