@@ -1,0 +1,63 @@
+"""The console's error pages: a page in the reader's language with the security headers,
+never aiohttp's English plain text or a bare 500, for a wrong address, another area's
+report, a wrong method or a filter value at the edge of the calendar."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import db
+from tests.helpers.console import birth_report, client_for, make_console, signed_in
+from tests.helpers.world import registry_world
+
+OFFICER = 4
+
+
+@pytest.fixture
+async def client(engine, tmp_path):
+    maker = db.make_sessionmaker(engine)
+    async with maker() as session:
+        await registry_world(session, tmp_path, officers={OFFICER: "16.71"})
+        await session.commit()
+        await birth_report(session)
+    client = await client_for(make_console(maker, tmp_path))
+    await signed_in(client, maker, OFFICER)
+    yield client
+    await client.close()
+
+
+def _has_headers(response) -> None:
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "words"),
+    [
+        ("/laporan/999999", 404, "Halaman tidak ditemukan"),
+        ("/tidak-ada", 404, "Halaman tidak ditemukan"),
+        ("/static/tidak-ada.css", 404, "Halaman tidak ditemukan"),
+        ("/logout", 405, "Halaman tidak ditemukan"),
+    ],
+)
+async def test_an_error_is_a_page_in_indonesian(client, path, status, words) -> None:
+    response = await client.get(path, allow_redirects=False)
+    html = await response.text()
+    assert response.status == status
+    assert response.content_type == "text/html"
+    assert words in html and "Not Found" not in html and "Method Not Allowed" not in html
+    _has_headers(response)
+
+
+async def test_an_error_page_follows_the_language_switch(client) -> None:
+    await client.get("/bahasa/en?next=/")
+    html = await (await client.get("/laporan/999999")).text()
+    assert "Page not found" in html
+
+
+@pytest.mark.parametrize("path", ["/?to=9999-12-31", "/ekspor/laporan?to=9999-12-31"])
+async def test_the_last_day_of_the_calendar_as_a_filter_is_no_crash(client, path) -> None:
+    response = await client.get(path)
+    assert response.status == 200
+    _has_headers(response)
