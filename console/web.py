@@ -131,7 +131,8 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
     html = console.env.get_template(template).render(
         lang=request[LANG],
         csrf=request.get(CSRF, ""),
-        path=request.path_qs,
+        # The language switch comes back here: only to a page a GET can open again.
+        path=request.path_qs if request.method == "GET" else "/",
         **values,
     )
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

@@ -4,10 +4,12 @@ report, a wrong method or a filter value at the edge of the calendar."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from storage import db
-from tests.helpers.console import birth_report, client_for, make_console, signed_in
+from tests.helpers.console import birth_report, client_for, csrf_of, make_console, signed_in
 from tests.helpers.world import registry_world
 
 OFFICER = 4
@@ -61,3 +63,14 @@ async def test_the_last_day_of_the_calendar_as_a_filter_is_no_crash(client, path
     response = await client.get(path)
     assert response.status == 200
     _has_headers(response)
+
+
+async def test_the_language_switch_after_a_form_comes_back_to_a_page(client) -> None:
+    """A page answering a POST (the results of a decision, a refusal) has no address to
+    open again: switching the language there led to GET /keputusan, a 405."""
+    page = await client.post("/keputusan", data={"csrf": await csrf_of(client)})
+    html = await page.text()
+    assert page.status == 400 and "/bahasa/en?next=/keputusan" not in html
+    target = re.search(r'href="(/bahasa/en\?next=[^"]*)"', html).group(1)
+    response = await client.get(target.replace("&amp;", "&"))
+    assert response.status == 200 and "Queue" in await response.text()
