@@ -1,6 +1,6 @@
-"""The console's error pages: a page in the reader's language with the security headers,
-never aiohttp's English plain text or a bare 500, for a wrong address, another area's
-report, a wrong method or a filter value at the edge of the calendar."""
+"""The console as people at a desk meet its edges: errors are pages in the reader's
+language with the security headers (never aiohttp's English plain text or a bare 500),
+a filter at the edge of the calendar, the language switch after a form, village names."""
 
 from __future__ import annotations
 
@@ -74,3 +74,10 @@ async def test_the_language_switch_after_a_form_comes_back_to_a_page(client) -> 
     target = re.search(r'href="(/bahasa/en\?next=[^"]*)"', html).group(1)
     response = await client.get(target.replace("&amp;", "&"))
     assert response.status == 200 and "Queue" in await response.text()
+
+
+async def test_the_queue_names_the_village_not_its_code(client) -> None:
+    """An officer of a kabupaten with hundreds of desa reads names, not 16.71.01.1001."""
+    html = await (await client.get("/?state=all")).text()
+    row = re.search(r"<tbody>(.*)</tbody>", html, re.S).group(1)
+    assert "Tiga-puluh-lima Ilir · RW 2 · RT 3" in row and "16.71.01.1001" not in row
