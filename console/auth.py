@@ -4,6 +4,7 @@ the account's open sessions, and the language switch."""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
 
@@ -32,7 +33,21 @@ log = logging.getLogger(__name__)
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "-"
+    """The address sign-in tries are counted by. Behind the reverse proxy on this machine
+    (deploy/nginx: every request comes from 127.0.0.1) it is the last X-Forwarded-For
+    entry, the one nginx itself appended; a header from anyone else is not trusted."""
+    remote = request.remote or "-"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and _loopback(remote):
+        return forwarded.rsplit(",", 1)[-1].strip() or remote
+    return remote
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _too_many(request: web.Request) -> web.Response:

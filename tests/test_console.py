@@ -153,6 +153,21 @@ async def test_sign_in_attempts_are_rate_limited(client) -> None:
     assert statuses[:10] == [403] * 10 and statuses[10:] == [429, 429]
 
 
+async def test_behind_the_proxy_one_address_does_not_lock_out_the_others(client) -> None:
+    """Behind nginx every request comes from 127.0.0.1: tries are counted per address
+    nginx forwards, so one address guessing does not stop an officer elsewhere."""
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(12):
+        await client.get("/login/telegram", params={"id": "1", "hash": "x"}, headers=guesser)
+    blocked = await client.get("/login/telegram", params={"id": "1", "hash": "x"}, headers=guesser)
+    assert blocked.status == 429
+    # A header the guesser writes is not trusted: nginx appends the real address last.
+    spoofed = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+    assert (await client.get("/login/telegram", params={"id": "1"}, headers=spoofed)).status == 429
+    officer = {"X-Forwarded-For": "198.51.100.9"}
+    assert (await client.get("/login/telegram", params={"id": "1"}, headers=officer)).status == 403
+
+
 async def test_a_post_without_the_csrf_token_changes_nothing(client, world) -> None:
     maker, report_id = world
     await signed_in(client, maker, RT)
