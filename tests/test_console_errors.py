@@ -10,7 +10,7 @@ import pytest
 
 from storage import db
 from tests.helpers.console import birth_report, client_for, csrf_of, make_console, signed_in
-from tests.helpers.world import registry_world
+from tests.helpers.world import account, registry_world
 
 OFFICER = 4
 
@@ -81,3 +81,14 @@ async def test_the_queue_names_the_village_not_its_code(client) -> None:
     html = await (await client.get("/?state=all")).text()
     row = re.search(r"<tbody>(.*)</tbody>", html, re.S).group(1)
     assert "Tiga-puluh-lima Ilir · RW 2 · RT 3" in row and "16.71.01.1001" not in row
+
+
+async def test_every_page_says_who_is_signed_in(engine, client) -> None:
+    """On a shared office laptop, or after a sign-in link someone else sent, the reviewer
+    sees whose account the page acts for."""
+    maker = db.make_sessionmaker(engine)
+    async with maker() as session:
+        (await account(session, OFFICER)).first_name = "Dewi <Dinsos>"
+        await session.commit()
+    html = await (await client.get("/")).text()
+    assert "Masuk sebagai: Dewi &lt;Dinsos&gt;" in html
