@@ -62,6 +62,11 @@ def _refused(request: web.Request, text: str) -> web.Response:
 
 
 async def _signed_in(request: web.Request, account: Account, method: str) -> web.Response:
+    # A session this browser still had (someone else's on a shared laptop, or one a
+    # stranger planted) ends: its cookie is replaced, and it must not live on elsewhere.
+    previous = await signin.session_account(db(request), request.cookies.get(SESSION_COOKIE))
+    if previous is not None:
+        await signin.end_session(db(request), *previous, reason="replaced")
     token, _row = await signin.open_session(
         db(request), account, method=method, user_agent=request.headers.get("User-Agent")
     )

@@ -273,6 +273,18 @@ async def test_a_revoked_grant_is_out_at_its_next_click(client, world) -> None:
     assert response.status == 303 and response.headers["Location"] == "/login"
 
 
+async def test_a_new_sign_in_ends_the_session_this_browser_had(client, world) -> None:
+    """On a shared laptop the lurah signs in after the RT head: the RT head's session is
+    ended, not left open for whoever copies its cookie."""
+    maker, _ = world
+    await signed_in(client, maker, RT)
+    await signed_in(client, maker, LURAH)
+    async with maker() as session:
+        rows = (await session.execute(select(ConsoleSession).order_by(ConsoleSession.id))).scalars()
+        ended = [row.ended_at is not None for row in rows]
+    assert ended == [True, False]
+
+
 async def test_idle_sessions_end_and_logout_ends_the_session(client, world) -> None:
     maker, _ = world
     await signed_in(client, maker, RT)
