@@ -3,6 +3,7 @@ tier rules, decisions through the registry, evidence."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from datetime import timedelta
@@ -503,3 +504,36 @@ async def test_a_duplicate_is_shown_side_by_side(client, world) -> None:
     client.session.cookie_jar.clear()
     await signed_in(client, maker, RT_OTHER)  # neither is theirs
     assert (await client.get(f"/laporan/{second.id}")).status == 404
+
+
+async def test_two_reviewers_deciding_the_same_report_at_once(world, tmp_path) -> None:
+    """The RT head and a second RT head of the same RT press approve in two browsers at the
+    same moment: one decision is taken, the other is told it was already decided."""
+    maker, report_id = world
+    async with maker() as session:
+        await grant_role(session, RT_OTHER, "rt", VILLAGE, rw=2, rt=3)
+        await session.commit()
+        version = (await session.get(Report, report_id)).version
+    console = make_console(maker, tmp_path)
+    first, second = await client_for(console), await client_for(console)
+    try:
+        forms = []
+        for browser, who in ((first, RT), (second, RT_OTHER)):
+            await signed_in(browser, maker, who)
+            forms.append({"action": "approve", "version": str(version),
+                          "csrf": await csrf_of(browser, f"/laporan/{report_id}")})  # fmt: skip
+        answers = await asyncio.gather(
+            *(b.post(f"/laporan/{report_id}/putuskan", data=f, allow_redirects=False)
+              for b, f in zip((first, second), forms, strict=True))
+        )  # fmt: skip
+    finally:
+        await first.close()
+        await second.close()
+    assert sorted(a.status for a in answers) == [303, 409]
+    async with maker() as session:
+        report = await session.get(Report, report_id)
+        decisions = (
+            await session.execute(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "report.decide"))
+        ).scalar_one()  # fmt: skip
+    assert report.state == workflow.AWAITING_KELURAHAN and decisions == 1
