@@ -191,6 +191,10 @@ def _error_page(request: web.Request, exc: web.HTTPException) -> web.Response:
         elif exc.status == 405:
             title = _("Page not found")
             text = _("This address cannot be opened like this. Use the buttons on the pages.")
+        elif exc.status == 413:  # aiohttp's own text is English and technical
+            title = _("The file is too large")
+            text = _("Send at most 1 MB at once. Split the file and try again.")
+            default = True
         elif exc.status >= 500:
             title = _("Something went wrong")
             text = _("The page could not be made. Please try again. If it happens again, "

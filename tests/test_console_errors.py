@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
 import pytest
 
 from storage import db
@@ -92,3 +93,15 @@ async def test_every_page_says_who_is_signed_in(engine, client) -> None:
         await session.commit()
     html = await (await client.get("/")).text()
     assert "Masuk sebagai: Dewi &lt;Dinsos&gt;" in html
+
+
+async def test_an_upload_over_the_limit_is_told_in_indonesian(client) -> None:
+    csrf = await csrf_of(client)
+    big = b"rw,rt,name\n" + b"1,1,Nama\n" * 150_000  # about 1.3 MB
+    form = aiohttp.FormData({"csrf": csrf})
+    form.add_field("file", big, filename="rt.csv", content_type="text/csv")
+    response = await client.post("/peran/undangan", data=form, allow_redirects=False)
+    html = await response.text()
+    assert response.status == 413 and "Berkas terlalu besar" in html
+    assert "Maximum request body size" not in html
+    _has_headers(response)
