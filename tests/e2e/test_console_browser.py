@@ -123,7 +123,7 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     page.type("resident", DEMO_RESIDENT.nik)
     page.sees("resident", "Kartu Keluarga (KK)")
     page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan rumah tangga")
+    page.sees("resident", "terhubung dengan keluarga")
     page.type("resident", "/lapor")
     page.press("resident", "Kelahiran")
     page.sees("resident", "nama lengkap bayi")
@@ -166,7 +166,7 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     page.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "img.photo"))
     image = browser.find_element(By.CSS_SELECTOR, "img.photo")
     page.wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", image) == 160)
-    assert "Nur Aisyah" in browser.find_element(By.CLASS_NAME, "card").text
+    assert "NUR AISYAH" in browser.find_element(By.CLASS_NAME, "card").text
     assert browser.save_screenshot(str(ARTIFACTS / "console-report.png"))
     browser.find_element(By.ID, "approve").click()
     page.wait.until(
@@ -191,7 +191,7 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     assert browser.save_screenshot(str(ARTIFACTS / "console-phone.png"))
 
     browser.switch_to.window(phones)
-    page.sees("resident", "Nur Aisyah kini tercatat sebagai anggota rumah tangga Anda")
+    page.sees("resident", "NUR AISYAH kini tercatat sebagai anggota keluarga Anda")
     assert browser.save_screenshot(str(ARTIFACTS / "console-phones.png"))
 
 
@@ -205,7 +205,7 @@ def _link_resident(page: Page) -> None:
     page.type("resident", DEMO_RESIDENT.nik)
     page.sees("resident", "Kartu Keluarga (KK)")
     page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan rumah tangga")
+    page.sees("resident", "terhubung dengan keluarga")
 
 
 def _bot_messages(page: Page, key: str) -> list:  # type: ignore[type-arg]
@@ -280,7 +280,7 @@ def test_the_lurah_records_a_meetings_outcome_for_two_reports(
     browser.find_element(By.ID, "pick-all").click()
     browser.find_element(By.ID, "meeting-prepare").click()
     page.wait.until(lambda d: d.find_elements(By.ID, "outcomes"))
-    assert "Putri Lestari" in browser.find_element(By.ID, "meeting-list").text
+    assert "PUTRI LESTARI" in browser.find_element(By.ID, "meeting-list").text
     for select in browser.find_elements(By.CSS_SELECTOR, "select[name^=outcome_]"):
         Select(select).select_by_value("approve")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -290,4 +290,4 @@ def test_the_lurah_records_a_meetings_outcome_for_two_reports(
 
     browser.switch_to.window(phones)
     page.wait.until(lambda d: _count(page, "resident", "diverifikasi kelurahan/desa") >= 2)
-    page.wait.until(lambda d: _count(page, "officer", "Putri Lestari") >= 1)
+    page.wait.until(lambda d: _count(page, "officer", "PUTRI LESTARI") >= 1)
