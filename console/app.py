@@ -34,8 +34,18 @@ def create_app(console: Console) -> web.Application:
             *meeting.routes(),
         ]
     )
-    app.router.add_static("/static", STATIC, append_version=False)
+    app.router.add_get("/static/{name}", static_file)
     return app
+
+
+async def static_file(request: web.Request) -> web.FileResponse:
+    """A file of console/static (only its own files: no path, no dot file); a missing one
+    is the console's 404 page, not an empty answer."""
+    name = request.match_info["name"]
+    path = STATIC / name
+    if name.startswith(".") or "/" in name or "\\" in name or not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path)
 
 
 def console_from_settings(

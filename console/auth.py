@@ -4,6 +4,7 @@ the account's open sessions, and the language switch."""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
 
@@ -32,7 +33,21 @@ log = logging.getLogger(__name__)
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "-"
+    """The address sign-in tries are counted by. Behind the reverse proxy on this machine
+    (deploy/nginx: every request comes from 127.0.0.1) it is the last X-Forwarded-For
+    entry, the one nginx itself appended; a header from anyone else is not trusted."""
+    remote = request.remote or "-"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded and _loopback(remote):
+        return forwarded.rsplit(",", 1)[-1].strip() or remote
+    return remote
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _too_many(request: web.Request) -> web.Response:
@@ -47,6 +62,11 @@ def _refused(request: web.Request, text: str) -> web.Response:
 
 
 async def _signed_in(request: web.Request, account: Account, method: str) -> web.Response:
+    # A session this browser still had (someone else's on a shared laptop, or one a
+    # stranger planted) ends: its cookie is replaced, and it must not live on elsewhere.
+    previous = await signin.session_account(db(request), request.cookies.get(SESSION_COOKIE))
+    if previous is not None:
+        await signin.end_session(db(request), *previous, reason="replaced")
     token, _row = await signin.open_session(
         db(request), account, method=method, user_agent=request.headers.get("User-Agent")
     )

@@ -183,6 +183,11 @@ async def outcomes(request: web.Request) -> web.Response:
         outcome = str(form.get(f"outcome_{report_id}", ""))
         if outcome not in ("approve", "reject"):
             continue  # not decided at the meeting: it stays waiting
+        report = await db(request).get(Report, int(report_id))
+        if report is None or report.region_code != code:
+            # Another village's report: not decided under this village's meeting note.
+            results.append((int(report_id), _("This report is not from this village.")))
+            continue
         reason = str(form.get(f"note_{report_id}", "")).strip()[:500]
         error = await _decide_one(
             request, int(report_id), int(version), approve=outcome == "approve",

@@ -104,9 +104,11 @@ async def queue_page(request: web.Request) -> web.Response:
         for r in page.reports
     ]
     query = {k: v for k, v in request.query.items() if k != "page"}
+    villages = await _villages(request, account)
     return render(
         request, "queue.html", page=page, rows=rows, filters=filters, query=query,
-        kinds=[(k.name, str(k.form.title)) for k in CATALOG], villages=await _villages(request, account),
+        kinds=[(k.name, str(k.form.title)) for k in CATALOG], villages=villages,
+        village_names=dict(villages),
         states=_state_options(), sorts=_sort_options(), notice=request.query.get("done"),
         can_decide=worklist.decides_any_tier(account),
     )  # fmt: skip

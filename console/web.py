@@ -131,7 +131,8 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
     html = console.env.get_template(template).render(
         lang=request[LANG],
         csrf=request.get(CSRF, ""),
-        path=request.path_qs,
+        # The language switch comes back here: only to a page a GET can open again.
+        path=request.path_qs if request.method == "GET" else "/",
         **values,
     )
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
@@ -158,6 +159,13 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc
+        if exc.status >= 400 and (exc.content_type == "text/plain" or not exc.text):
+            response = _error_page(request, exc)
+    except Exception:
+        # The route's pattern, not the path: a sign-in link's code is in its path.
+        route = request.match_info.route.resource
+        log.exception("console: error on %s", route.canonical if route else "?")
+        response = _error_page(request, web.HTTPInternalServerError())
     response.headers["Content-Security-Policy"] = _csp(request)
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
@@ -167,6 +175,38 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     if isinstance(response, web.HTTPException) and response.status >= 300:
         raise response
     return response
+
+
+def _error_page(request: web.Request, exc: web.HTTPException) -> web.Response:
+    """An error as a page in the reader's language (aiohttp's own is English plain text)."""
+    lang = request.get(LANG) or _lang(request, console_of(request).default_locale)
+    request[LANG] = lang
+    default = exc.text is None or exc.text in ("", f"{exc.status}: {exc.reason}")
+    with use_locale(lang):
+        if exc.status == 404:
+            title = _("Page not found")
+            text = _("This page does not exist, or it is outside your area.")
+        elif exc.status == 403:
+            title, text = _("Not allowed"), _("Your role does not allow this.")
+        elif exc.status == 405:
+            title = _("Page not found")
+            text = _("This address cannot be opened like this. Use the buttons on the pages.")
+        elif exc.status == 413:  # aiohttp's own text is English and technical
+            title = _("The file is too large")
+            text = _("Send at most 1 MB at once. Split the file and try again.")
+            default = True
+        elif exc.status >= 500:
+            title = _("Something went wrong")
+            text = _("The page could not be made. Please try again. If it happens again, "
+                     "tell your administrator the time.")  # fmt: skip
+        else:
+            title, text = _("Cannot open this page"), _("The address is not valid.")
+        if not default:
+            text = exc.text or text
+        return render(
+            request, "message.html", status=exc.status, title=title, text=text, account=None,
+            is_admin=False,
+        )  # fmt: skip
 
 
 def _lang(request: web.Request, default: str) -> str:

@@ -129,7 +129,7 @@ def _where(account: Account, filters: Filters, now: datetime, policy: Policy) ->
         where.append(overdue_clause(now, policy))
     if filters.date_from:
         where.append(Report.created_at >= datetime.combine(filters.date_from, datetime.min.time()))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < date.max:  # 9999-12-31: no end (and no overflow)
         end = datetime.combine(filters.date_to, datetime.min.time()) + timedelta(days=1)
         where.append(Report.created_at < end)
     q = (filters.q or "").strip()

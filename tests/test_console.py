@@ -3,6 +3,7 @@ tier rules, decisions through the registry, evidence."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from datetime import timedelta
@@ -153,6 +154,21 @@ async def test_sign_in_attempts_are_rate_limited(client) -> None:
     assert statuses[:10] == [403] * 10 and statuses[10:] == [429, 429]
 
 
+async def test_behind_the_proxy_one_address_does_not_lock_out_the_others(client) -> None:
+    """Behind nginx every request comes from 127.0.0.1: tries are counted per address
+    nginx forwards, so one address guessing does not stop an officer elsewhere."""
+    guesser = {"X-Forwarded-For": "203.0.113.7"}
+    for _ in range(12):
+        await client.get("/login/telegram", params={"id": "1", "hash": "x"}, headers=guesser)
+    blocked = await client.get("/login/telegram", params={"id": "1", "hash": "x"}, headers=guesser)
+    assert blocked.status == 429
+    # A header the guesser writes is not trusted: nginx appends the real address last.
+    spoofed = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+    assert (await client.get("/login/telegram", params={"id": "1"}, headers=spoofed)).status == 429
+    officer = {"X-Forwarded-For": "198.51.100.9"}
+    assert (await client.get("/login/telegram", params={"id": "1"}, headers=officer)).status == 403
+
+
 async def test_a_post_without_the_csrf_token_changes_nothing(client, world) -> None:
     maker, report_id = world
     await signed_in(client, maker, RT)
@@ -256,6 +272,18 @@ async def test_a_revoked_grant_is_out_at_its_next_click(client, world) -> None:
     assert grant_id is not None
     response = await client.get("/", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/login"
+
+
+async def test_a_new_sign_in_ends_the_session_this_browser_had(client, world) -> None:
+    """On a shared laptop the lurah signs in after the RT head: the RT head's session is
+    ended, not left open for whoever copies its cookie."""
+    maker, _ = world
+    await signed_in(client, maker, RT)
+    await signed_in(client, maker, LURAH)
+    async with maker() as session:
+        rows = (await session.execute(select(ConsoleSession).order_by(ConsoleSession.id))).scalars()
+        ended = [row.ended_at is not None for row in rows]
+    assert ended == [True, False]
 
 
 async def test_idle_sessions_end_and_logout_ends_the_session(client, world) -> None:
@@ -476,3 +504,36 @@ async def test_a_duplicate_is_shown_side_by_side(client, world) -> None:
     client.session.cookie_jar.clear()
     await signed_in(client, maker, RT_OTHER)  # neither is theirs
     assert (await client.get(f"/laporan/{second.id}")).status == 404
+
+
+async def test_two_reviewers_deciding_the_same_report_at_once(world, tmp_path) -> None:
+    """The RT head and a second RT head of the same RT press approve in two browsers at the
+    same moment: one decision is taken, the other is told it was already decided."""
+    maker, report_id = world
+    async with maker() as session:
+        await grant_role(session, RT_OTHER, "rt", VILLAGE, rw=2, rt=3)
+        await session.commit()
+        version = (await session.get(Report, report_id)).version
+    console = make_console(maker, tmp_path)
+    first, second = await client_for(console), await client_for(console)
+    try:
+        forms = []
+        for browser, who in ((first, RT), (second, RT_OTHER)):
+            await signed_in(browser, maker, who)
+            forms.append({"action": "approve", "version": str(version),
+                          "csrf": await csrf_of(browser, f"/laporan/{report_id}")})  # fmt: skip
+        answers = await asyncio.gather(
+            *(b.post(f"/laporan/{report_id}/putuskan", data=f, allow_redirects=False)
+              for b, f in zip((first, second), forms, strict=True))
+        )  # fmt: skip
+    finally:
+        await first.close()
+        await second.close()
+    assert sorted(a.status for a in answers) == [303, 409]
+    async with maker() as session:
+        report = await session.get(Report, report_id)
+        decisions = (
+            await session.execute(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.action == "report.decide"))
+        ).scalar_one()  # fmt: skip
+    assert report.state == workflow.AWAITING_KELURAHAN and decisions == 1

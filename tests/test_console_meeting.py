@@ -104,3 +104,25 @@ async def test_the_lurah_records_two_outcomes_at_once(world) -> None:
             m.message["text"] for m in (await session.execute(select(OutboxMessage))).scalars()
         ]
     assert any("Bayi belum lahir" in t for t in texts)  # the reporter reads the reason
+
+
+async def test_a_meeting_decides_only_its_own_villages_reports(world) -> None:
+    """A kepala desa of two villages records the meeting of the second: a report of the
+    first slipped into the form is not decided under that meeting's name."""
+    maker, client, ids = world
+    other_village = "16.71.02.1002"
+    async with maker() as session:
+        await grant_role(session, LURAH, "lurah", other_village)
+        await session.commit()
+        version = (await session.get(Report, ids[0])).version
+    await signed_in(client, maker, LURAH)
+    csrf = await csrf_of(client, "/musyawarah")
+    done = await client.post(
+        "/musyawarah/hasil",
+        data=[("csrf", csrf), ("desa", other_village), ("tanggal", DAY.isoformat()),
+              ("pick", f"{ids[0]}:{version}"), (f"outcome_{ids[0]}", "approve")],
+    )  # fmt: skip
+    assert done.status == 200
+    assert "bukan dari desa" in await done.text()
+    async with maker() as session:
+        assert (await session.get(Report, ids[0])).state == workflow.AWAITING_KELURAHAN
