@@ -17,6 +17,7 @@ import aiohttp
 log = logging.getLogger(__name__)
 
 MAX_FILE = 20 * 1024 * 1024  # what the Bot API lets bots download
+LOCKS = 64  # concurrent fetches of different files
 
 
 class EvidenceUnavailable(Exception):
@@ -41,15 +42,16 @@ class EvidenceCache:
         self.max_bytes = max_bytes
         self.api_base = api_base.rstrip("/")
         self._token = token
-        self._locks: dict[str, asyncio.Lock] = {}
+        # One fetch of a file at a time: a fixed set of locks, a file's chosen by its hash
+        # (bounded memory, nothing to forget when a fetch fails).
+        self._locks = [asyncio.Lock() for _ in range(LOCKS)]
 
     def _path(self, unique_id: str) -> Path:
         return self.directory / hashlib.sha256(unique_id.encode()).hexdigest()
 
     async def get(self, file_id: str, unique_id: str) -> bytes:
         path = self._path(unique_id)
-        lock = self._locks.setdefault(unique_id, asyncio.Lock())
-        async with lock:
+        async with self._locks[int(path.name[:8], 16) % LOCKS]:
             try:
                 data = await asyncio.to_thread(path.read_bytes)
                 with contextlib.suppress(OSError):
@@ -60,7 +62,6 @@ class EvidenceCache:
             data = await self._fetch(file_id)
             if len(data) <= self.max_bytes:
                 await asyncio.to_thread(self._store, path, data)
-        self._locks.pop(unique_id, None)
         return data
 
     async def _fetch(self, file_id: str) -> bytes:
