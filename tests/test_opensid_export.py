@@ -193,3 +193,41 @@ def test_opensid_files_hold_one_village_only(cli_db, tmp_path, capsys) -> None:
     people = _sheet(out / f"opensid-penduduk-{OTHER_VILLAGE}-2000-01-01.xlsx")
     assert [(p["nama"], p["no_kk"]) for p in people] == [("Bayi Lain", OTHER_KK)]
     assert _sheet(out / f"opensid-peristiwa-{OTHER_VILLAGE}-2000-01-01.xlsx") == []
+
+
+async def _family_changes(session: AsyncSession, tmp_path: Path) -> dict[str, str]:
+    """A head change in Sari's family, then Dewi leaving it to head a KK of her own."""
+    await _village(session, tmp_path)
+    sari = {m.name: str(m.id) for m in (await household_by_kk(session, SARI.kk)).members}
+    numbers = {
+        "head": await _approved(session, SARI.kk, "head_change", {
+            "member": sari["SARI WULANDARI"], "previous_head_as": "spouse"}, RT_SARI),
+        "split": await _approved(session, SARI.kk, "split_household", {
+            "leaving": [sari["DEWI LESTARI"]], "new_head": sari["DEWI LESTARI"],
+            "reason": "own_house", "address": "Jl. Mawar 9", "new_kk": None}, RT_SARI),
+    }  # fmt: skip
+    await session.commit()
+    return numbers
+
+
+def test_head_change_and_kk_split_are_worklist_rows(cli_db, tmp_path, capsys) -> None:
+    """The family changes the chat takes (issue 17's types) reach the operator's worklist
+    with OpenSID's words: a new head is GANTI KEPALA KELUARGA for both people (no OpenSID
+    code: the operator edits their kk_level), a member leaving for a KK of her own is
+    log_keluarga 12 ANGGOTA KELUAR (PECAH KK)."""
+    numbers = in_db(cli_db, lambda s: _family_changes(s, tmp_path))
+    out = tmp_path / "untuk-opensid"
+    out.mkdir()
+    args = ["export", "changes", "--since", "2000-01-01", "--format", "opensid"]
+    assert main([*args, "--region", VILLAGE, "--output", str(out)]) == 0
+    capsys.readouterr()
+    worklist = _sheet(out / "opensid-peristiwa-16.71.01.1001-2000-01-01.xlsx")
+    rows = {
+        (w["nik"], w["kode_peristiwa"], w["peristiwa"], w["tabel_log"], w["nomor_laporan"])
+        for w in worklist
+    }
+    assert rows == {
+        (SARI.people[0].nik, None, "GANTI KEPALA KELUARGA", None, numbers["head"]),
+        (SARI.people[1].nik, None, "GANTI KEPALA KELUARGA", None, numbers["head"]),
+        (SARI.people[2].nik, 12, "ANGGOTA KELUAR (PECAH KK)", "log_keluarga", numbers["split"]),
+    }
