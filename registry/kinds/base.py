@@ -19,7 +19,7 @@ from babel.support import LazyProxy
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import _
+from locales import _, local_today
 from registry import attributes as attr
 from registry.accounts import Area
 from registry.errors import IllegalTransition
@@ -78,7 +78,8 @@ class ReportKind:
 
 
 def today() -> date:
-    return date.today()
+    """Today in the reporter's zone (set per update), not the server's."""
+    return local_today()
 
 
 async def own_household(state: FormState) -> Household:
