@@ -116,6 +116,27 @@ async def living(state: FormState) -> list[Member]:
     return [m for m in household.members if m.status == "alive"]
 
 
+# A KK's head holds a KTP: 17 years old, or younger and married (UU Adminduk).
+HEAD_MIN_AGE = 17
+MARRIED = frozenset({"head", "spouse", "child_in_law"})
+
+
+def may_head(member: Member, on: date | None = None) -> bool:
+    """Whether ``member`` can head a family: 17 or older, or married."""
+    on = on or today()
+    born = member.birth_date
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return age >= HEAD_MIN_AGE or member.relationship in MARRIED
+
+
+def head_choices(members: Iterable[Member]) -> list[tuple[str, str]]:
+    """Who may be chosen to head a family: a baby or a child of 12 is never offered.
+    When only children are left (orphans), all of them: the office decides."""
+    members = list(members)
+    fit = [m for m in members if may_head(m)]
+    return [(str(m.id), m.name) for m in fit or members]
+
+
 async def member_choices(state: FormState) -> list[tuple[str, str]]:
     return [(str(m.id), m.name) for m in await living(state)]
 
