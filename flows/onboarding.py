@@ -163,7 +163,8 @@ async def start(ctx: Ctx) -> Outcome:
             household = await ctx.session.get(Household, account.household_id)
             text = _(
                 "Welcome back! Your account is linked to household KK {kk}.\n\n"
-                "/lapor – report a change\n/status – your reports"
+                "/lapor – report a change\n/status – your reports\n"
+                "/bansos – your desil and aid\n/bantuan – help and contacts"
             ).format(kk=mask(household.kk) if household else "-")
             return Outcome([ctx.reply(text, menu=menus.main_menu())])
         if account.roles:

@@ -186,6 +186,9 @@ async def test_the_main_menu_buttons_and_bansos(bot, fake_api) -> None:
     assert f"{number} · Birth · Waiting for the RT head" in holds.plain_text
     await sari.send_text("📝 Report")
     await sari.expect("What do you want to report?")
+    await sari.send_text("/start")  # the welcome back names what the menu offers
+    back = await sari.expect("Welcome back!")
+    assert "/bansos" in back.plain_text and "/bantuan" in back.plain_text
 
 
 async def test_command_menus_follow_role_and_language(bot, fake_api) -> None:
