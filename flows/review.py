@@ -17,7 +17,7 @@ from locales import _, format_date, lazy_gettext, local_time, use_locale
 from registry import audit, links, queues, workflow
 from registry.errors import DomainError
 from registry.forms import VOICE_ANSWER, FieldError, Form, Step
-from registry.households import head_of, member_by_nik
+from registry.households import living_head, member_by_nik
 from registry.kinds import kind_named
 from registry.nik import mask, mask_identity_numbers
 from registry.regions import region_path
@@ -179,7 +179,7 @@ async def render_card(session: AsyncSession, report: Report, *, full_ids: bool =
     lines = [f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>"]
     household = report.household
     if household is not None:
-        head = head_of(household)  # the RT head knows a family by its head, not by a masked KK
+        head = await living_head(session, household.id)  # a masked KK names no family
         lines += [
             _("Household: {head}, KK {kk}").format(
                 head=escape(head.name), kk=_kk(household.kk, full_ids)
