@@ -156,7 +156,7 @@ PRESSED_MENU: dict[MenuAction, Flow] = {
     MenuAction.STATUS: status,
     MenuAction.BANSOS: aid_check,
     MenuAction.HELP: help_menu,
-    MenuAction.START: start,
+    MenuAction.START: onboarding.link,  # "Link my household" (a reviewer too)
 }
 
 

@@ -37,7 +37,7 @@ from flows.screens import (
     recent_days,
     summary_lines,
 )
-from locales import _, current_locale, use_locale
+from locales import _, current_locale, local_today, use_locale
 from registry.forms import (
     EVIDENCE_STEP,
     YES,
@@ -412,7 +412,7 @@ async def on_callback(ctx: Ctx, draft: Draft | None, press: FormPress) -> Outcom
             remember_label(state, step, [value], options)
             return await _accept_or_reprompt(state, step, value)
         if step.kind == "date" and step.recent and index < len(recent_days()):
-            day = date.today() - timedelta(days=index)  # "Today", "Yesterday"
+            day = local_today() - timedelta(days=index)  # "Today", "Yesterday"
             return await _accept_or_reprompt(state, step, day.isoformat())
         if step.kind == "region":
             matches = draft.context.get("matches") or []

@@ -132,6 +132,8 @@ async def _families(ctx: Ctx, words: list[str], page: int) -> Outcome:
             nav.append(Button(_("Next »"), OnBehalfFamilies(page + 1, token).pack()))
         if nav:
             buttons.append(nav)
+    # Not among them: search again (a typed name after this list is no answer any more).
+    buttons.append([Button(_("🔎 Another name"), OnBehalfAsk().pack())])
     text = _("Which family? {n} found (page {page} of {pages}).").format(
         n=format_number(total), page=format_number(page + 1), pages=format_number(pages)
     )

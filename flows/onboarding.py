@@ -8,8 +8,9 @@ from html import escape
 from typing import Any
 
 from flows import engine, menus, notify
+from flows.buttons import MenuAction, MenuPress
 from flows.engine import FormState
-from flows.io import Ctx, Outcome, Reply
+from flows.io import Button, Ctx, Outcome, Reply
 from locales import _, lazy_gettext, use_locale
 from registry.accounts import (
     AlreadyLinked,
@@ -144,7 +145,11 @@ async def reviewer_welcome(ctx: Ctx, account: Account) -> Outcome:
         )
     else:
         lines.append(_("No report waits for your decision now. /antrian shows your queue."))
-    return Outcome([ctx.reply("\n".join(lines))])
+    buttons = None
+    if account.household_id is None:  # a reviewer is a resident too: /lapor sends them here
+        lines += ["", _("To report changes in your own family, link your account first.")]
+        buttons = [[Button(_("🔗 Link my household"), MenuPress(MenuAction.START).pack())]]
+    return Outcome([ctx.reply("\n".join(lines), buttons=buttons)])
 
 
 async def start(ctx: Ctx) -> Outcome:
@@ -158,15 +163,25 @@ async def start(ctx: Ctx) -> Outcome:
             household = await ctx.session.get(Household, account.household_id)
             text = _(
                 "Welcome back! Your account is linked to household KK {kk}.\n\n"
-                "/lapor – report a change\n/status – your reports"
+                "/lapor – report a change\n/status – your reports\n"
+                "/bansos – your desil and aid\n/bantuan – help and contacts"
             ).format(kk=mask(household.kk) if household else "-")
             return Outcome([ctx.reply(text, menu=menus.main_menu())])
         if account.roles:
             return await reviewer_welcome(ctx, account)
+    return await link(ctx)
+
+
+async def link(ctx: Ctx) -> Outcome:
+    """The "Link my household" button: the linking form (a reviewer's /start greets them instead)."""
+    account = await account_of(ctx)
+    with use_locale(account.locale):
+        if account.household_id is not None or await engine.current_draft(ctx) is not None:
+            return await start(ctx)
         until = await link_locked_until(ctx.session, account)
         if until is not None:
             return Outcome([ctx.reply(str(LinkLocked(until)))])
         return await engine.start(ctx, LINK_FORM)
 
 
-__all__ = ["LINK_FORM", "account_of", "reviewer_welcome", "role_line", "start"]
+__all__ = ["LINK_FORM", "account_of", "link", "reviewer_welcome", "role_line", "start"]

@@ -12,7 +12,7 @@ import re
 from datetime import date, timedelta
 from functools import cache
 
-from locales import SUPPORTED_LOCALES, month_names
+from locales import SUPPORTED_LOCALES, local_today, month_names
 
 _NUMERIC = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -45,7 +45,7 @@ def _year(text: str) -> int:
     """A four-digit year, or a two-digit one: ``26`` is 2026, ``85`` is 1985."""
     year = int(text)
     if len(text) == 2:
-        year += 2000 if year <= date.today().year % 100 else 1900
+        year += 2000 if year <= local_today().year % 100 else 1900
     return year
 
 
@@ -64,7 +64,7 @@ def _without_year(day: int, month: int, today: date) -> date | None:
 
 def parse_date(text: str, today: date | None = None) -> date | None:
     """The date ``text`` names, or None when it names none (see the module's forms)."""
-    today = today or date.today()
+    today = today or local_today()
     value = " ".join(text.strip().lower().replace(",", " ").split()).rstrip(".")
     value = _ORDINAL.sub("", value)
     if value in _DAYS_BACK:

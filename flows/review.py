@@ -17,7 +17,7 @@ from locales import _, format_date, lazy_gettext, local_time, use_locale
 from registry import audit, links, queues, workflow
 from registry.errors import DomainError
 from registry.forms import VOICE_ANSWER, FieldError, Form, Step
-from registry.households import member_by_nik
+from registry.households import living_head, member_by_nik
 from registry.kinds import kind_named
 from registry.nik import mask, mask_identity_numbers
 from registry.regions import region_path
@@ -179,8 +179,13 @@ async def render_card(session: AsyncSession, report: Report, *, full_ids: bool =
     lines = [f"<b>{escape(kind_title(report.kind))}</b> · <code>{report.number}</code>"]
     household = report.household
     if household is not None:
+        head = await living_head(session, household.id)  # a masked KK names no family
         lines += [
-            _("Household: KK {kk}").format(kk=_kk(household.kk, full_ids)),
+            _("Household: {head}, KK {kk}").format(
+                head=escape(head.name), kk=_kk(household.kk, full_ids)
+            )
+            if head is not None
+            else _("Household: KK {kk}").format(kk=_kk(household.kk, full_ids)),
             _("Address: {address}, RT {rt} / RW {rw}").format(
                 address=escape(household.address), rt=household.rt, rw=household.rw
             ),

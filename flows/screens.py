@@ -195,7 +195,10 @@ def display(step: Step, value: Any, answers: Answers, *, full_ids: bool = False)
     if step.kind == "region":
         return escape(value.get("name") or value.get("text") or "")
     if step.kind in _TYPED_SHOW:
-        return escape(str(value)) if full_ids else _TYPED_SHOW[step.kind](value)
+        shown = escape(str(value)) if full_ids else _TYPED_SHOW[step.kind](value)
+        if remembered.get(value):  # whose KK it is: a masked KK names no family
+            shown += f" ({escape(remembered[value])})"
+        return shown
     return escape(str(value))
 
 

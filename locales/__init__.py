@@ -127,6 +127,12 @@ def local_time(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC).astimezone(_zone.get())
 
 
+def local_today() -> date:
+    """Today's date in the current zone (WIB, WITA or WIT), not the server's: at 05.00
+    WIB a UTC server still says yesterday."""
+    return datetime.now(_zone.get()).date()
+
+
 def zone_name() -> str:
     """``WIB``, ``WITA`` or ``WIT``: the current zone's abbreviation."""
     return _zone.get().tzname(None) or "WIB"

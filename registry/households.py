@@ -506,6 +506,17 @@ async def member_by_nik(session: AsyncSession, nik: str) -> Member | None:
     return (await session.execute(select(Member).where(Member.nik == nik))).scalar_one_or_none()
 
 
+async def living_head(session: AsyncSession, household_id: int) -> Member | None:
+    """:func:`head_of` by a query (for a household whose members may not be loaded)."""
+    return await session.scalar(
+        select(Member).where(
+            Member.household_id == household_id,
+            Member.relationship == "head",
+            Member.status == "alive",
+        )
+    )
+
+
 def head_of(household: Household) -> Member | None:
     """The living head of the family. A head who died or moved away keeps the place on
     the KK as history (as OpenSID keeps ``kk_level``), beside the new head."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import aiohttp
 import pytest
 
 from bot.sandbox.app import Sandbox, entities_to_html, revision_text
+from bot.sandbox.demo import DEMO_HOUSEHOLDS
 from locales import _, use_locale
+from registry.households import household_by_kk
+from storage.models import RegistryRevision
 from tests.driver import driven
 
 
@@ -133,3 +138,18 @@ def test_revisions_are_labelled_by_what_they_changed() -> None:
     assert label("household_changed", {"details": {}}, {"details": {"roof": "tile"}}) == (
         "Data keluarga diperbarui"
     )
+
+
+async def test_the_registry_panel_dates_changes_in_the_familys_zone(sandbox) -> None:
+    """A change made at 07.30 UTC is shown at 14.30 WIB (Palembang), as the bot says
+    times, not as the server's UTC."""
+    async with sandbox.runner.session() as session:
+        household = await household_by_kk(session, DEMO_HOUSEHOLDS[0].kk)
+        session.add(
+            RegistryRevision(household_id=household.id, action="household_changed",
+                             before={}, after={}, created_at=datetime(2026, 1, 21, 7, 30))
+        )  # fmt: skip
+        await session.commit()
+    async with aiohttp.ClientSession(sandbox.url) as http, http.get("/api/state") as response:
+        [revision] = (await response.json())["registry"]["revisions"]
+    assert "WIB" in revision["when"] and "2:30" in revision["when"], revision

@@ -22,10 +22,19 @@ from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_PEOPLE, DEMO_RESIDENT, load_d
 from bot.settings import load_settings
 from console.app import ConsoleServer, console_from_settings
 from fake_bot_api import FakeBotAPI, Message, NotInChat, Person
-from locales import SUPPORTED_LOCALES, _, format_date, format_datetime, lazy_gettext, use_locale
+from locales import (
+    SUPPORTED_LOCALES,
+    _,
+    format_date,
+    format_local,
+    lazy_gettext,
+    use_locale,
+    use_zone,
+)
 from registry import attributes as attr
 from registry.households import household_by_kk
 from registry.nik import mask
+from registry.regions import zone_of
 from storage import db
 from storage.models import RegistryRevision, Report
 
@@ -319,6 +328,11 @@ class Sandbox:
                     .order_by(RegistryRevision.id)
                 )
             ).all()
+
+            def when(rev: RegistryRevision) -> str:  # in the family's zone, as the bot says it
+                with use_zone(zone_of(household.region_code)):
+                    return format_local(rev.created_at)
+
             return {
                 "kk": mask(household.kk),
                 "address": f"{household.address}, RT {household.rt} / RW {household.rw}",
@@ -344,7 +358,7 @@ class Sandbox:
                 ],
                 "revisions": [
                     {
-                        "when": format_datetime(rev.created_at),
+                        "when": when(rev),
                         "text": _("{change} (report {number})").format(
                             change=revision_text(rev), number=number or "-"
                         ),

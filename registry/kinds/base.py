@@ -19,7 +19,7 @@ from babel.support import LazyProxy
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from locales import _
+from locales import _, local_today
 from registry import attributes as attr
 from registry.accounts import Area
 from registry.errors import IllegalTransition
@@ -78,7 +78,8 @@ class ReportKind:
 
 
 def today() -> date:
-    return date.today()
+    """Today in the reporter's zone (set per update), not the server's."""
+    return local_today()
 
 
 async def own_household(state: FormState) -> Household:
@@ -113,6 +114,27 @@ async def past_date(value: Any, _state: FormState) -> None:
 async def living(state: FormState) -> list[Member]:
     household = await own_household(state)
     return [m for m in household.members if m.status == "alive"]
+
+
+# A KK's head holds a KTP: 17 years old, or younger and married (UU Adminduk).
+HEAD_MIN_AGE = 17
+MARRIED = frozenset({"head", "spouse", "child_in_law"})
+
+
+def may_head(member: Member, on: date | None = None) -> bool:
+    """Whether ``member`` can head a family: 17 or older, or married."""
+    on = on or today()
+    born = member.birth_date
+    age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return age >= HEAD_MIN_AGE or member.relationship in MARRIED
+
+
+def head_choices(members: Iterable[Member]) -> list[tuple[str, str]]:
+    """Who may be chosen to head a family: a baby or a child of 12 is never offered.
+    When only children are left (orphans), all of them: the office decides."""
+    members = list(members)
+    fit = [m for m in members if may_head(m)]
+    return [(str(m.id), m.name) for m in fit or members]
 
 
 async def member_choices(state: FormState) -> list[tuple[str, str]]:

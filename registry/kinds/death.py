@@ -17,6 +17,7 @@ from registry.kinds.base import (
     answer_is,
     chosen_member,
     date_step,
+    head_choices,
     living,
     member_choices,
     members_named,
@@ -36,9 +37,7 @@ class DeathPayload(TypedDict):
 
 async def _others(state: FormState) -> list[tuple[str, str]]:
     """Who may head the family instead: the living members but the one who died."""
-    return [
-        (str(m.id), m.name) for m in await living(state) if str(m.id) != state.answers.get("member")
-    ]
+    return head_choices(m for m in await living(state) if str(m.id) != state.answers.get("member"))
 
 
 async def _chosen(value: str, state: FormState) -> None:

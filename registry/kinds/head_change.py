@@ -15,6 +15,7 @@ from registry.kinds.base import (
     EvidenceFiles,
     ReportKind,
     chosen_member,
+    head_choices,
     living,
     members_named,
     relationship_options,
@@ -33,7 +34,7 @@ def current_head(members: list[Member]) -> Member | None:
 
 
 async def _candidates(state: FormState) -> list[tuple[str, str]]:
-    return [(str(m.id), m.name) for m in await living(state) if m.relationship != "head"]
+    return head_choices(m for m in await living(state) if m.relationship != "head")
 
 
 async def _validate(state: FormState) -> None:

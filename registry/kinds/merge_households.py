@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from locales import _
 from locales import lazy_gettext as _l
 from registry.errors import IllegalTransition
-from registry.forms import Evidence, FieldError, Form, FormState, Step
-from registry.households import household_by_kk
+from registry.forms import LABELS, Evidence, FieldError, Form, FormState, Step
+from registry.households import head_of, household_by_kk
 from registry.kinds.base import (
     Apply,
     EvidenceFiles,
@@ -47,6 +47,11 @@ async def _other_family(value: str, state: FormState) -> None:
         raise FieldError(_("That is your own KK. Please send the KK number of the other family."))
     if not any(m.status == "alive" for m in other.members):
         raise FieldError(_("Nobody of that family is in the registry any more. Please check it."))
+    head = head_of(other)
+    if head is not None:  # the review and the cards name the family: "167101****** (SITI)"
+        labels = dict(state.answers.get(LABELS) or {})
+        labels["other_kk"] = {value: head.name}
+        state.set_answers(**{LABELS: labels})
 
 
 FORM = Form(

@@ -17,6 +17,7 @@ from registry.kinds.base import (
     EvidenceFiles,
     ReportKind,
     answer_is,
+    head_choices,
     living,
     member_choices,
     members_named,
@@ -44,12 +45,12 @@ class SplitPayload(TypedDict):
 
 async def _leaving_choices(state: FormState) -> list[tuple[str, str]]:
     leaving = set(state.answers.get("leaving") or [])
-    return [(str(m.id), m.name) for m in await living(state) if str(m.id) in leaving]
+    return head_choices(m for m in await living(state) if str(m.id) in leaving)
 
 
 async def _staying_choices(state: FormState) -> list[tuple[str, str]]:
     leaving = set(state.answers.get("leaving") or [])
-    return [(str(m.id), m.name) for m in await living(state) if str(m.id) not in leaving]
+    return head_choices(m for m in await living(state) if str(m.id) not in leaving)
 
 
 async def _chosen(value: list[str], state: FormState) -> None:

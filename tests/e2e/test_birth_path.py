@@ -93,6 +93,9 @@ async def test_birth_report_travels_from_resident_to_registry(
     card = await rt.expect("Is this true?")
     assert "PUTRI <B>AYU</B> & CO" in card.plain_text and "RT 3 / RW 2" in card.plain_text
     assert "Tiga-puluh-lima Ilir" in card.plain_text
+    # The family by its head's name: a masked KK (167101**********) is the same for
+    # every family of the kelurahan.
+    assert "Household: Budi Santoso, KK 167101**********" in card.plain_text
     await rt.press("✅ Confirm", card)
     await sari.expect("confirmed by your RT head")
     assert "You confirmed this report" in card.plain_text  # the card was edited in place

@@ -19,7 +19,7 @@ from registry.aid import import_aid_data
 from registry.desil import import_desil
 from registry.households import household_by_kk
 from storage.models import Region, RoleGrant, utcnow
-from testkit.factories import SARI
+from testkit.factories import HARTONO, SARI
 from testkit.harness import RunningBot
 from tests.helpers.chat import (
     OFFICER_ID,
@@ -186,6 +186,9 @@ async def test_the_main_menu_buttons_and_bansos(bot, fake_api) -> None:
     assert f"{number} · Birth · Waiting for the RT head" in holds.plain_text
     await sari.send_text("📝 Report")
     await sari.expect("What do you want to report?")
+    await sari.send_text("/start")  # the welcome back names what the menu offers
+    back = await sari.expect("Welcome back!")
+    assert "/bansos" in back.plain_text and "/bantuan" in back.plain_text
 
 
 async def test_command_menus_follow_role_and_language(bot, fake_api) -> None:
@@ -245,6 +248,21 @@ async def test_the_reviewer_welcome_counts_what_waits(bot, fake_api) -> None:
     welcome = await agree(rt, expect="You review reports as")
     assert "RT head: Tiga-puluh-lima Ilir RW 2 RT 3" in welcome.plain_text
     assert "Reports waiting for your decision now: 1." in welcome.plain_text
+    # The RT head is a resident too. /lapor sends them to /start to link their family;
+    # /start greets them as a reviewer, with the button that links (it looped to the
+    # welcome, which never offered linking).
+    await rt.send_text("/lapor")
+    assert "first link your account with /start" in (await rt.expect("report?")).plain_text
+    await rt.send_text("/start")
+    welcome = await rt.expect("You review reports as")
+    assert "link your account first" in welcome.plain_text
+    await rt.press("🔗 Link my household", welcome)
+    await rt.expect("share your phone number")
+    await rt.send_contact("+6281234500077")
+    await rt.send_text(HARTONO.person("Hartono").nik)
+    await rt.expect("KK")
+    await rt.send_text(HARTONO.kk)
+    await rt.expect("is linked to household")
 
 
 async def test_the_step_counter_keeps_its_total(bot, fake_api) -> None:

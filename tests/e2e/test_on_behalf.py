@@ -240,11 +240,19 @@ async def test_rt_head_picks_the_family_by_the_head_name(running_bot, fake_api, 
     labels = first.buttons()
     assert labels[:2] == ["SITI AMINAH A · RT 3/RW 2 · Gg. Melati No. 1",
                           "SITI AMINAH B · RT 3/RW 2 · Gg. Melati No. 2"]  # fmt: skip
-    assert len(labels) == 7 and labels[-1] == "Next »"
+    assert len(labels) == 8 and labels[-2:] == ["Next »", "🔎 Another name"]
     await rt.press("Next »", first)
     second = await rt.expect("page 2 of 2")
     assert second.buttons() == ["SITI AMINAH G · RT 3/RW 2 · Gg. Melati No. 7",
-                                "SITI AMINAH H · RT 3/RW 2 · Gg. Melati No. 8", "« Previous"]  # fmt: skip
+                                "SITI AMINAH H · RT 3/RW 2 · Gg. Melati No. 8", "« Previous",
+                                "🔎 Another name"]  # fmt: skip
+    # Not the family wanted: search again by another name (the list has no text answer).
+    await rt.press("🔎 Another name", second)
+    await rt.expect("Type the name of the head of the family")
+    await rt.send_text("siti aminah")
+    second = await rt.expect("Which family? 8 found (page 1 of 2)")
+    await rt.press("Next »", second)
+    second = await rt.expect("page 2 of 2")
     await rt.press("SITI AMINAH H · RT 3/RW 2 · Gg. Melati No. 8", second)
     menu = await rt.expect("What do you want to report for this household?")
     assert "SITI AMINAH H" in menu.plain_text and "Gg. Melati No. 8" in menu.plain_text

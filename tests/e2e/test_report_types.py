@@ -354,6 +354,7 @@ SCRIPTS = {
             "Parent-in-law",
         ),
         check=check_merge_households,
+        review_shows=["KK of the other family: 167101********** (Hartono)"],
     ),
     "member_data": Script(
         title="Change in a member's data",
@@ -481,6 +482,8 @@ async def test_happy_path_reaches_the_registry(kind, running, fake_api) -> None:
         if kind == "dispute":  # the reported household never learns who reported
             assert "Sari" not in card.plain_text and "Budi" not in card.plain_text
             assert "who filed it is not shown" in card.plain_text
+        if kind == "merge_households":  # the other family by its head, not a masked KK only
+            assert "(Hartono)" in card.plain_text
         await reviewer.press(button, card)
     decided = await people[OFFICER_ID].expect_edit("it is now in the registry")
     if kind == "new_household":  # the card names the household the approval added
