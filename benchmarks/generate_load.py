@@ -458,6 +458,7 @@ class Loader:
         self.lurahs: dict[int, int] = {}
         self.officers: dict[str, int] = {}
         self.resident_of: dict[int, int] = {}  # household id -> an account linked to it
+        self.account_of: dict[int, int] = {}  # member id -> its account (one each, 0008)
         self.reject_reason = weighted(rng, REJECT_REASONS)
         self.kind = weighted(rng, KINDS)
         self.per_account = weighted(rng, REPORTS_PER_ACCOUNT)
@@ -474,6 +475,9 @@ class Loader:
         phone: bool = True,
     ) -> int:
         account_id = len(self.accounts) + 1
+        if member is not None:
+            assert member not in self.account_of, "one account per member (migration 0008)"
+            self.account_of[member] = account_id
         rng = self.rng
         when = at(created)
         self.accounts.append((
@@ -518,7 +522,9 @@ class Loader:
             size = self.reg.hh_size[household_id - 1]
             member = first + 1 if size > 1 and self.reg.m_rel[first] == REL_SPOUSE and (
                 self.rng.random() < 0.35) else first  # fmt: skip
-            account_id = self.account(created, member=member, household=household_id)
+            account_id = self.account_of.get(member) or self.account(
+                created, member=member, household=household_id
+            )  # the member may have an account already (the typical reporter)
             self.resident_of[household_id] = account_id
         return account_id
 
