@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from fake_bot_api import NOT_MODIFIED
 from flows.buttons import KINDS
 from testkit.factories import SARI
 from tests.helpers.chat import RT_ID, SARI_ID, link, open_bot, seed
@@ -96,6 +97,9 @@ async def test_no_update_fails(
 ) -> None:
     caplog.set_level(logging.ERROR)
     people = await _people(running_bot, fake_api, tmp_path)
+    # What this example's actions caused (the bot and the fake are shared by every example).
+    fake_api.rejected.clear()
+    fake_api.internal_errors.clear()
     person = people[who]
     for kind, value in actions:
         before = _processed(running_bot)
@@ -121,6 +125,9 @@ async def test_no_update_fails(
     told = [m.text or "" for p in people for m in p.messages]
     assert not [t for t in told if t.startswith(SORRY)]
     assert fake_api.internal_errors == []
-    assert fake_api.rejected == []
+    # A repeated tap on an older message sometimes makes the bot edit a message to what it
+    # already shows; Telegram answers "message is not modified", which delivery ignores
+    # (handlers/delivery.py) and the person never sees. Every other refusal fails the test.
+    assert [r for r in fake_api.rejected if r[1] != NOT_MODIFIED] == []
     failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures == []
