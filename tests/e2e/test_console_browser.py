@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT, DEMO_VILLAGE
+from bot.sandbox.demo import DEMO_VILLAGE
 from fake_bot_api import make_png
 from locales import _, use_locale
 from tests.helpers.browser import ARTIFACTS, Page
@@ -27,16 +27,7 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     page = Page(browser)
     console_link = browser.find_element(By.ID, "console-link").get_attribute("href")
     assert console_link.endswith("/login")
-    page.type("resident", "/start")
-    page.sees("resident", "/datasaya")
-    with use_locale("id"):
-        page.press("resident", _("✅ I agree"))
-    page.reply_button("resident", "📱 Bagikan kontak saya")
-    page.sees("resident", "Kirim NIK Anda")
-    page.type("resident", DEMO_RESIDENT.nik)
-    page.sees("resident", "Kartu Keluarga (KK)")
-    page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan keluarga")
+    page.link_resident()
     page.type("resident", "/lapor")
     page.press("resident", "Kelahiran")
     page.sees("resident", "nama lengkap bayi")
@@ -108,19 +99,6 @@ def test_the_officer_approves_in_the_console_and_the_resident_hears_it(
     assert browser.save_screenshot(str(ARTIFACTS / "console-phones.png"))
 
 
-def _link_resident(page: Page) -> None:
-    page.type("resident", "/start")
-    page.sees("resident", "/datasaya")
-    with use_locale("id"):
-        page.press("resident", _("✅ I agree"))
-    page.reply_button("resident", "📱 Bagikan kontak saya")
-    page.sees("resident", "Kirim NIK Anda")
-    page.type("resident", DEMO_RESIDENT.nik)
-    page.sees("resident", "Kartu Keluarga (KK)")
-    page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan keluarga")
-
-
 def _bot_messages(page: Page, key: str) -> list:  # type: ignore[type-arg]
     return page.phone(key).find_elements(By.CSS_SELECTOR, ".msg:not(.mine)")
 
@@ -167,7 +145,7 @@ def test_the_lurah_records_a_meetings_outcome_for_two_reports(
 ) -> None:
     browser.get(sandbox_url)
     page = Page(browser)
-    _link_resident(page)
+    page.link_resident()
     _file_birth(page, "Nur Aisyah", tmp_path, 1)
     _file_birth(page, "Putri Lestari", tmp_path, 2)
     for done in (1, 2):

@@ -34,16 +34,7 @@ def test_a_report_walks_from_the_residents_phone_to_the_registry(
     assert DEMO_RESIDENT.nik in browser.find_element(By.TAG_NAME, "header").text
     page.wait.until(lambda d: "Budi Santoso · Kepala keluarga" in page.registry())
 
-    page.type("resident", "/start")
-    page.sees("resident", "/datasaya")  # the consent text, in the page's language
-    with use_locale("id"):
-        page.press("resident", _("✅ I agree"))
-    page.reply_button("resident", "📱 Bagikan kontak saya")
-    page.sees("resident", "Kirim NIK Anda")
-    page.type("resident", DEMO_RESIDENT.nik)
-    page.sees("resident", "Kartu Keluarga (KK)")
-    page.type("resident", DEMO_HOUSEHOLDS[0].kk)
-    page.sees("resident", "terhubung dengan keluarga KK 167101**********")
+    page.link_resident()
 
     page.type("resident", "/lapor")
     page.press("resident", "Kelahiran")

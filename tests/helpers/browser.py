@@ -18,6 +18,9 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bot.sandbox.demo import DEMO_HOUSEHOLDS, DEMO_RESIDENT
+from locales import _, use_locale
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"  # screenshots the browser tests save
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -108,3 +111,17 @@ class Page:
 
     def registry(self) -> str:
         return self.driver.find_element(By.ID, "registry").text
+
+    def link_resident(self) -> None:
+        """The demo resident agrees in Indonesian, shares her contact and links her family
+        with her NIK and KK (the chat then names the KK, masked)."""
+        self.type("resident", "/start")
+        self.sees("resident", "/datasaya")  # the consent text, in the page's language
+        with use_locale("id"):
+            self.press("resident", _("✅ I agree"))
+        self.reply_button("resident", "📱 Bagikan kontak saya")
+        self.sees("resident", "Kirim NIK Anda")
+        self.type("resident", DEMO_RESIDENT.nik)
+        self.sees("resident", "Kartu Keluarga (KK)")
+        self.type("resident", DEMO_HOUSEHOLDS[0].kk)
+        self.sees("resident", "terhubung dengan keluarga KK 167101**********")
