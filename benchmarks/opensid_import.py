@@ -23,15 +23,14 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.import_export import run as run_command  # noqa: E402
 from registry import opensid  # noqa: E402
 from testkit.synthetic import synthetic_rows  # noqa: E402
 
@@ -39,19 +38,8 @@ VILLAGE = "16.71.01.1001"
 
 
 def run(args: list[str], database: Path) -> dict[str, float | int]:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "DEFAULT_LOCALE": "en"}
-    env["PYTHONPATH"] = str(REPO)
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    out = process.stdout.read().decode() if process.stdout else ""
-    err = process.stderr.read().decode() if process.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{out}\n{err}")
-    return {"seconds": round(seconds, 2), "peak_rss_mib": usage.ru_maxrss // 1024}
+    seconds, _cpu, peak_rss_mib = run_command(args, database)
+    return {"seconds": round(seconds, 2), "peak_rss_mib": peak_rss_mib}
 
 
 def write_workbook(path: Path, people: int, *, changed: int = 0, left: int = 0) -> None:
