@@ -32,6 +32,7 @@ from tests.helpers.chat import (
     OFFICER_ID,
     RT_ID,
     ago,
+    ask_reporter,
     file_birth_en,
     linked_sari,
     reviewer,
@@ -74,9 +75,7 @@ async def _fill(running, fake_api, tmp_path: Path) -> tuple[dict[str, str], obje
     number: dict[str, str] = {}
 
     number["needs_info"] = await file_birth_en(sari, "Raka Pratama", ago(9))
-    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
-    await rt.expect("What do you want to ask")
-    await rt.send_text("Di rumah sakit mana bayi lahir?")
+    await ask_reporter(rt, "Di rumah sakit mana bayi lahir?")
     await rt.expect("was sent to the reporter")
     await sari.expect("asks about report")
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from registry.households import household_by_kk
 from storage.models import Account, AuditEntry, Household, Member, Report, RoleGrant, utcnow
 from testkit.factories import HARTONO, SARI, VILLAGE
-from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, open_bot, seed
+from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, ask_reporter, open_bot, seed
 
 BUTTON = "📝 For a resident without a phone"
 NOT_YOURS = "not a household of your RT"
@@ -181,9 +181,7 @@ async def test_rt_head_edits_the_report_a_reviewer_asked_about(
     await rt.press("✅ Submit", await rt.expect("check your report"))
     await rt.expect("tracking number")
 
-    await lurah.press("❓ Ask the reporter", await lurah.expect("Is this true?"))
-    await lurah.expect("What do you want to ask")
-    await lurah.send_text("Is it really Dewi?")
+    await ask_reporter(lurah, "Is it really Dewi?")
     question = await rt.expect("asks about report")
     await rt.press("✏️ Edit the report", question)
     review = await rt.expect("check your report")

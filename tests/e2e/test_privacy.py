@@ -28,6 +28,7 @@ from tests.helpers.chat import (
     SARI_ID,
     ago,
     agree,
+    ask_reporter,
     file_birth_en,
     link,
     linked_sari,
@@ -63,9 +64,7 @@ async def test_datasaya_sends_everything_stored_as_one_json_file(
     sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
-    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
-    await rt.expect("What do you want to ask")
-    await rt.send_text("Di rumah sakit mana?")
+    await ask_reporter(rt, "Di rumah sakit mana?")
     await sari.expect("asks about report")
     await sari.send_text("/lapor")  # an unfinished form
     await sari.press("Death", await sari.expect("What do you want to report?"))
@@ -252,9 +251,7 @@ async def test_a_question_left_by_a_deleted_reporter_returns_to_the_tier_that_as
     sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
-    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
-    await rt.expect("What do you want to ask")
-    await rt.send_text("Which hospital?")
+    await ask_reporter(rt, "Which hospital?")
     await rt.expect("was sent to the reporter")
     await sari.expect("asks about report")
 

@@ -17,6 +17,7 @@ from tests.helpers.chat import (
     OFFICER_ID,
     RT_ID,
     ago,
+    ask_reporter,
     file_birth_en,
     linked_sari,
     reviewer,
@@ -71,9 +72,7 @@ async def test_the_reporter_edits_the_report_the_reviewer_asked_about(
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratma", ago(4))
 
-    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
-    await rt.expect("What do you want to ask")
-    await rt.send_text("Is the name spelt right?")
+    await ask_reporter(rt, "Is the name spelt right?")
     question = await sari.expect("asks about report")
     await sari.press("✏️ Edit the report", question)
     review = await sari.expect("check your report")

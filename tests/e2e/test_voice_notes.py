@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from fake_bot_api import make_voice
 from storage.models import Report
-from tests.helpers.chat import RT_ID, ago, file_birth_en, linked_sari, reviewer
+from tests.helpers.chat import RT_ID, ago, ask_reporter, file_birth_en, linked_sari, reviewer
 
 
 async def _report(running, number: str) -> Report:
@@ -23,9 +23,7 @@ async def test_a_voice_note_answers_the_reviewers_question_and_reaches_the_revie
     sari = await linked_sari(running_bot, fake_api, tmp_path)
     rt = await reviewer(fake_api, RT_ID, "Pak RT")
     number = await file_birth_en(sari, "Raka Pratama", ago(4))
-    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
-    await rt.expect("What do you want to ask")
-    await rt.send_text("Di rumah sakit mana bayi lahir?")
+    await ask_reporter(rt, "Di rumah sakit mana bayi lahir?")
     question = await sari.expect("asks about report")
 
     await sari.press("✍️ Answer", question)

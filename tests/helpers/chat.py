@@ -103,3 +103,10 @@ async def file_birth_en(
     await person.press("✅ Submit", await person.expect("check your report"))
     sent = await person.expect("tracking number")
     return next(w for w in sent.plain_text.split() if w.startswith("LW-")).rstrip(".")
+
+
+async def ask_reporter(reviewer, question: str) -> None:
+    """The reviewer taps "Ask the reporter" on the newest card and sends ``question``."""
+    await reviewer.press("❓ Ask the reporter", await reviewer.expect("Is this true?"))
+    await reviewer.expect("What do you want to ask")
+    await reviewer.send_text(question)

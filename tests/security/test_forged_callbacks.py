@@ -19,6 +19,7 @@ from tests.helpers.chat import (
     RT_ID,
     ago,
     agree,
+    ask_reporter,
     file_birth_en,
     linked_sari,
     reviewer,
@@ -164,9 +165,7 @@ async def test_reporters_buttons_are_the_reporters_own(running_bot, fake_api, tm
     sari, people, stranger = await _world(running_bot, fake_api, tmp_path)
     number = await file_birth_en(sari, BABY, ago(3))
     rt = people[RT_ID]
-    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
-    await rt.expect("What do you want to ask")
-    await rt.send_text("Which hospital?")
+    await ask_reporter(rt, "Which hospital?")
     await rt.expect("was sent to the reporter")
     await sari.expect("asks about report")
     rid = (await _report(running_bot, number)).id

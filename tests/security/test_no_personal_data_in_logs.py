@@ -21,7 +21,16 @@ from sqlalchemy import text
 from bot.redaction import RedactPersonalData, install, redact
 from registry.nik import make_nik
 from testkit.factories import HARTONO, SARI
-from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, SARI_ID, agree, reviewer, seed
+from tests.helpers.chat import (
+    LURAH_ID,
+    OFFICER_ID,
+    RT_ID,
+    SARI_ID,
+    agree,
+    ask_reporter,
+    reviewer,
+    seed,
+)
 
 PHONE = "6281277771234"  # as Telegram sends a shared contact
 ANDI_NIK = make_nik("167102", date(1995, 3, 3), "M", 77)
@@ -142,9 +151,7 @@ async def _journey(running, fake_api, tmp_path) -> None:
     await sari.expect("tracking number")
 
     # The RT head asks; she answers; the three tiers decide.
-    await rt.press("❓ Ask the reporter", await rt.expect("Is this true?"))
-    await rt.expect("What do you want to ask")
-    await rt.send_text(TYPED[2])
+    await ask_reporter(rt, TYPED[2])
     await sari.press("✍️ Answer", await sari.expect("asks about report"))
     await sari.expect("Your answer about report")
     await sari.send_text(TYPED[3])
