@@ -47,7 +47,6 @@ import asyncio
 import json
 import math
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -69,6 +68,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import generate_load as load  # noqa: E402
+from runinfo import machine  # noqa: E402
 
 from console.app import ConsoleServer  # noqa: E402
 from console.evidence import EvidenceCache  # noqa: E402
@@ -376,24 +376,6 @@ def alembic(url: str, action: str, revision: str) -> None:
             await engine.dispose()
 
     asyncio.run(run())
-
-
-def machine() -> str:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import psutil
-
-        ram = f", {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
-    except ImportError:
-        ram = ""
-    return f"{platform.platform()}, {os.cpu_count()} cores ({cpu}){ram}, Python {platform.python_version()}"
 
 
 def run_all(args: argparse.Namespace, url: str) -> None:
