@@ -18,7 +18,7 @@ from console.web import ACCOUNT, console_of, db, message_page, redirect, render
 from flows import review
 from locales import _
 from registry import attributes as attr
-from registry import audit, links, workflow, worklist
+from registry import audit, links, queues, workflow, worklist
 from registry.accounts import grant_covers
 from registry.errors import DomainError, NotFound
 from registry.kinds import CATALOG
@@ -46,7 +46,7 @@ def _date(value: str | None) -> date | None:
 
 
 def filters_from(query: Any, account: Account) -> worklist.Filters:
-    default = worklist.MINE if worklist.decides_any_tier(account) else worklist.OPEN
+    default = worklist.MINE if queues.decides_a_tier(account) else worklist.OPEN
     state = query.get("state") or default
     kinds = {k.name for k in CATALOG}
     return worklist.Filters(
@@ -110,7 +110,7 @@ async def queue_page(request: web.Request) -> web.Response:
         kinds=[(k.name, str(k.form.title)) for k in CATALOG], villages=villages,
         village_names=dict(villages),
         states=_state_options(), sorts=_sort_options(), notice=request.query.get("done"),
-        can_decide=worklist.decides_any_tier(account),
+        can_decide=queues.decides_a_tier(account),
     )  # fmt: skip
 
 

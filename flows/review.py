@@ -567,16 +567,22 @@ ASK_FORM = Form(
 )
 
 
+QUEUE_LINES = 20  # /antrian lists the oldest 20 and counts them all
+
+
 async def queue(ctx: Ctx) -> Outcome:
     """/antrian: what waits for this reviewer."""
     if ctx.account is None or not ctx.account.roles:
         return Outcome([ctx.reply(_("You have no reviewer role."))])
-    reports = await queues.queue_for(ctx.session, ctx.account)
+    reports = await queues.queue_page(ctx.session, ctx.account, limit=QUEUE_LINES)
     if not reports:
         return Outcome([ctx.reply(_("Nothing is waiting for you. 👌"))])
-    lines = [_("<b>Waiting for your decision: {n}</b>").format(n=len(reports))]
+    waiting = len(reports)
+    if waiting == QUEUE_LINES:  # maybe more than shown: count them all
+        waiting = await queues.queue_size(ctx.session, ctx.account)
+    lines = [_("<b>Waiting for your decision: {n}</b>").format(n=waiting)]
     buttons = []
-    for report in reports[:20]:
+    for report in reports:
         label = f"{report.number} · {kind_title(report.kind)}"
         lines.append(f"• {label} · {format_date(local_time(report.created_at))}")
         buttons.append([Button(label, OpenQueued(report.id).pack())])

@@ -1,11 +1,17 @@
 """Who sees which reports: a reviewer's queue, the reviewers of a report's current
-tier, and a reporter's own reports."""
+tier, and a reporter's own reports.
+
+:func:`waiting_clause` is the one rule of what waits for whom: the chat's ``/antrian``
+(:func:`queue_page`, :func:`queue_size`) and the web console's "Waiting for my decision"
+(``registry.worklist``) both filter with it, so they count the same reports."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from registry.accounts import WIDE_ROLES, grant_covers
@@ -26,8 +32,9 @@ def area_clause(grant: RoleGrant) -> Any:
     return clause
 
 
-def _queue_clause(account: Account) -> Any:
-    """Reports waiting at a tier the account decides, in its area, not filed by it."""
+def waiting_clause(account: Account) -> Any:
+    """Reports waiting at a tier the account decides, in its area, not filed by it
+    (``false()`` for an account that decides no tier)."""
     clauses = [
         and_(Report.state == state, area_clause(grant))
         for grant in account.roles
@@ -35,26 +42,55 @@ def _queue_clause(account: Account) -> Any:
         if grant.role == role
     ]
     if not clauses:
-        return None
+        return false()
     others = or_(Report.reporter_account_id.is_(None), Report.reporter_account_id != account.id)
     return and_(or_(*clauses), others)
 
 
-async def queue_for(session: AsyncSession, account: Account, limit: int = 50) -> list[Report]:
-    """Reports waiting at a tier the account decides, in its area, oldest first."""
-    clause = _queue_clause(account)
-    if clause is None:
+def decides_a_tier(account: Account) -> bool:
+    """Whether any of the account's grants decides a tier (else nothing ever waits for it)."""
+    return any(grant.role in TIER_ROLE.values() for grant in account.roles)
+
+
+@dataclass(frozen=True)
+class QueuedReport:
+    """What a line of the queue shows: no household, events or attachments."""
+
+    id: int
+    number: str | None
+    kind: str
+    created_at: datetime
+
+
+async def queue_page(
+    session: AsyncSession, account: Account, limit: int = 20
+) -> list[QueuedReport]:
+    """The oldest ``limit`` reports waiting for the account, one query of four columns."""
+    if not decides_a_tier(account):
         return []
-    stmt = select(Report).where(clause).order_by(Report.id).limit(limit)
+    stmt = (
+        select(Report.id, Report.number, Report.kind, Report.created_at)
+        .where(waiting_clause(account))
+        .order_by(Report.id)
+        .limit(limit)
+    )
+    return [QueuedReport(*row) for row in (await session.execute(stmt)).all()]
+
+
+async def queue_for(session: AsyncSession, account: Account, limit: int = 50) -> list[Report]:
+    """Reports waiting at a tier the account decides, in its area, oldest first (whole)."""
+    if not decides_a_tier(account):
+        return []
+    stmt = select(Report).where(waiting_clause(account)).order_by(Report.id).limit(limit)
     return list((await session.execute(stmt)).scalars().unique().all())
 
 
 async def queue_size(session: AsyncSession, account: Account) -> int:
-    """How many reports wait for the account's decision now."""
-    clause = _queue_clause(account)
-    if clause is None:
+    """How many reports wait for the account's decision now (all of them: the true count)."""
+    if not decides_a_tier(account):
         return 0
-    return await session.scalar(select(func.count(Report.id)).where(clause)) or 0
+    stmt = select(func.count()).select_from(Report).where(waiting_clause(account))
+    return await session.scalar(stmt) or 0
 
 
 async def reviewers_for(session: AsyncSession, report: Report) -> list[Account]:

@@ -2,8 +2,9 @@
 filtered, sorted and counted, and one report by id within the same limits.
 
 Visibility is the union of the account's role grants' areas (:func:`registry.queues.area_clause`,
-the same areas the chat uses); "waiting for me" is exactly :func:`registry.queues.queue_for`'s
-rule (the tier the account decides, in its area, not its own reports).
+the same areas the chat uses); "waiting for me" is :func:`registry.queues.waiting_clause`, the
+rule the chat's /antrian counts with (the tier the account decides, in its area, not its own
+reports).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from registry import workflow
 from registry.accounts import grant_covers
 from registry.errors import NotFound
 from registry.policy import Policy
-from registry.queues import area_clause
+from registry.queues import area_clause, waiting_clause
 from storage.models import Account, Member, Region, Report
 from storage.patterns import contains
 
@@ -59,22 +60,6 @@ def visible_clause(account: Account) -> Any:
     return or_(false(), *clauses)
 
 
-def mine_clause(account: Account) -> Any:
-    """Reports waiting at a tier the account decides, in its area, not filed by it."""
-    clauses = [
-        and_(Report.state == state, area_clause(grant))
-        for grant in account.roles
-        for state, role in workflow.TIER_ROLE.items()
-        if grant.role == role
-    ]
-    others = or_(Report.reporter_account_id.is_(None), Report.reporter_account_id != account.id)
-    return and_(or_(false(), *clauses), others)
-
-
-def decides_any_tier(account: Account) -> bool:
-    return any(g.role in workflow.TIER_ROLE.values() for g in account.roles)
-
-
 def overdue_clause(now: datetime, policy: Policy) -> Any:
     """Reports waiting at a tier longer than its SLA."""
     return or_(
@@ -107,11 +92,11 @@ def order_of(filters: Filters) -> tuple[Any, ...]:
 
 
 def _where(account: Account, filters: Filters, now: datetime, policy: Policy) -> list[Any]:
-    where = [visible_clause(account)]
     state = filters.state
-    if state == MINE:
-        where.append(mine_clause(account))
-    elif state == OPEN:
+    # What waits for the account lies inside its areas already: the chat's /antrian
+    # clause alone, so the console counts it with the same query as the chat.
+    where = [waiting_clause(account) if state == MINE else visible_clause(account)]
+    if state == OPEN:
         where.append(Report.state.in_(workflow.OPEN_STATES))
     elif state == DONE:
         where.append(Report.state.in_(workflow.FINAL_STATES))

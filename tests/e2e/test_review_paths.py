@@ -7,9 +7,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from storage import db
 from storage.models import Draft, Report
 from testkit.factories import SARI
 from tests.helpers.chat import LURAH_ID, RT_ID, SARI_ID, agree, link, open_bot, seed
+from tests.helpers.console import birth_report, client_for, make_console, signed_in
 
 
 async def file_birth(person, name: str, born: date) -> str:
@@ -238,3 +240,40 @@ async def test_language_switch_resume_and_report_history(running_bot, fake_api, 
     await sari.send_text("/status LW-1999-000042")
     await sari.expect("None of your reports has the number LW-1999-000042.")
     assert fake_api.commands[("default", "en")][-1]["command"] == "bahasa"
+
+
+async def test_the_queue_counts_every_waiting_report_in_the_chat_and_the_console(
+    running_bot, fake_api, database_url, tmp_path
+) -> None:
+    """60 reports wait for the RT head: /antrian lists the oldest 20 and says 60, and the
+    console's "waiting for my decision" finds the same 60. A report waiting at the lurah's
+    tier (the RT head's own: it skips his tier) counts in neither."""
+    await seed(running_bot, tmp_path)
+    rt = fake_api.user(RT_ID, "Pak RT", language_code="id")
+    await open_bot(rt)
+    numbers = []
+    async with running_bot.session() as session:
+        for n in range(60):
+            report = await birth_report(session, reporter_id=100 + n, payload={"name": f"Anak {n}"})
+            numbers.append(report.number)
+        own = await birth_report(session, reporter_id=RT_ID)
+        assert own.state == "awaiting_kelurahan"
+
+    await rt.send_text("/antrian")
+    queue = await rt.expect("Menunggu keputusan Anda: 60")
+    listed = [line for line in queue.plain_text.splitlines() if line.startswith("•")]
+    assert len(listed) == 20 and len(queue.buttons()) == 20
+    assert [line.split()[1] for line in listed] == numbers[:20]  # the oldest first
+    await rt.press(f"{numbers[19]} · Kelahiran", queue)
+    await rt.expect("Apakah ini benar?")
+
+    engine = db.create_engine(database_url)
+    client = await client_for(make_console(db.make_sessionmaker(engine), tmp_path))
+    try:
+        await signed_in(client, db.make_sessionmaker(engine), RT_ID)
+        html = await (await client.get("/")).text()
+        assert "Laporan ditemukan: 60" in html
+        assert own.number not in html
+    finally:
+        await client.close()
+        await engine.dispose()
