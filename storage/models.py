@@ -235,7 +235,9 @@ class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_state_household", "state", "household_id"),
-        Index("ix_reports_state_area", "state", "region_code", "rw", "rt"),
+        # A reviewer's queue: its state in an area, not their own reports. The reporter
+        # makes counting the queue an index-only scan (migration 0012).
+        Index("ix_reports_waiting", "state", "region_code", "rw", "rt", "reporter_account_id"),
         # Queues and /status read the oldest or newest reports of a state or a reporter
         # (ORDER BY id LIMIT n): these keep that to the rows asked for (migration 0006).
         Index("ix_reports_state_id", "state", "id"),
