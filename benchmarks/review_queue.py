@@ -26,7 +26,8 @@ is the smallest update: a session that reads one account by primary key
 After a warm-up, every round runs each case once in a shuffled order, so that load on the
 machine falls on all cases alike; the table gives p50, p95 and mean per case, and each
 p50 divided by the baseline's p50 in the same run (the figure to compare across runs).
-``EXPLAIN (ANALYZE, BUFFERS)`` of each queue's main query (and of /status's) follows.
+``EXPLAIN (ANALYZE, BUFFERS)`` of each queue's main queries (its page and its count; /status's
+page) follows.
 
 The web console (``console/``) is measured the same way, over HTTP on loopback: its queue
 page (``GET /``) for the lurah and the officer, a filtered one (overdue, oldest first), and
@@ -68,7 +69,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 import generate_load as load  # noqa: E402
-from runinfo import machine  # noqa: E402
+from runinfo import machine, run_info  # noqa: E402
 
 from console.app import ConsoleServer  # noqa: E402
 from console.evidence import EvidenceCache  # noqa: E402
@@ -183,7 +184,7 @@ async def context(dsn: str) -> dict[str, Any]:
         for table in ("households", "members", "accounts", "reports", "report_events",
                       "attachments", "role_grants"):  # fmt: skip
             info[table] = await conn.fetchval(f"SELECT count(*) FROM {table}")
-        waiting = {  # what each measured reviewer has waiting (the page lists 20 of 50)
+        waiting = {  # what each measured reviewer has waiting (/antrian lists 20)
             "rt": ("state = 'awaiting_rt' AND region_code = $1 AND rw = $2 AND rt = $3",
                    load.BENCH_VILLAGE, load.BENCH_RW, load.BENCH_RT),
             "lurah": ("state = 'awaiting_kelurahan' AND region_code = $1", load.BENCH_VILLAGE),
@@ -292,15 +293,18 @@ async def measure(url: str, runs: int, warmup: int, plans: bool, label: str) -> 
             Case("/status RT head filing on behalf (many)", status(load.HEAVY_REPORTER_TG)),
             *await console_cases(maker, dsn, http, f"http://127.0.0.1:{port}"),
         ]
-        main_queries: dict[str, tuple[str, Any]] = {}
+        main_queries: dict[str, tuple[str, Any]] = {}  # a case's page and count of reports
         for case in cases:
             outcome, statements = await log.capture(case.run)
             case.shown = describe_page(outcome)
             case.statements = len(statements)
             for statement, parameters in statements:
-                if "FROM reports" in statement and "LIMIT" in statement:
-                    main_queries[case.name] = (statement, parameters)
-                    break
+                if "FROM reports" not in statement:
+                    continue
+                if "LIMIT" in statement:
+                    main_queries.setdefault(case.name, (statement, parameters))
+                elif "count(" in statement:
+                    main_queries.setdefault(f"{case.name}, count", (statement, parameters))
         for _ in range(warmup):
             for case in cases:
                 await case.run()
@@ -323,7 +327,7 @@ async def measure(url: str, runs: int, warmup: int, plans: bool, label: str) -> 
         }
         if plans or slow:
             for name, (statement, parameters) in main_queries.items():
-                if not plans and name not in slow:
+                if not plans and name.removesuffix(", count") not in slow:
                     continue
                 print(f"\n[{label}] EXPLAIN (ANALYZE, BUFFERS), main query of {name}:\n")
                 print("```")
@@ -383,12 +387,13 @@ def run_all(args: argparse.Namespace, url: str) -> None:
     load_before = os.getloadavg()
     results = []
     if args.compare_at:
-        head = info["revision"]
         alembic(url, "downgrade", args.compare_at)
         results.append((f"schema {args.compare_at}", asyncio.run(
             measure(url, args.runs, args.warmup, args.explain, f"schema {args.compare_at}")
         )))  # fmt: skip
         alembic(url, "upgrade", "head")
+        info = asyncio.run(context(load.urls(url)[1]))  # at head (the data may have been older)
+        head = info["revision"]
         results.append((f"schema {head}", asyncio.run(
             measure(url, args.runs, args.warmup, args.explain, f"schema {head}")
         )))  # fmt: skip
@@ -420,8 +425,7 @@ def run_all(args: argparse.Namespace, url: str) -> None:
         print()
     if args.json:
         print(json.dumps({
-            "benchmark": "review_queue", "date": f"{datetime.now(UTC):%Y-%m-%d}",
-            "machine": machine(), "data": info, "runs": args.runs, "warmup": args.warmup,
+            **run_info("review_queue"), "data": info, "runs": args.runs, "warmup": args.warmup,
             "results": {
                 label: {
                     name: {"p50_ms": round(statistics.median(c.samples), 2),
