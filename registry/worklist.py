@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from locales import _
 from registry import workflow
@@ -48,7 +49,7 @@ class Filters:
 
 @dataclass
 class Page:
-    reports: list[Report]
+    reports: list[Report]  # their columns only: no relationship is loaded
     total: int
     page: int
     pages: int
@@ -150,6 +151,7 @@ async def find_reports(
     stmt = (
         select(Report).where(*where).order_by(*order)
         .offset((page - 1) * per_page).limit(per_page)
+        .options(raiseload("*"))  # a line of the list: no household, events or attachments
     )  # fmt: skip
     reports = list((await session.execute(stmt)).scalars().unique().all())
     return Page(reports, total, page, pages)
