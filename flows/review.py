@@ -567,18 +567,15 @@ ASK_FORM = Form(
 )
 
 
-QUEUE_LINES = 20  # /antrian lists the oldest 20 and counts them all
-
-
 async def queue(ctx: Ctx) -> Outcome:
     """/antrian: what waits for this reviewer."""
     if ctx.account is None or not ctx.account.roles:
         return Outcome([ctx.reply(_("You have no reviewer role."))])
-    reports = await queues.queue_page(ctx.session, ctx.account, limit=QUEUE_LINES)
+    reports = await queues.queue_page(ctx.session, ctx.account)  # the oldest QUEUE_PAGE
     if not reports:
         return Outcome([ctx.reply(_("Nothing is waiting for you. 👌"))])
     waiting = len(reports)
-    if waiting == QUEUE_LINES:  # maybe more than shown: count them all
+    if waiting == queues.QUEUE_PAGE:  # maybe more than listed: count them all
         waiting = await queues.queue_size(ctx.session, ctx.account)
     lines = [_("<b>Waiting for your decision: {n}</b>").format(n=waiting)]
     buttons = []

@@ -52,6 +52,9 @@ def decides_a_tier(account: Account) -> bool:
     return any(grant.role in TIER_ROLE.values() for grant in account.roles)
 
 
+QUEUE_PAGE = 20  # /antrian lists the oldest 20 waiting reports (and counts them all)
+
+
 @dataclass(frozen=True)
 class QueuedReport:
     """What a line of the queue shows: no household, events or attachments."""
@@ -63,7 +66,7 @@ class QueuedReport:
 
 
 async def queue_page(
-    session: AsyncSession, account: Account, limit: int = 20
+    session: AsyncSession, account: Account, limit: int = QUEUE_PAGE
 ) -> list[QueuedReport]:
     """The oldest ``limit`` reports waiting for the account, one query of four columns."""
     if not decides_a_tier(account):
