@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import SettingsError, load_settings
 from storage import db
+from storage.updates import DatabaseUnavailable, chat_connection, is_outage
 from tests.helpers.db import PG_ADMIN_URL
 
 sqlite_only = pytest.mark.skipif(
@@ -251,5 +253,24 @@ async def test_the_engine_takes_the_pool_settings(database_url: str) -> None:
             await conn.execute(text("SELECT 1"))
         assert engine.pool.size() == 3
         assert engine.pool._max_overflow == 2  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+
+
+async def test_no_connection_free_within_the_pool_timeout_counts_as_an_outage(
+    database_url: str,
+) -> None:
+    engine = db.create_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    try:
+        async with engine.connect() as held:
+            await held.execute(text("SELECT 1"))
+            with pytest.raises(sqlalchemy.exc.TimeoutError) as raised:
+                async with engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            assert is_outage(raised.value)
+            if engine.dialect.name == "postgresql":  # the chat lock takes a connection there
+                with pytest.raises(DatabaseUnavailable):
+                    async with chat_connection(engine, 42):
+                        pass
     finally:
         await engine.dispose()
