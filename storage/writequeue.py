@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import sqlite3
 import weakref
@@ -57,8 +56,6 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.util import await_only
-
-log = logging.getLogger(__name__)
 
 _WRITES = frozenset(
     {"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "ALTER", "DROP", "SAVEPOINT",
@@ -220,20 +217,22 @@ def install(engine: Engine, *, timeout: float) -> None:
 
     @event.listens_for(engine, "reset")
     def reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
-        _finish(record.info, dbapi_connection, "rollback")
+        if record is not None:
+            _finish(record.info, dbapi_connection, "rollback")
 
     @event.listens_for(engine, "checkin")
     def checkin(_dbapi_connection: Any, record: Any) -> None:
-        _release(record.info)  # reset has rolled back (or the connection was dropped)
+        # The reset before it has rolled back (or the connection was dropped).
+        _release(record.info if record is not None else None)
 
     # A connection closed or invalidated has no transaction left (SQLite rolls it back).
     @event.listens_for(engine, "invalidate")
     def invalidate(_dbapi_connection: Any, record: Any, _exc: Any) -> None:
-        _release(record.info)
+        _release(record.info if record is not None else None)
 
     @event.listens_for(engine, "close")
     def close(_dbapi_connection: Any, record: Any) -> None:
-        _release(record.info)
+        _release(record.info if record is not None else None)
 
 
 def _end(conn: Connection, how: str) -> None:
@@ -257,8 +256,8 @@ def _finish(info: dict[Any, Any], dbapi_connection: Any, how: str) -> None:
         _release(info)
 
 
-def _release(info: dict[Any, Any]) -> None:
-    held: tuple[WriteQueue, Any] | None = info.pop(_HOLDS, None)
+def _release(info: dict[Any, Any] | None) -> None:
+    held: tuple[WriteQueue, Any] | None = info.pop(_HOLDS, None) if info is not None else None
     if held is not None:
         queue, holder = held
         queue.release(holder)
