@@ -180,11 +180,8 @@ def install(engine: Engine, *, timeout: float) -> None:
         if _in_transaction(dbapi_connection):
             return  # begun by hand (a text BEGIN): it has the turn now, as it is
         try:
-            begin = dbapi_connection.cursor()
-            try:
-                begin.execute("BEGIN IMMEDIATE")  # another process: busy_timeout waits
-            finally:
-                begin.close()
+            # On the statement's own cursor: one round trip to the connection's thread.
+            cursor.execute("BEGIN IMMEDIATE")  # another process: busy_timeout waits
         except BaseException:
             _release(info)
             raise
