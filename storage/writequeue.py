@@ -169,16 +169,18 @@ def install(engine: Engine, *, timeout: float) -> None:
             return
         fairy = context.root_connection.connection
         info = fairy.info
-        if _HOLDS in info:
-            return  # this transaction has its turn already
         dbapi_connection = fairy.dbapi_connection
-        if _autocommit(dbapi_connection):
-            return
-        queue = queue_for(key, timeout)
-        await_only(queue.acquire(dbapi_connection))
-        info[_HOLDS] = (queue, dbapi_connection)
+        if _HOLDS not in info:
+            if _autocommit(dbapi_connection):
+                return
+            queue = queue_for(key, timeout)
+            await_only(queue.acquire(dbapi_connection))
+            info[_HOLDS] = (queue, dbapi_connection)
+        # With the turn: begin, unless this transaction has begun already (its first write
+        # came before, or a BEGIN was sent by hand). A COMMIT sent by hand as text ends
+        # the SQLite transaction unseen: the next write begins again, in the same turn.
         if _in_transaction(dbapi_connection):
-            return  # begun by hand (a text BEGIN): it has the turn now, as it is
+            return
         try:
             # On the statement's own cursor: one round trip to the connection's thread.
             cursor.execute("BEGIN IMMEDIATE")  # another process: busy_timeout waits
