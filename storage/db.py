@@ -48,6 +48,7 @@ def create_engine(
     pool_size: int | None = None,
     max_overflow: int | None = None,
     busy_timeout: float = BUSY_TIMEOUT,
+    write_queue: bool = True,
     **kwargs: object,
 ) -> AsyncEngine:
     """The engine for ``url``. ``pool_size``/``max_overflow``: the connection pool
@@ -56,7 +57,8 @@ def create_engine(
     On SQLite the writes of this process are queued in Python, one transaction at a time
     in arrival order (``storage.writequeue``, waiting up to ``BUSY_TIMEOUT`` for a turn);
     ``busy_timeout`` is how long a writer then waits in SQLite for another process's write
-    lock (the command line beside the bot)."""
+    lock (the command line beside the bot). ``write_queue=False`` leaves the writers to
+    SQLite's busy handler alone (``benchmarks/sqlite_writers.py`` compares the two)."""
     parsed = make_url(url)
     pool: dict[str, object] = {}
     if "poolclass" not in kwargs:
@@ -82,7 +84,8 @@ def create_engine(
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.close()
 
-        writequeue.install(engine.sync_engine, timeout=BUSY_TIMEOUT)
+        if write_queue:
+            writequeue.install(engine.sync_engine, timeout=BUSY_TIMEOUT)
         return engine
     return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **pool, **kwargs)
 
