@@ -29,7 +29,7 @@ class BotRunner:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.engine = db.create_engine(self.settings.database_url)
+        self.engine = db.create_engine(self.settings.database_url, **self.settings.pool)
         self.bot = create_bot(self.settings)
         self.dp = create_dispatcher(self.engine, self.settings)
         self.sessionmaker = self.dp["sessionmaker"]

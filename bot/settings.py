@@ -46,6 +46,23 @@ class Settings(BaseSettings):
         default=DEFAULT_DATABASE_URL,
         description="SQLite (sqlite:///path) or PostgreSQL (postgresql://user:password@host/db)",
     )
+    # The connection pool (storage.db.create_engine), per process. On PostgreSQL the chat
+    # lock (storage.updates.chat_connection) holds one connection for each chat with an
+    # update in hand; the outbox sender, SLA pass, draft sweep and /healthz take one each
+    # meanwhile. Nothing holding a connection waits for a second one, so a smaller pool
+    # never deadlocks: updates then wait their turn for a connection (docs/configuration.md).
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="database connections a process keeps open (1 to 1000)",
+    )
+    db_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        le=1000,
+        description="connections a process may open beyond DB_POOL_SIZE when busy (0 to 1000)",
+    )
     telegram_api_base: str = Field(
         default=DEFAULT_TELEGRAM_API_BASE,
         description="Bot API server base URL (a self-hosted telegram-bot-api, or Telegram's)",
@@ -347,6 +364,11 @@ class Settings(BaseSettings):
         except ConfigError as exc:
             raise SettingsError(f"OFFICE_CONTACTS_FILE: {exc}") from None
         return Site(self.data_controller, offices)
+
+    @property
+    def pool(self) -> dict[str, int]:
+        """``storage.db.create_engine``'s pool arguments."""
+        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow}
 
     @property
     def is_sqlite(self) -> bool:

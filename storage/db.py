@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import writequeue
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # aiosqlite logs every statement with its parameters at DEBUG: NIKs and KKs would
@@ -35,14 +37,43 @@ def _not_alembic_chatter(record: logging.LogRecord) -> bool:
 logging.getLogger("alembic.runtime.migration").addFilter(_not_alembic_chatter)
 
 
-def create_engine(url: str, **kwargs: object) -> AsyncEngine:
+# Seconds a SQLite writer waits for its turn: in this process in the write queue
+# (storage.writequeue), against another process in SQLite's busy handler (busy_timeout).
+BUSY_TIMEOUT = 30.0
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    busy_timeout: float = BUSY_TIMEOUT,
+    write_queue: bool = True,
+    **kwargs: object,
+) -> AsyncEngine:
+    """The engine for ``url``. ``pool_size``/``max_overflow``: the connection pool
+    (``DB_POOL_SIZE``/``DB_MAX_OVERFLOW``; None: SQLAlchemy's 5 and 10).
+
+    On SQLite the writes of this process are queued in Python, one transaction at a time
+    in arrival order (``storage.writequeue``, waiting up to ``BUSY_TIMEOUT`` for a turn);
+    ``busy_timeout`` is how long a writer then waits in SQLite for another process's write
+    lock (the command line beside the bot). ``write_queue=False`` leaves the writers to
+    SQLite's busy handler alone (``benchmarks/sqlite_writers.py`` compares the two)."""
     parsed = make_url(url)
+    pool: dict[str, object] = {}
+    if "poolclass" not in kwargs:
+        if pool_size is not None:
+            pool["pool_size"] = pool_size
+        if max_overflow is not None:
+            pool["max_overflow"] = max_overflow
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            pool = {}  # one shared connection (StaticPool): nothing to size
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, hide_parameters=True, **kwargs
+            url, connect_args={"timeout": busy_timeout}, hide_parameters=True, **pool, **kwargs
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -50,11 +81,13 @@ def create_engine(url: str, **kwargs: object) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             cursor.close()
 
+        if write_queue:
+            writequeue.install(engine.sync_engine, timeout=BUSY_TIMEOUT)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **pool, **kwargs)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

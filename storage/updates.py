@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, exists, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from storage.models import ProcessedUpdate, utcnow
@@ -40,6 +41,10 @@ class DatabaseUnavailable(Exception):
 def is_outage(exc: BaseException) -> bool:
     """Whether ``exc`` means the database is unreachable, not that a statement was wrong."""
     if isinstance(exc, DatabaseUnavailable | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, PoolTimeout):
+        # Every connection of the pool stayed busy for pool_timeout (DB_POOL_SIZE): to the
+        # person the same as an outage; Telegram delivers the update again later.
         return True
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:

@@ -182,7 +182,7 @@ async def open_database(settings: Settings) -> AsyncEngine:
     """The engine, with the schema migrated (SQLite) or checked (PostgreSQL)."""
     from storage import db
 
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database_url, **settings.pool)
     try:
         if settings.is_sqlite:
             await db.upgrade(engine)

@@ -40,7 +40,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 async def db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     from storage import db
 
-    engine = db.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database_url, **settings.pool)
     try:
         try:
             async with engine.connect():

@@ -194,7 +194,7 @@ class Sandbox:
             telegram_api_base=self.api.base_url,
             default_locale=self.locale,
         )
-        engine = db.create_engine(settings.database_url)
+        engine = db.create_engine(settings.database_url, **settings.pool)
         try:
             await db.upgrade(engine)
             async with db.make_sessionmaker(engine)() as session:
@@ -207,7 +207,7 @@ class Sandbox:
                 person.telegram_id, person.first_name, language_code=self.locale
             )
         # The web console on its own port; /masuk in the phones links to it.
-        self._console_engine = db.create_engine(settings.database_url)
+        self._console_engine = db.create_engine(settings.database_url, **settings.pool)
         settings = settings.model_copy(update={"console_cache_dir": self._tmp / "console-cache"})
         self.console = ConsoleServer(
             console_from_settings(
