@@ -21,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import ProcessedUpdate, utcnow
 
@@ -134,10 +135,14 @@ async def _release(conn: AsyncConnection, key: int, locked: bool) -> None:
             await conn.close()
 
 
+def was_processed(update_id: int) -> ColumnElement[bool]:
+    """The check of :func:`processed` as an expression, to be read along with other things
+    in one statement (``registry.accounts.account_for_update``)."""
+    return exists().where(ProcessedUpdate.update_id == update_id)
+
+
 async def processed(session: AsyncSession, update_id: int) -> bool:
-    return bool(
-        await session.scalar(select(exists().where(ProcessedUpdate.update_id == update_id)))
-    )
+    return bool(await session.scalar(select(was_processed(update_id))))
 
 
 _UPDATE_IDS = "processed_update_ids"  # session.info key
