@@ -122,12 +122,10 @@ async def current_draft(ctx: Ctx, *, fresh: bool = False) -> Draft | None:
 
 
 async def take_current(ctx: Ctx, press: FormPress | None = None) -> Draft | None:
-    """The account's open draft, taken for this update as :func:`claim` takes it (its
-    revision bumped, the reminder cleared), read and taken in one statement
-    (``UPDATE ... RETURNING``): no other update can change it in between, so the claim
-    cannot fail. With ``press``, only the draft that made the button, at the revision the
-    button carries, of a form this version has (otherwise None: the button has expired,
-    and nothing was changed)."""
+    """The account's open draft, read and claimed (as :func:`claim`) in one statement,
+    ``UPDATE ... RETURNING``: nothing can change it in between. With ``press``, only the
+    draft that made the button, at the revision it carries, of a form this version has
+    (otherwise None: the button has expired; nothing was changed)."""
     if ctx.account is None:
         return None
     from flows.forms import FORMS
