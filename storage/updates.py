@@ -100,11 +100,16 @@ async def chat_connection(
     locked = False
     try:
         try:
+            # In autocommit: one round trip, no BEGIN/COMMIT around it (a session-level lock
+            # outlives transactions anyway); then back to the default level for the
+            # update's session, which starts its own transaction.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(
                 text("SELECT pg_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
             )
-            await conn.commit()  # the lock outlives transactions; the session starts its own
+            await conn.commit()  # SQLAlchemy's side only: nothing is sent in autocommit
             locked = True
+            await conn.execution_options(isolation_level=conn.default_isolation_level)
         except Exception as exc:
             if is_outage(exc):
                 raise DatabaseUnavailable(str(exc.__class__.__name__)) from exc
@@ -119,6 +124,7 @@ async def _release(conn: AsyncConnection, key: int, locked: bool) -> None:
         if conn.in_transaction():
             await conn.rollback()
         if locked:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")  # as when locking
             await conn.execute(
                 text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
             )
