@@ -16,12 +16,19 @@ The form step. Every chat is a linked resident (consented, NIK + KK matched: set
 "When was the baby born?" (name and sex answered). Each chat repeats the cycle
 
 1. types a birth date (``20/11/2026``-style, three or four days ago in turn, so the saved
-   answers change every time): the engine claims the draft
-   (``UPDATE drafts ... WHERE rev = ?``), parses and checks the date, saves it, moves on and
-   renders the next question, "Who is the mother?", whose buttons are the women of the
-   household old enough to be the mother (the household is read from the registry); commit; reply;
-2. presses "« Back" on that question: claim, move back, commit, answer the press and send
-   the date question again.
+   answers change every time): the engine reads and claims the draft in one statement
+   (``UPDATE drafts SET rev = rev + 1 ... RETURNING``), parses and checks the date, saves
+   it, moves on and renders the next question, "Who is the mother?", whose buttons are the
+   women of the household old enough to be the mother (the household and its members are
+   read from the registry); commit; reply;
+2. presses "« Back" on that question: claim (``UPDATE ... WHERE id = ? AND rev = ?``, the
+   button's draft and revision), move back, commit, answer the press and send the date
+   question again.
+
+Before any of that, the session middleware reads whether the update was processed before,
+the account, its roles and its household's region in one statement; the commit writes the
+update's id. SQL statements per update: 4.5 on SQLite, 6.5 on PostgreSQL (with the chat
+lock's lock and unlock); 9 and 11 before issue 18.
 
 So half the updates are typed answers and half are button presses, each a real engine step
 with one read-modify-write of the draft and its own commit; the cycle can go on forever
