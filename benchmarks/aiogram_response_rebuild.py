@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import platform
 import statistics
 import time
 from typing import Any
@@ -131,13 +132,18 @@ def main() -> None:
     del kept
 
     if args.json:
+        try:  # this repository's header (commit, machine, load); the script runs without it
+            from runinfo import run_info  # type: ignore[import-not-found]
+
+            info = run_info("aiogram_response_rebuild")
+        except ImportError:
+            info = {"benchmark": "aiogram_response_rebuild"}
         versions = {
             "aiogram": aiogram.__version__,
             "pydantic": pydantic.__version__,
-            "python": __import__("platform").python_version(),
+            "python": platform.python_version(),
         }
-        print(json.dumps({"benchmark": "aiogram_response_rebuild", **versions, "rows": rows},
-                         indent=2))  # fmt: skip
+        print(json.dumps({**info, **versions, "rows": rows}, indent=2))
         return
     print(
         f"aiogram {aiogram.__version__}, pydantic {pydantic.__version__}; {ROUNDS} calls per case\n"
