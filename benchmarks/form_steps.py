@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/form_steps.py                       # both backends, 1/10/100 chats
     .venv/bin/python benchmarks/form_steps.py --backend sqlite --chats 1,10 --seconds 5
-    .venv/bin/python benchmarks/form_steps.py --at-commit HEAD --repeats 3 --pin-response-types compare
+    .venv/bin/python benchmarks/form_steps.py --at-commit HEAD --repeats 3 --json
     .venv/bin/python benchmarks/form_steps.py --backend postgres --chats 1 --profile /tmp/p.out
 
 What one measured update is: an update queued in the fake Bot API (``fake_bot_api/``),
@@ -16,12 +16,19 @@ The form step. Every chat is a linked resident (consented, NIK + KK matched: set
 "When was the baby born?" (name and sex answered). Each chat repeats the cycle
 
 1. types a birth date (``20/11/2026``-style, three or four days ago in turn, so the saved
-   answers change every time): the engine claims the draft
-   (``UPDATE drafts ... WHERE rev = ?``), parses and checks the date, saves it, moves on and
-   renders the next question, "Who is the mother?", whose buttons are the women of the
-   household old enough to be the mother (the household is read from the registry); commit; reply;
-2. presses "« Back" on that question: claim, move back, commit, answer the press and send
-   the date question again.
+   answers change every time): the engine reads and claims the draft in one statement
+   (``UPDATE drafts SET rev = rev + 1 ... RETURNING``), parses and checks the date, saves
+   it, moves on and renders the next question, "Who is the mother?", whose buttons are the
+   women of the household old enough to be the mother (the household and its members are
+   read from the registry); commit; reply;
+2. presses "« Back" on that question: claim (``UPDATE ... WHERE id = ? AND rev = ?``, the
+   button's draft and revision), move back, commit, answer the press and send the date
+   question again.
+
+Before any of that, the session middleware reads whether the update was processed before,
+the account, its roles and its household's region in one statement; the commit writes the
+update's id. SQL statements per update: 4.5 on SQLite, 6.5 on PostgreSQL (with the chat
+lock's lock and unlock); 9 and 11 before issue 18.
 
 So half the updates are typed answers and half are button presses, each a real engine step
 with one read-modify-write of the draft and its own commit; the cycle can go on forever
@@ -44,13 +51,17 @@ jobs on the machine than wall-clock throughput.
 Diagnostics printed under the table: per form run, the SQL statements per update, how long
 the first write statement of each transaction took (on SQLite that is the wait for the one
 write lock) and how long the transaction then stayed open; CPU split between the event
-loop's thread and other threads; and how often pydantic built aiogram's ``Response[T]``
-models again (see :func:`pin_response_types`). ``--pin-response-types compare`` also runs
-both bots with those models held alive, interleaved, to show what that costs. ``--profile``
-profiles (CPU time of the loop's thread) the runs of the first repeat and prints a summary
-by library, for both bots; profiled runs are slowed down, so use it apart from measuring.
-``--at-commit REV`` runs the benchmark on a ``git archive`` of REV, for a stable measurement
-while the working tree is being edited.
+loop's thread and other threads; how often pydantic built aiogram's ``Response[T]`` models
+again (``bot.factory.KeptModelsSession`` holds them, so about never; before it, about once
+per form update); and every SQL statement of the form runs with how many times per update
+it ran. ``--profile`` profiles (CPU time of the loop's thread) the runs of the first repeat
+and prints a summary by library, for both bots; profiled runs are slowed down, so use it
+apart from measuring. ``--at-commit REV`` runs the benchmark on a ``git archive`` of REV,
+for a stable measurement while the working tree is being edited (the commit's bot, this
+script). ``--json`` prints one JSON document instead of the report: ``run_info`` (commit,
+date, machine, load average; ``benchmarks/runinfo.py``) and a row per backend and
+concurrency with both throughputs, the ratio, p50/p95 of both, CPU ms per update of both
+(and the PostgreSQL server's), SQL statements per update and the repeats.
 
 Everything runs in one process and one event loop, as in ``lapor-warga sandbox`` and the
 end-to-end tests: the fake server and the simulated people take CPU from the bot in both
@@ -72,6 +83,7 @@ import contextlib
 import cProfile
 import gc
 import itertools
+import json
 import logging
 import os
 import platform
@@ -98,6 +110,7 @@ import sqlalchemy  # noqa: E402
 from aiogram import Dispatcher, F  # noqa: E402
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup  # noqa: E402
 from aiogram.types import Message as TgMessage  # noqa: E402
+from runinfo import run_info  # noqa: E402
 from sqlalchemy import text, update  # noqa: E402
 
 from bot.factory import create_bot  # noqa: E402
@@ -120,6 +133,7 @@ DATE_PROMPT = "When was the baby born"
 MOTHER_PROMPT = "Who is the mother?"
 BACK = "« Back"
 SOURCE_ENV = "LW_BENCH_SOURCE"  # set when running on a commit exported by --at-commit
+COMMIT_ENV = "LW_BENCH_COMMIT"  # its short hash, for --json
 
 
 # ---- the fake server, with a waiter per chat ---------------------------------------------------
@@ -163,28 +177,6 @@ class BenchAPI(FakeBotAPI):
 
 
 # ---- aiogram's response models -----------------------------------------------------------------
-
-_PINNED: list[Any] = []
-
-
-def pin_response_types() -> int:
-    """Hold a strong reference to ``Response[T]`` for every Bot API method's result type.
-
-    aiogram's ``BaseSession.check_response`` builds ``Response[method.__returning__]`` on every
-    call; pydantic keeps parametrized generic models only in a ``WeakValueDictionary``, so a
-    garbage collection (even of generation 0) drops the class and the next call builds it again
-    (milliseconds of schema generation). Held here, every call finds it in pydantic's cache."""
-    from aiogram.methods.base import Response, TelegramMethod
-
-    stack = [TelegramMethod]
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        returning = getattr(cls, "__returning__", None)
-        if returning is not None:
-            with contextlib.suppress(Exception):  # a few result types have no schema
-                _PINNED.append(Response[returning])
-    return len(_PINNED)
 
 
 class RebuildCounter:
@@ -318,7 +310,6 @@ async def reset_drafts(url: str) -> None:
 @dataclass
 class RunResult:
     kind: str  # "echo" or "form"
-    pinned: bool  # Response[T] models held alive during the run
     chats: int
     seconds: float
     updates: int
@@ -330,6 +321,7 @@ class RunResult:
     rebuilds: int = 0  # Response[T] models built by pydantic in the window
     rebuild_cpu: float = 0.0  # main-thread CPU seconds those builds took
     statements: int = 0  # SQL statements the bot executed in the window
+    statement_texts: dict[str, int] = field(default_factory=dict)  # each one's count
     writes: list[tuple[float, float]] = field(default_factory=list)  # (wait, hold) seconds
     errors: list[str] = field(default_factory=list)
 
@@ -382,7 +374,11 @@ _WRITE = ("INSERT", "UPDATE", "DELETE")
 
 
 def watch_writes(
-    engine: Any, until: list[bool], out: list[tuple[float, float]], statements: list[int]
+    engine: Any,
+    until: list[bool],
+    out: list[tuple[float, float]],
+    statements: list[int],
+    texts: dict[str, int],
 ) -> None:
     """Per transaction that writes: how long its first write statement took (on SQLite that
     includes waiting for the database's one write lock) and how long the transaction then
@@ -396,6 +392,8 @@ def watch_writes(
     def before(conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
         if until[0]:
             statements[0] += 1
+            key = " ".join(statement.split())[:160]
+            texts[key] = texts.get(key, 0) + 1
         if "w0" not in conn.info and statement.lstrip()[:6].upper() in _WRITE:
             conn.info["w0"] = time.perf_counter()
 
@@ -424,14 +422,10 @@ async def run_load(
     seconds: float,
     warmup: float,
     pg_data: Path | None,
-    pinned: bool,
     profile: cProfile.Profile | None = None,
 ) -> RunResult:
     """One closed-loop run of ``kind`` ("echo" or "form") with ``chats`` chats."""
-    _PINNED.clear()
     gc.collect()
-    if pinned:
-        pin_response_types()
     if kind == "form":
         await reset_drafts(url)
     api = BenchAPI()
@@ -445,8 +439,9 @@ async def run_load(
     rebuilds = RebuildCounter()
     writes: list[tuple[float, float]] = []
     statements = [0]
+    texts: dict[str, int] = {}
     if isinstance(bot, RunningBot):
-        watch_writes(bot.engine, measuring, writes, statements)
+        watch_writes(bot.engine, measuring, writes, statements, texts)
     people = [api.user(CHAT_BASE + i, f"Warga {i}", language_code="en") for i in range(chats)]
     loop = asyncio.get_running_loop()
     begin = time.perf_counter()
@@ -516,14 +511,13 @@ async def run_load(
         await api.stop()
         logging.getLogger().removeHandler(errors)
         rebuilds.close()
-        _PINNED.clear()
     counted = [(q, a) for q, a in samples if window_start <= a <= window_end]
     latencies = [a - q for q, a in counted if q >= window_start]
     problems += errors.records[:10]
     problems += [f"fake API: {e}" for e in api.internal_errors[:5]]
     return RunResult(
-        kind, pinned, chats, seconds, len(counted), latencies, cpu, main_cpu, server_cpu,
-        os.getloadavg()[0], rebuilds.count, rebuilds.cpu, statements[0], writes, problems,
+        kind, chats, seconds, len(counted), latencies, cpu, main_cpu, server_cpu,
+        os.getloadavg()[0], rebuilds.count, rebuilds.cpu, statements[0], texts, writes, problems,
     )  # fmt: skip
 
 
@@ -576,7 +570,7 @@ def git_state() -> str:
     )
 
 
-Row = tuple[str, int, bool, list[RunResult], list[RunResult]]  # backend, chats, pinned, runs
+Row = tuple[str, int, list[RunResult], list[RunResult]]  # backend, chats, echo runs, form runs
 
 
 def _cpu_per_update(runs: list[RunResult], server: bool = False) -> float:
@@ -593,7 +587,7 @@ def print_table(rows: list[Row]) -> None:
         "| CPU ms/upd echo | CPU ms/upd form (+ PG server) | CPU ratio echo/form | load avg |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for backend, chats, _pinned, echoes, forms in rows:
+    for backend, chats, echoes, forms in rows:
         echo_rate = statistics.fmean(r.rate for r in echoes)
         form_rate = statistics.fmean(r.rate for r in forms)
         ratios = [f.rate / e.rate for e, f in zip(echoes, forms, strict=True) if e.rate]
@@ -615,6 +609,43 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
+def json_rows(rows: list[Row]) -> list[dict[str, Any]]:
+    """One object per (backend, chats) for ``--json``: the figures of :func:`print_table`."""
+    out = []
+    for backend, chats, echoes, forms in rows:
+        echo_rate = statistics.fmean(r.rate for r in echoes)
+        form_rate = statistics.fmean(r.rate for r in forms)
+        ratios = [f.rate / e.rate for e, f in zip(echoes, forms, strict=True) if e.rate]
+        echo_lat = [x for r in echoes for x in r.latencies]
+        form_lat = [x for r in forms for x in r.latencies]
+        updates = max(1, sum(r.updates for r in forms))
+        pg = _cpu_per_update(forms, server=True) if forms[0].server_cpu is not None else None
+        out.append(
+            {
+                "backend": backend,
+                "chats": chats,
+                "echo_updates_per_s": round(echo_rate, 1),
+                "form_updates_per_s": round(form_rate, 1),
+                "ratio": round(statistics.fmean(ratios), 3) if ratios else None,
+                "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)] if ratios else None,
+                "p50_ms": round(1000 * percentile(form_lat, 0.5), 1),
+                "p95_ms": round(1000 * percentile(form_lat, 0.95), 1),
+                "echo_p50_ms": round(1000 * percentile(echo_lat, 0.5), 1),
+                "echo_p95_ms": round(1000 * percentile(echo_lat, 0.95), 1),
+                "cpu_ms_per_update_echo": round(_cpu_per_update(echoes), 2),
+                "cpu_ms_per_update_form": round(_cpu_per_update(forms), 2),
+                "pg_server_cpu_ms_per_update_form": round(pg, 2) if pg is not None else None,
+                "statements_per_update": round(sum(r.statements for r in forms) / updates, 2),
+                "response_builds_per_update_form": round(
+                    sum(r.rebuilds for r in forms) / updates, 3
+                ),
+                "repeats": len(forms),
+                "load_average_1min": [round(r.load, 2) for r in echoes + forms],
+            }
+        )
+    return out
+
+
 def print_writes(rows: list[Row]) -> None:
     print(
         "\nWrite transactions of the form runs (every update has one): the first write "
@@ -622,19 +653,34 @@ def print_writes(rows: list[Row]) -> None:
         "transaction then stays open until COMMIT is issued.\n"
     )
     print(
-        "| backend | chats | pinned | SQL statements/upd | first write p50 ms | p95 ms "
+        "| backend | chats | SQL statements/upd | first write p50 ms | p95 ms "
         "| open until COMMIT p50 ms | p95 ms |"
     )
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
-    for backend, chats, pinned, _echoes, forms in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for backend, chats, _echoes, forms in rows:
         waits = [w for r in forms for w, _h in r.writes]
         holds = [h for r in forms for _w, h in r.writes]
         print(
-            f"| {backend} | {chats} | {'yes' if pinned else 'no'} "
+            f"| {backend} | {chats} "
             f"| {sum(r.statements for r in forms) / max(1, sum(r.updates for r in forms)):.1f} "
             f"| {1000 * percentile(waits, 0.5):.1f} | {1000 * percentile(waits, 0.95):.1f} "
             f"| {1000 * percentile(holds, 0.5):.1f} | {1000 * percentile(holds, 0.95):.1f} |"
         )
+
+
+def print_statements(rows: list[Row]) -> None:
+    """The SQL statements of the form runs, each with how many times per update it ran."""
+    print("\nSQL statements per form update, by statement (its first 160 characters):\n")
+    for backend, chats, _echoes, forms in rows:
+        updates = max(1, sum(r.updates for r in forms))
+        counts: dict[str, int] = {}
+        for r in forms:
+            for key, n in r.statement_texts.items():
+                counts[key] = counts.get(key, 0) + n
+        print(f"{backend}, {chats} chats:\n```")
+        for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+            print(f"{n / updates:5.2f}  {key}")
+        print("```")
 
 
 def print_cpu(rows: list[Row]) -> None:
@@ -645,10 +691,10 @@ def print_cpu(rows: list[Row]) -> None:
         "garbage collection dropped them from its weak cache) with the loop thread's CPU they "
         "took:\n"
     )
-    print("| backend | chats | pinned | run | loop thread | other threads | PG server "
+    print("| backend | chats | run | loop thread | other threads | PG server "
           "| Response[T] builds/upd | their CPU ms/upd | ms per build |")  # fmt: skip
-    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|")
-    for backend, chats, pinned, echoes, forms in rows:
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|")
+    for backend, chats, echoes, forms in rows:
         for kind, runs in (("echo", echoes), ("form", forms)):
             updates = max(1, sum(r.updates for r in runs))
             main = 1000 * sum(r.main_cpu for r in runs) / updates
@@ -659,33 +705,10 @@ def print_cpu(rows: list[Row]) -> None:
             build_cpu = sum(r.rebuild_cpu for r in runs)
             per_build = f"{1000 * build_cpu / builds:.1f}" if builds else ""
             print(
-                f"| {backend} | {chats} | {'yes' if pinned else 'no'} | {kind} | {main:.1f} "
+                f"| {backend} | {chats} | {kind} | {main:.1f} "
                 f"| {other:.1f} | {pg} | {builds / updates:.2f} "
                 f"| {1000 * build_cpu / updates:.1f} | {per_build} |"
             )
-
-
-def print_pinning(rows: list[Row]) -> None:
-    by_key = {(b, c, p): (e, f) for b, c, p, e, f in rows}
-    print(
-        "\nThe same, with aiogram's Response[T] models held alive (--pin-response-types "
-        "compare; runs interleaved with the ones above):\n"
-    )
-    print("| backend | chats | form upd/s | pinned form upd/s | gain | echo upd/s | pinned echo upd/s "
-          "| CPU ms/upd form | pinned |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for (backend, chats, pinned), (echoes, forms) in by_key.items():
-        if pinned or (backend, chats, True) not in by_key:
-            continue
-        p_echoes, p_forms = by_key[(backend, chats, True)]
-        gains = [p.rate / f.rate for f, p in zip(forms, p_forms, strict=True) if f.rate]
-        print(
-            f"| {backend} | {chats} | {statistics.fmean(r.rate for r in forms):,.1f} "
-            f"| {statistics.fmean(r.rate for r in p_forms):,.1f} | {statistics.fmean(gains):.2f}× "
-            f"| {statistics.fmean(r.rate for r in echoes):,.0f} "
-            f"| {statistics.fmean(r.rate for r in p_echoes):,.0f} "
-            f"| {_cpu_per_update(forms):.1f} | {_cpu_per_update(p_forms):.1f} |"
-        )
 
 
 def print_profile(profile: cProfile.Profile, label: str, updates: int) -> None:
@@ -793,7 +816,6 @@ async def pg_settings(url: str) -> str:
 
 async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[Row]:
     rows: list[Row] = []
-    pin_modes = {"off": [False], "on": [True], "compare": [False, True]}[args.pin_response_types]
     with database(backend, workdir) as (url, pg_data, description):
         started = time.perf_counter()
         await prepare(url, max(args.chats))
@@ -807,20 +829,19 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
             file=sys.stderr,
         )
         for chats in args.chats:
-            runs: dict[tuple[str, bool], list[RunResult]] = {}
+            runs: dict[str, list[RunResult]] = {"echo": [], "form": []}
             for repeat in range(args.repeats):
-                order = [(k, p) for p in pin_modes for k in ("echo", "form")]
-                for kind, pinned in order if repeat % 2 == 0 else order[::-1]:
+                for kind in ("echo", "form") if repeat % 2 == 0 else ("form", "echo"):
                     profile = None
                     if args.profile and chats == args.chats[0] and repeat == 0:
                         profile = cProfile.Profile(time.thread_time)
                     result = await run_load(
                         kind, chats, url=url, seconds=args.seconds, warmup=args.warmup,
-                        pg_data=pg_data, pinned=pinned, profile=profile,
+                        pg_data=pg_data, profile=profile,
                     )  # fmt: skip
-                    runs.setdefault((kind, pinned), []).append(result)
+                    runs[kind].append(result)
                     print(
-                        f"  {backend} chats={chats} {kind}{' pinned' if pinned else ''}: "
+                        f"  {backend} chats={chats} {kind}: "
                         f"{result.rate:,.1f} upd/s, p50 {1000 * percentile(result.latencies, 0.5):.1f} ms, "
                         f"p95 {1000 * percentile(result.latencies, 0.95):.1f} ms, CPU {result.cpu:.1f} s"
                         + (f", PG {result.server_cpu:.1f} s" if result.server_cpu else "")
@@ -832,23 +853,20 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
                     if result.errors:
                         raise SystemExit(f"{backend} {kind} run with {chats} chats failed")
                     if profile is not None:
-                        name = f"{backend}-{kind}{'-pinned' if pinned else ''}-{chats}"
+                        name = f"{backend}-{kind}-{chats}"
                         profile.dump_stats(
                             args.profile.with_name(f"{args.profile.stem}-{name}.prof")
                         )
-                        label = f"{backend}, {kind}{' pinned' if pinned else ''}, {chats} chats"
+                        label = f"{backend}, {kind}, {chats} chats"
                         args.profile_output.append((profile, label, result.updates))
-            for pinned in pin_modes:
-                rows.append(
-                    (backend, chats, pinned, runs[("echo", pinned)], runs[("form", pinned)])
-                )
+            rows.append((backend, chats, runs["echo"], runs["form"]))
     return rows
 
 
 def run_at_commit(rev: str) -> int:
     """Export ``rev`` with git archive and run this script there (other people may be editing
     the working tree meanwhile); testkit/pgcluster.py is taken from the working tree if the
-    commit lacks it."""
+    commit lacks it, benchmarks/runinfo.py (``--json``) always."""
     sha = subprocess.run(
         ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
         cwd=REPO, capture_output=True, text=True, check=True,
@@ -859,8 +877,12 @@ def run_at_commit(rev: str) -> int:
         subprocess.run(["tar", "-x", "-C", str(snapshot)], input=archive.stdout, check=True)
         (snapshot / "benchmarks").mkdir(exist_ok=True)
         shutil.copyfile(Path(__file__), snapshot / "benchmarks" / "form_steps.py")
-        if not (snapshot / "tests" / "pgcluster.py").exists():
-            shutil.copyfile(REPO / "tests" / "pgcluster.py", snapshot / "tests" / "pgcluster.py")
+        shutil.copyfile(REPO / "benchmarks" / "runinfo.py", snapshot / "benchmarks" / "runinfo.py")
+        if not (snapshot / "testkit" / "pgcluster.py").exists():
+            (snapshot / "testkit").mkdir(exist_ok=True)
+            shutil.copyfile(
+                REPO / "testkit" / "pgcluster.py", snapshot / "testkit" / "pgcluster.py"
+            )
         argv, skip = [], False
         for arg in sys.argv[1:]:
             if skip:
@@ -869,7 +891,11 @@ def run_at_commit(rev: str) -> int:
                 skip = True
             elif not arg.startswith("--at-commit="):
                 argv.append(arg)
-        env = {**os.environ, SOURCE_ENV: f"commit {sha[:7]} (exported with git archive)"}
+        env = {
+            **os.environ,
+            SOURCE_ENV: f"commit {sha[:7]} (exported with git archive)",
+            COMMIT_ENV: sha[:7],
+        }
         script = snapshot / "benchmarks" / "form_steps.py"
         return subprocess.run([sys.executable, str(script), *argv], env=env).returncode
     finally:
@@ -894,11 +920,10 @@ def main() -> None:
         "slows the profiled runs, so their rows do not measure throughput)",
     )
     parser.add_argument(
-        "--pin-response-types",
-        choices=("off", "on", "compare"),
-        default="off",
-        help="experiment: keep aiogram's Response[T] models alive (see pin_response_types); "
-        "compare runs both ways, interleaved",
+        "--json",
+        action="store_true",
+        help="print one JSON document (run_info + a row per backend and concurrency) instead "
+        "of the Markdown report",
     )
     parser.add_argument(
         "--at-commit",
@@ -930,6 +955,10 @@ def main() -> None:
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        document = {**run_info("form_steps", os.environ.get(COMMIT_ENV)), "rows": json_rows(rows)}
+        print(json.dumps(document, indent=2))
+        return
 
     print(f"## Form-step throughput ({started:%Y-%m-%d %H:%M} UTC)\n")
     print(
@@ -955,16 +984,10 @@ def main() -> None:
         "run on an otherwise idle machine would show. Load avg: the machine's 1-minute load "
         "average after each run (other jobs share the machine).\n"
     )
-    main_rows = [row for row in rows if row[2] == (args.pin_response_types == "on")]
-    if args.pin_response_types == "on":
-        print(
-            "**All runs with aiogram's Response[T] models held alive (--pin-response-types on).**\n"
-        )
-    print_table(main_rows)
+    print_table(rows)
     print_writes(rows)
+    print_statements(rows)
     print_cpu(rows)
-    if args.pin_response_types == "compare":
-        print_pinning(rows)
     for profile, label, updates in args.profile_output:
         print_profile(profile, label, updates)
 

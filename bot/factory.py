@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import partial
+from typing import Any, ClassVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.methods.base import Response, TelegramMethod
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -28,9 +30,33 @@ from locales import SUPPORTED_LOCALES, use_locale
 from storage import db
 
 
+class KeptModelsSession(AiohttpSession):
+    """aiogram's HTTP session, holding on to the ``Response[T]`` model of every Bot API
+    method it has called.
+
+    aiogram's ``BaseSession.check_response`` builds ``Response[method.__returning__]`` for
+    every answer from Telegram; pydantic keeps parametrized generic models only in a
+    ``WeakValueDictionary``, so once a garbage collection has dropped the class (nothing
+    else refers to it) the next call builds it again: a few milliseconds of schema building
+    per rebuild, measured at about one per form step (``benchmarks/form_steps.py``; the
+    upstream report: ``benchmarks/aiogram_response_rebuild.py``). Held here, for the life of
+    the process and once per result type (a few dozen at most), every call finds it in
+    pydantic's cache."""
+
+    kept: ClassVar[dict[Any, Any]] = {}
+
+    def check_response(
+        self, bot: Bot, method: TelegramMethod[Any], status_code: int, content: str
+    ) -> Response[Any]:
+        returning = method.__returning__
+        if returning not in self.kept:
+            self.kept[returning] = Response[returning]  # type: ignore[valid-type]
+        return super().check_response(bot, method, status_code, content)
+
+
 def create_bot(settings: Settings) -> Bot:
     assert settings.bot_token is not None
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = KeptModelsSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,

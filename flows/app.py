@@ -139,10 +139,10 @@ async def message(ctx: Ctx) -> Outcome:
     if action is not None:  # a tap on the main menu, also in the middle of a form
         ctx.incoming.text = None
         return await MENU_FLOWS[action](ctx)
-    draft = await engine.current_draft(ctx)
+    draft = await engine.take_current(ctx)  # read and claimed at once
     if draft is None:
         return limits.oversized_text(ctx) or await guide.suggest(ctx)
-    return await engine.on_message(ctx, draft)  # each question has its own length limit
+    return await engine.on_message(ctx, draft, taken=True)  # each question has its own limit
 
 
 MENU_FLOWS: dict[str, Flow] = {
@@ -165,7 +165,8 @@ async def _menu_button(ctx: Ctx, press: MenuPress) -> Outcome:
 
 
 async def _form_button(ctx: Ctx, press: FormPress) -> Outcome:
-    return await engine.on_callback(ctx, await engine.current_draft(ctx), press)
+    draft = await engine.take_current(ctx, press)  # only the draft and revision it names
+    return await engine.on_callback(ctx, draft, press, taken=True)
 
 
 # Which flow answers each kind of button (flows/buttons.py lists them all).

@@ -121,6 +121,28 @@ async def current_draft(ctx: Ctx, *, fresh: bool = False) -> Draft | None:
     return (await ctx.session.execute(stmt)).scalar_one_or_none()
 
 
+async def take_current(ctx: Ctx, press: FormPress | None = None) -> Draft | None:
+    """The account's open draft, read and claimed (as :func:`claim`) in one statement,
+    ``UPDATE ... RETURNING``: nothing can change it in between. With ``press``, only the
+    draft that made the button, at the revision it carries, of a form this version has
+    (otherwise None: the button has expired; nothing was changed)."""
+    if ctx.account is None:
+        return None
+    from flows.forms import FORMS
+
+    stmt = update(Draft).where(Draft.account_id == ctx.account.id)
+    if press is not None:
+        stmt = stmt.where(
+            Draft.id == press.draft, Draft.rev == press.rev, Draft.flow.in_(tuple(FORMS))
+        )
+    stmt = (
+        stmt.values(rev=Draft.rev + 1, reminded_at=None)
+        .returning(Draft)
+        .execution_options(populate_existing=True)
+    )
+    return (await ctx.session.execute(stmt)).scalar_one_or_none()
+
+
 async def discard_draft(ctx: Ctx) -> bool:
     if ctx.account is None:
         return False
@@ -337,9 +359,11 @@ async def claim(ctx: Ctx, draft: Draft) -> bool:
 # ---- input ----------------------------------------------------------------------------------
 
 
-async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
-    """Typed text, a shared contact, a location or uploads, for the draft's current step."""
-    if not await claim(ctx, draft):
+async def on_message(ctx: Ctx, draft: Draft, *, taken: bool = False) -> Outcome:
+    """Typed text, a shared contact, a location or uploads, for the draft's current step.
+
+    ``taken``: the draft comes from :func:`take_current`, already claimed."""
+    if not taken and not await claim(ctx, draft):
         # Another message of this person was handled meanwhile: answer the form as it is now.
         reloaded = await current_draft(ctx, fresh=True)
         if reloaded is None or not await claim(ctx, reloaded):
@@ -371,13 +395,21 @@ async def on_message(ctx: Ctx, draft: Draft) -> Outcome:
     return await _accept_or_reprompt(state, step, value)
 
 
-async def on_callback(ctx: Ctx, draft: Draft | None, press: FormPress) -> Outcome:
+async def on_callback(
+    ctx: Ctx, draft: Draft | None, press: FormPress, *, taken: bool = False
+) -> Outcome:
     """A press on one of the engine's buttons (``f:<draft>:<rev>:<op>[:<index>]``): only
-    the draft that made it, at the revision it had."""
+    the draft that made it, at the revision it had.
+
+    ``taken``: the draft comes from ``take_current(ctx, press)``, already claimed (and
+    checked against the press: None if it did not match)."""
     form = form_named(draft.flow) if draft is not None else None
-    if draft is None or form is None or (press.draft, press.rev) != (draft.id, draft.rev):
+    if taken:
+        if draft is None or form is None:
+            return Outcome(notice=_("This button has expired."))
+    elif draft is None or form is None or (press.draft, press.rev) != (draft.id, draft.rev):
         return Outcome(notice=_("This button has expired."))
-    if not await claim(ctx, draft):  # a double tap: the first press won
+    elif not await claim(ctx, draft):  # a double tap: the first press won
         return Outcome(notice=_("This button has expired."))
     state = FormState(ctx, form, draft)
     await _repair(state)
@@ -562,5 +594,6 @@ __all__ = [
     "start",
     "start_at_review",
     "summary_lines",
+    "take_current",
     "unknown_form",
 ]

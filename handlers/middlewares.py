@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from handlers.metrics import DUPLICATE, set_outcome
 from locales import use_locale
-from registry.accounts import account_by_telegram_id
+from registry.accounts import account_for_update
 from storage.outbox import PENDING_FLAG
 from storage.updates import processed, processing
 
@@ -49,18 +49,22 @@ class DbSessionMiddleware(BaseMiddleware):
         opened = self.sessionmaker(bind=connection) if connection else self.sessionmaker()
         async with opened as session:
             update: Update | None = data.get("event_update")
-            if update is not None:
-                if await processed(session, update.update_id):
+            user: User | None = data.get("event_from_user")
+            update_id = update.update_id if update is not None else None
+            account = None
+            done = False
+            if user is not None:  # the account, and whether the update was done, at once
+                done, account = await account_for_update(session, user.id, update_id)
+            elif update_id is not None:
+                done = await processed(session, update_id)
+            if update_id is not None:
+                if done:
                     log.info("update %s was processed before: acknowledged, not redone",
-                             update.update_id)  # fmt: skip
+                             update_id)  # fmt: skip
                     set_outcome(data, DUPLICATE)
                     return None
-                processing(session, [update.update_id, *data.get("album_update_ids", ())])
+                processing(session, [update_id, *data.get("album_update_ids", ())])
             data["session"] = session
-            user: User | None = data.get("event_from_user")
-            account = None
-            if user is not None:
-                account = await account_by_telegram_id(session, user.id)
             data["account"] = account
             locale = (
                 account.locale

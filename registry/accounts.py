@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from locales import _, format_time, local_time, zone_name
 from registry.errors import DomainError, NotFound
 from registry.households import MAX_RW_RT, household_by_kk, member_by_nik
-from registry.regions import get_region
+from registry.regions import get_region, remember_household_region
 from storage.models import Account, Household, Invite, LinkAttempt, RoleGrant, utcnow
+from storage.updates import was_processed
 
 ROLES = ("rt", "rw", "lurah", "officer", "operator", "admin")
 # The region level each role is granted on: RT/RW heads, lurah and the village operator on
@@ -33,6 +35,37 @@ async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Acc
     return (
         await session.execute(select(Account).where(Account.telegram_id == telegram_id))
     ).scalar_one_or_none()
+
+
+async def account_for_update(
+    session: AsyncSession, telegram_id: int, update_id: int | None = None
+) -> tuple[bool, Account | None]:
+    """Whether update ``update_id`` was processed before, and the account of the person it
+    comes from, in one statement (``storage.updates.processed``'s check as a column).
+
+    The account comes with its roles (every update needs them: the chat's command menu
+    depends on them, ``flows/menus.py``) and its household's region code (the zone its
+    times are shown in, ``registry.regions.zone_for``), both joined instead of read by
+    statements of their own. No account: ``(processed, None)``."""
+    one = select(literal(1).label("one")).subquery()
+    done = was_processed(update_id) if update_id is not None else literal(False)
+    row = (
+        (
+            await session.execute(
+                select(done.label("processed"), Account, Household.region_code)
+                .select_from(one)
+                .outerjoin(Account, Account.telegram_id == telegram_id)
+                .outerjoin(Household, Household.id == Account.household_id)
+                .options(joinedload(Account.roles))
+            )
+        )
+        .unique()
+        .one()
+    )
+    processed, account, region_code = row
+    if account is not None and account.household_id is not None and region_code is not None:
+        remember_household_region(session, account.household_id, region_code)
+    return bool(processed), account
 
 
 async def ensure_account(

@@ -233,15 +233,30 @@ def _ancestors(code: str) -> list[str]:
     return out
 
 
+_HOUSEHOLD_REGIONS = "household_regions"  # session.info: household id -> its region code
+
+
+def remember_household_region(session: AsyncSession, household_id: int, code: str) -> None:
+    """A household's region code read along with something else in this session (the
+    update's account: ``registry.accounts.account_for_update``), so :func:`zone_for` need
+    not read it again. Kept for the session only (one update): a household's region is not
+    changed by the bot's flows, only by imports in sessions of their own."""
+    session.info.setdefault(_HOUSEHOLD_REGIONS, {})[household_id] = code
+
+
 async def zone_for(session: AsyncSession, account: Any) -> timezone:
     """The zone a person's times are shown in: their household's region, else their
     first role's area, else the region of the registry's households (a deployment serves
     one area), else WIB."""
     code = None
     if account is not None and account.household_id is not None:
-        code = await session.scalar(
-            select(Household.region_code).where(Household.id == account.household_id)
-        )
+        known = session.info.get(_HOUSEHOLD_REGIONS, {})
+        if account.household_id in known:
+            code = known[account.household_id]
+        else:
+            code = await session.scalar(
+                select(Household.region_code).where(Household.id == account.household_id)
+            )
     if code is None and account is not None and account.roles:
         code = account.roles[0].region_code
     if code is None:

@@ -22,6 +22,7 @@ from sqlalchemy import delete, exists, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import ProcessedUpdate, utcnow
 
@@ -104,11 +105,16 @@ async def chat_connection(
     locked = False
     try:
         try:
+            # In autocommit: one round trip, no BEGIN/COMMIT around it (a session-level lock
+            # outlives transactions anyway); then back to the default level for the
+            # update's session, which starts its own transaction.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(
                 text("SELECT pg_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
             )
-            await conn.commit()  # the lock outlives transactions; the session starts its own
+            await conn.commit()  # SQLAlchemy's side only: nothing is sent in autocommit
             locked = True
+            await conn.execution_options(isolation_level=conn.default_isolation_level)
         except Exception as exc:
             if is_outage(exc):
                 raise DatabaseUnavailable(str(exc.__class__.__name__)) from exc
@@ -123,6 +129,7 @@ async def _release(conn: AsyncConnection, key: int, locked: bool) -> None:
         if conn.in_transaction():
             await conn.rollback()
         if locked:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")  # as when locking
             await conn.execute(
                 text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
             )
@@ -139,10 +146,14 @@ async def _release(conn: AsyncConnection, key: int, locked: bool) -> None:
             await conn.close()
 
 
+def was_processed(update_id: int) -> ColumnElement[bool]:
+    """The check of :func:`processed` as an expression, to be read along with other things
+    in one statement (``registry.accounts.account_for_update``)."""
+    return exists().where(ProcessedUpdate.update_id == update_id)
+
+
 async def processed(session: AsyncSession, update_id: int) -> bool:
-    return bool(
-        await session.scalar(select(exists().where(ProcessedUpdate.update_id == update_id)))
-    )
+    return bool(await session.scalar(select(was_processed(update_id))))
 
 
 _UPDATE_IDS = "processed_update_ids"  # session.info key

@@ -18,6 +18,7 @@ from typing import Any, cast
 from babel.support import LazyProxy
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from locales import _, local_today
 from registry import attributes as attr
@@ -85,7 +86,10 @@ def today() -> date:
 async def own_household(state: FormState) -> Household:
     """The household the form is about: the reporter's own, or the one an RT head files for."""
     household_id = state.draft.context.get(ON_BEHALF) or state.account.household_id  # type: ignore[union-attr]
-    household = await state.session.get(Household, household_id)
+    # Members joined in the same statement (not the relationship's second SELECT).
+    household = await state.session.get(
+        Household, household_id, options=[joinedload(Household.members)]
+    )
     assert household is not None, "report forms for a household need a linked account"
     return household
 
