@@ -36,7 +36,14 @@ children), and this process (the fake server, its webhook delivery and the simul
 people); "cores" is CPU seconds per wall second, and "others" is what the rest of the
 machine used meanwhile (``/proc/stat``): the machine has few cores, and the driver,
 PostgreSQL and the bots compete for them, so when two processes fail to double the
-throughput these shares show where the CPU went.
+throughput these shares show where the CPU went. The "ceiling" is the updates/s those CPU
+costs per update allow with nothing else on the machine (a bot process, one event loop, uses
+at most one core; everything together at most all cores): the ratio of two ceilings is what
+the 1.6x goal can be checked against on a shared machine, where the measured ratio also
+depends on the CPU share the scheduler gives two processes against other jobs. Each bot
+process's CPU with no updates at all (outbox sender, SLA pass, sweeps) is measured once.
+The bots' database pool is what the commit gives them (printed); ``--bot-env NAME=VALUE``
+passes any setting to every bot process.
 
 Runs: for each repeat, the process counts in turn (the order alternates between repeats),
 each with fresh bot processes that serve every ``--chats`` level in turn; every run warms
@@ -101,6 +108,7 @@ from testkit.pgcluster import PG_BIN, PgCluster, free_port  # noqa: E402
 SECRET = "bench-webhook-secret-0123456789"
 BOT_START_TIMEOUT = 120.0  # seconds for a bot process to serve /healthz and set its webhook
 BOT_STOP_TIMEOUT = 20.0  # seconds after SIGTERM before SIGKILL
+IDLE_SECONDS = 3.0  # how long the bots' CPU is measured with no load, once per process count
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Runs ``lapor-warga`` with cProfile switched on by SIGUSR1 and off (and saved) by SIGUSR2.
@@ -429,6 +437,7 @@ class Bench:
         self.workdir = workdir
         self.bots: list[BotProcess] = []
         self.started = 0
+        self.idle: dict[int, list[float]] = {}  # processes -> idle CPU ms/s of each bot
 
     async def start_bots(
         self, api: BenchAPI, url: str, count: int, profile: Path | None = None
@@ -446,6 +455,16 @@ class Bench:
         api.webhook_strategy = "round_robin"
         if self.args.max_connections is not None:
             api.webhook_max_connections = self.args.max_connections
+        # What a bot costs with no update at all (outbox sender, SLA pass, sweeps, pool
+        # pings): measured once per process count, after a second to settle.
+        if profile is None and count not in self.idle:
+            await asyncio.sleep(1.0)
+            before, started = [bot.cpu() for bot in bots], time.perf_counter()
+            await asyncio.sleep(IDLE_SECONDS)
+            wall = time.perf_counter() - started
+            self.idle[count] = [
+                1000 * (bot.cpu() - cpu) / wall for bot, cpu in zip(bots, before, strict=True)
+            ]
         return bots
 
     async def stop_bots(self, api: BenchAPI, bots: list[BotProcess]) -> None:
@@ -535,9 +554,22 @@ def report_run(result: RunResult, repeat: int | str) -> None:
 # ---- reporting -----------------------------------------------------------------------------
 
 
-def summarize(results: list[RunResult], args: argparse.Namespace) -> list[dict[str, Any]]:
+def ceiling(per_bot_ms: list[float], total_ms: float, cores: int) -> tuple[float, str]:
+    """Updates/s a CPU-bound run would reach on this machine with nothing else running: each
+    bot process (one event loop) can use at most one core, and all parties together at most
+    ``cores``. Returns the rate and what limits it."""
+    one_core = 1000 / max(per_bot_ms) if per_bot_ms and max(per_bot_ms) else float("inf")
+    machine = cores * 1000 / total_ms if total_ms else float("inf")
+    if one_core <= machine:
+        return one_core, "the busiest bot process's one core"
+    return machine, f"the machine's {cores} cores (bots + PostgreSQL + driver)"
+
+
+def summarize(
+    results: list[RunResult], args: argparse.Namespace, idle: dict[int, list[float]]
+) -> list[dict[str, Any]]:
     """One row per (processes, chats), the repeats pooled; ratio within each repeat."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     repeats = args.repeats
     keyed: dict[tuple[int, int], list[RunResult]] = {}
     for result in results:
@@ -561,6 +593,8 @@ def summarize(results: list[RunResult], args: argparse.Namespace) -> list[dict[s
                 round(1000 * sum(r.bots_cpu[i] for r in runs) / updates, 2)
                 for i in range(processes)
             ]
+            total = 1000 * (bots + pg + driver) / updates
+            bound, limit = ceiling(per_bot, total, cores)
             rows.append(
                 {
                     "backend": "postgres",
@@ -577,7 +611,12 @@ def summarize(results: list[RunResult], args: argparse.Namespace) -> list[dict[s
                         "per_bot": per_bot,
                         "postgres": round(1000 * pg / updates, 2),
                         "driver": round(1000 * driver / updates, 2),
-                        "total": round(1000 * (bots + pg + driver) / updates, 2),
+                        "total": round(total, 2),
+                    },
+                    "bots_idle_cpu_ms_per_s": [round(x, 1) for x in idle.get(processes, [])],
+                    "cpu_bound_ceiling": {
+                        "updates_per_s": round(bound, 1),
+                        "limited_by": limit,
                     },
                     "cores_used": {
                         "bots": round(bots / wall, 2),
@@ -598,6 +637,21 @@ def summarize(results: list[RunResult], args: argparse.Namespace) -> list[dict[s
                     "load_average": [round(min(r.load for r in runs), 2), round(max(r.load for r in runs), 2)],
                 }
             )  # fmt: skip
+    for row in rows:
+        base_row = next(
+            (
+                r
+                for r in rows
+                if r["chats"] == row["chats"] and r["processes"] == min(args.processes)
+            ),
+            None,
+        )
+        if base_row is not None:
+            row["cpu_bound_ceiling"]["ratio_to_1_process"] = round(
+                row["cpu_bound_ceiling"]["updates_per_s"]
+                / base_row["cpu_bound_ceiling"]["updates_per_s"],
+                3,
+            )
     return rows
 
 
@@ -612,29 +666,41 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, pool: str,
         f"{rows[0]['max_connections'] if rows else '?'}. CPU ms per counted update: bots (all "
         "processes), PostgreSQL server, driver (this process: fake Bot API, webhook delivery, "
         "simulated people). Cores: CPU seconds per wall second of each, and of the rest of "
-        "the machine (others).\n"
+        "the machine (others). Ceiling: the updates/s these CPU costs allow on this machine "
+        "with nothing else running (each bot process at most one core, everything together "
+        "at most all cores), and its ratio to one process's ceiling; idle: CPU ms per second "
+        "of each bot process with no updates.\n"
     )
     p(
         "| processes | chats | upd/s | ÷ 1 process (runs) | p50 ms | p95 ms "
         "| CPU ms/upd bots (each) | PG | driver | total "
-        "| cores bots / PG / driver / others (of N) | in flight (max) | load avg |"
+        "| cores bots / PG / driver / others (of N) | ceiling upd/s (÷ 1) | idle ms/s "
+        "| in flight (max) | load avg |"
     )
-    p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|")
+    p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|")
     for row in rows:
         cpu, cores = row["cpu_ms_per_update"], row["cores_used"]
         runs = ", ".join(f"{x:.2f}" for x in row["ratio_runs"])
         ratio = row["ratio_to_1_process"]
         each = " / ".join(f"{x:.1f}" for x in cpu["per_bot"])
+        bound = row["cpu_bound_ceiling"]
         p(
             f"| {row['processes']} | {row['chats']} | {row['updates_per_s']:,.1f} "
             f"| {ratio:.2f} ({runs}) | {row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} "
             f"| {cpu['bots']:.1f} ({each}) | {cpu['postgres']:.1f} | {cpu['driver']:.1f} "
             f"| {cpu['total']:.1f} | {cores['bots']:.2f} / {cores['postgres']:.2f} / "
             f"{cores['driver']:.2f} / {cores['others']:.2f} (of {cores['of']}) "
+            f"| {bound['updates_per_s']:,.0f} ({bound.get('ratio_to_1_process', 0):.2f}) "
+            f"| {' / '.join(f'{x:.1f}' for x in row['bots_idle_cpu_ms_per_s'])} "
             f"| {row['webhook_in_flight_mean']:.1f} ({row['webhook_in_flight_max']}) "
             f"| {row['load_average'][0]:.2f}–{row['load_average'][1]:.2f} |"
         )
     p()
+    for row in rows:
+        p(
+            f"- {row['processes']} process(es), {row['chats']} chats: the ceiling is set by "
+            f"{row['cpu_bound_ceiling']['limited_by']}"
+        )
     for row in rows:
         if row["failed_deliveries"]:
             p(
@@ -748,7 +814,7 @@ def main() -> None:
         if not failed and not args.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    rows = summarize(results, args)
+    rows = summarize(results, args, bench.idle)
     pool = pool_description(env)
     out = sys.stderr if args.json else sys.stdout
     print_table(rows, args, pool, out)
