@@ -21,7 +21,8 @@ in this process (the "driver"): the fake POSTs each queued update to the webhook
 balancer in front of them would; Telegram's queues apply (one update of a chat's messages,
 and of a user's button presses, in flight at a time) and at most ``max_connections``
 requests are in flight (what the bots register: Telegram's default 40 unless
-``--max-connections`` overrides it in the fake after they registered).
+``--max-connections`` overrides it in the fake after they registered); the fake waits 60 s
+for an answer, as Telegram does, and retries an update that failed (counted in the output).
 
 One update's latency runs from queueing it in the fake to the fake receiving the reply's
 ``sendMessage``. In webhook mode a reply may come back as the webhook's HTTP answer (a Bot
@@ -73,6 +74,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -108,6 +110,9 @@ from testkit.pgcluster import PG_BIN, PgCluster, free_port  # noqa: E402
 SECRET = "bench-webhook-secret-0123456789"
 BOT_START_TIMEOUT = 120.0  # seconds for a bot process to serve /healthz and set its webhook
 BOT_STOP_TIMEOUT = 20.0  # seconds after SIGTERM before SIGKILL
+# Telegram waits about a minute for a webhook's answer (the fake's default, 10 s, is for tests):
+# at 100 chats a request can queue in a busy bot longer than 10 s, and a redelivery is noise.
+WEBHOOK_TIMEOUT = 60.0
 IDLE_SECONDS = 3.0  # how long the bots' CPU is measured with no load, once per process count
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -290,7 +295,7 @@ class RunResult:
     inflight_max: int
     max_connections: int
     per_target: list[int]  # successful deliveries per bot in the window
-    failed_deliveries: int  # non-2xx answers or failed connections in the window
+    failed_deliveries: dict[str, int]  # non-2xx answers or failures in the window, by result
     load: float
     errors: list[str] = field(default_factory=list)
 
@@ -420,7 +425,7 @@ async def run_load(
         inflight_max=max(inflight, default=0),
         max_connections=api.webhook_max_connections,
         per_target=per_target,
-        failed_deliveries=sum(1 for d in deliveries if not d.ok),
+        failed_deliveries=dict(Counter(str(d.result) for d in deliveries if not d.ok)),
         load=os.getloadavg()[0],
         errors=problems,
     )
@@ -490,6 +495,7 @@ class Bench:
                 f"{time.perf_counter() - started:.1f} s; bot logs in {self.workdir}"
             )
             api = BenchAPI()
+            api.webhook_timeout = WEBHOOK_TIMEOUT
             await api.start()
             try:
                 for repeat in range(args.repeats):
@@ -536,8 +542,8 @@ def report_run(result: RunResult, repeat: int | str) -> None:
     bots = ", ".join(f"{c:.1f}" for c in result.bots_cpu)
     log(
         f"  [{repeat}] processes={result.processes} chats={result.chats}: "
-        f"{result.rate:,.1f} upd/s, p50 {1000 * percentile(result.latencies, 0.5):.0f} ms, "
-        f"p95 {1000 * percentile(result.latencies, 0.95):.0f} ms; CPU s bots [{bots}], "
+        f"{result.rate:,.1f} upd/s, p50 {fmt_ms(ms(result.latencies, 0.5))} ms, "
+        f"p95 {fmt_ms(ms(result.latencies, 0.95))} ms; CPU s bots [{bots}], "
         f"PG {result.pg_cpu or 0:.1f}, driver {result.driver_cpu:.1f}, machine "
         f"{result.machine_cpu:.1f} of {result.seconds * (os.cpu_count() or 1):.0f}; in flight "
         f"{result.inflight_mean:.1f} (max {result.inflight_max}/{result.max_connections}); "
@@ -554,12 +560,24 @@ def report_run(result: RunResult, repeat: int | str) -> None:
 # ---- reporting -----------------------------------------------------------------------------
 
 
+def ms(latencies: list[float], q: float) -> float | None:
+    """The ``q`` quantile in ms; None (null in JSON) when no update was both queued and
+    answered in the window (a profiled run at many chats can be that slow)."""
+    return round(1000 * percentile(latencies, q), 1) if latencies else None
+
+
+def fmt_ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
 def ceiling(per_bot_ms: list[float], total_ms: float, cores: int) -> tuple[float, str]:
     """Updates/s a CPU-bound run would reach on this machine with nothing else running: each
     bot process (one event loop) can use at most one core, and all parties together at most
     ``cores``. Returns the rate and what limits it."""
     one_core = 1000 / max(per_bot_ms) if per_bot_ms and max(per_bot_ms) else float("inf")
     machine = cores * 1000 / total_ms if total_ms else float("inf")
+    if one_core == machine == float("inf"):
+        return 0.0, "nothing (no update counted)"
     if one_core <= machine:
         return one_core, "the busiest bot process's one core"
     return machine, f"the machine's {cores} cores (bots + PostgreSQL + driver)"
@@ -604,8 +622,8 @@ def summarize(
                     "updates_per_s_runs": [round(r.rate, 2) for r in runs],
                     "ratio_to_1_process": round(statistics.fmean(ratios), 3) if ratios else None,
                     "ratio_runs": [round(x, 3) for x in ratios],
-                    "p50_ms": round(1000 * percentile(latencies, 0.5), 1),
-                    "p95_ms": round(1000 * percentile(latencies, 0.95), 1),
+                    "p50_ms": ms(latencies, 0.5),
+                    "p95_ms": ms(latencies, 0.95),
                     "cpu_ms_per_update": {
                         "bots": round(1000 * bots / updates, 2),
                         "per_bot": per_bot,
@@ -632,7 +650,9 @@ def summarize(
                     "deliveries_per_bot": [
                         sum(r.per_target[i] for r in runs) for i in range(processes)
                     ],
-                    "failed_deliveries": sum(r.failed_deliveries for r in runs),
+                    "failed_deliveries": dict(
+                        sum((Counter(r.failed_deliveries) for r in runs), Counter())
+                    ),
                     "updates": sum(r.updates for r in runs),
                     "load_average": [round(min(r.load for r in runs), 2), round(max(r.load for r in runs), 2)],
                 }
@@ -646,7 +666,7 @@ def summarize(
             ),
             None,
         )
-        if base_row is not None:
+        if base_row is not None and base_row["cpu_bound_ceiling"]["updates_per_s"]:
             row["cpu_bound_ceiling"]["ratio_to_1_process"] = round(
                 row["cpu_bound_ceiling"]["updates_per_s"]
                 / base_row["cpu_bound_ceiling"]["updates_per_s"],
@@ -681,12 +701,12 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, pool: str,
     for row in rows:
         cpu, cores = row["cpu_ms_per_update"], row["cores_used"]
         runs = ", ".join(f"{x:.2f}" for x in row["ratio_runs"])
-        ratio = row["ratio_to_1_process"]
+        ratio = "–" if row["ratio_to_1_process"] is None else f"{row['ratio_to_1_process']:.2f}"
         each = " / ".join(f"{x:.1f}" for x in cpu["per_bot"])
         bound = row["cpu_bound_ceiling"]
         p(
             f"| {row['processes']} | {row['chats']} | {row['updates_per_s']:,.1f} "
-            f"| {ratio:.2f} ({runs}) | {row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} "
+            f"| {ratio} ({runs}) | {fmt_ms(row['p50_ms'])} | {fmt_ms(row['p95_ms'])} "
             f"| {cpu['bots']:.1f} ({each}) | {cpu['postgres']:.1f} | {cpu['driver']:.1f} "
             f"| {cpu['total']:.1f} | {cores['bots']:.2f} / {cores['postgres']:.2f} / "
             f"{cores['driver']:.2f} / {cores['others']:.2f} (of {cores['of']}) "
@@ -703,9 +723,10 @@ def print_table(rows: list[dict[str, Any]], args: argparse.Namespace, pool: str,
         )
     for row in rows:
         if row["failed_deliveries"]:
+            failed = ", ".join(f"{n} × {why}" for why, n in row["failed_deliveries"].items())
             p(
-                f"- {row['processes']} process(es), {row['chats']} chats: "
-                f"{row['failed_deliveries']} webhook deliveries failed (retried)"
+                f"- {row['processes']} process(es), {row['chats']} chats: webhook deliveries "
+                f"failed (the fake retries them): {failed}"
             )
 
 
@@ -833,7 +854,7 @@ def main() -> None:
             "repeats": args.repeats,
             "rows": rows,
         }
-        print(json.dumps(document, indent=2))
+        print(json.dumps(document, indent=2, allow_nan=False))
 
 
 if __name__ == "__main__":
