@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,8 @@ from typing import BinaryIO
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from runinfo import run_info  # noqa: E402
 
 from testkit.factories import FAMILIES, registry_rows  # noqa: E402
 
@@ -103,6 +104,7 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200, help="size of each body in MB")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
+    info = run_info("bad_files")  # the commit that runs (the tree may change meanwhile)
     results = {}
     with tempfile.TemporaryDirectory(prefix="lw-bad-files-") as tmp:
         for name, body in CASES.items():
@@ -118,9 +120,9 @@ def main() -> None:
                 result["exit"] != 1 or len(result["stderr"].splitlines()) != 1
             ):
                 raise SystemExit(f"{name}: expected one error line and exit 1, got {result}")
-    machine = {"python": platform.python_version(), "cpus": os.cpu_count()}
     if args.json:
-        print(json.dumps({"machine": machine, "results": results}, indent=2))
+        info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps({**info, "results": results}, indent=2))
         return
     print("| file | size | exit | seconds | peak RSS |\n|---|---|---|---|---|")
     for name, r in results.items():

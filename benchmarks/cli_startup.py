@@ -27,6 +27,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from runinfo import run_info
+
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = (["--help"], ["db", "--help"])
 BUDGET = 0.5  # seconds, for `lapor-warga --help`
@@ -80,6 +82,7 @@ def main() -> None:
         parser.error("--runs must be at least 1")
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
     base = launcher(args.module)
+    info = run_info("cli_startup")  # the commit that runs (the tree may change meanwhile)
     results = [measure(command, base, args.runs, env) for command in COMMANDS]
     machine = {
         "python": platform.python_version(),
@@ -89,7 +92,9 @@ def main() -> None:
         "launcher": " ".join(Path(part).name for part in base),
     }
     if args.json:
-        print(json.dumps({"machine": machine, "budget_s": BUDGET, "results": results}, indent=2))
+        info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        document = {**info, "launcher": machine["launcher"], "budget_s": BUDGET, "results": results}
+        print(json.dumps(document, indent=2))
         return
     print(
         f"Python {machine['python']}, {machine['cpus']} CPUs, {machine['machine']}, "

@@ -13,13 +13,16 @@ taken:
   then members, one transaction) into another fresh database: the floor for the import;
 * ``registry export --output FILE``: the command.
 
-Flat memory shows as the same peak RSS at both sizes. Prints a Markdown table.
+Flat memory shows as the same peak RSS at both sizes. Prints a Markdown table, or with
+``--json`` one JSON document: ``{**run_info("import_export"), "sqlite": ..., "rows": [...]}``
+(``benchmarks/runinfo.py``), a row per step and size.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
 import shutil
@@ -33,6 +36,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from runinfo import run_info  # noqa: E402
 
 from testkit.synthetic import synthetic_rows  # noqa: E402
 
@@ -136,6 +141,7 @@ def main() -> None:
         "--rows", type=int, action="append", help="a size; repeat for several (default: 1e6, 1e5)"
     )
     parser.add_argument("--workdir", type=Path, help="where the files go (default: a temp dir)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--raw-insert", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.raw_insert:
@@ -144,6 +150,7 @@ def main() -> None:
     sizes = args.rows or [1_000_000, 100_000]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="lw-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    info = run_info("import_export")  # the commit that runs (the tree may change meanwhile)
     template = None
     results = []
     startup = workdir / "startup.sqlite3"
@@ -154,6 +161,26 @@ def main() -> None:
         result, template = measure(rows, workdir, template)
         results.append(result)
         print(f"done: {rows} rows", file=sys.stderr, flush=True)
+    if args.workdir is None:
+        shutil.rmtree(workdir)
+    steps = [("import", "`registry import`"), ("raw", "raw `executemany` insert"),
+             ("export", "`registry export`")]  # fmt: skip
+    if args.json:
+        rows_out = [
+            {"rows": None, "step": "CLI start-up alone (db upgrade)", "rows_per_s": None,
+             "wall_s": round(idle[0], 2), "cpu_s": round(idle[1], 2), "peak_rss_mib": idle[2]}
+        ]  # fmt: skip
+        for r in results:
+            n = r["rows"]
+            for key, name in steps:
+                wall, cpu, rss = r[f"{key}_s"], r[f"{key}_cpu"], r[f"{key}_rss"]
+                rows_out.append(
+                    {"rows": n, "step": name.replace("`", ""), "rows_per_s": round(n / wall),
+                     "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mib": rss}
+                )  # fmt: skip
+        info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps({**info, "sqlite": sqlite3.sqlite_version, "rows": rows_out}, indent=2))
+        return
     print(
         f"SQLite {sqlite3.sqlite_version}, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}, "
@@ -167,8 +194,6 @@ def main() -> None:
         f"| – | CLI start-up alone (`db upgrade`, nothing to do) | – | {idle[0]:.1f} s "
         f"| {idle[1]:.1f} s | {idle[2]:.0f} MiB |"
     )
-    steps = [("import", "`registry import`"), ("raw", "raw `executemany` insert"),
-             ("export", "`registry export`")]  # fmt: skip
     for r in results:
         n = r["rows"]
         for key, name in steps:
@@ -181,8 +206,6 @@ def main() -> None:
             f"wall time ({r['import_cpu'] / r['raw_cpu']:.1f}× its CPU time).",
             file=sys.stderr,
         )
-    if args.workdir is None:
-        shutil.rmtree(workdir)
 
 
 if __name__ == "__main__":

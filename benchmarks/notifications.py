@@ -31,13 +31,16 @@ already under way); the most messages the server accepted in any one second; the
 claim rounds and their mean time. Checked: every row is ``sent`` in the database, every
 chat got each of its texts exactly once and in queue order (nothing lost, nothing
 doubled, nothing reordered), and the server stored exactly N messages.
-Prints a Markdown table.
+Prints a Markdown table, or with ``--json`` one JSON document:
+``{**run_info("notifications"), "flood_limit": 30, "rows": [...]}`` (``benchmarks/runinfo.py``),
+a row per run with the figures of the table.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import platform
@@ -53,6 +56,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from runinfo import run_info  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.factory import create_bot  # noqa: E402
@@ -256,6 +260,35 @@ def row(run: Run) -> str:
     )
 
 
+def json_row(run: Run) -> dict[str, Any]:
+    r = run.result
+    return {
+        "run": run.label,
+        "backend": run.backend,
+        "messages": run.messages,
+        "chats": run.chats,
+        "sender_rate": run.rate,
+        "chat_rate": run.chat_rate,
+        "wall_s": round(r["wall"], 2),
+        "msg_per_s": round(r["rate"], 2),
+        "ratio_to_sender_rate": round(r["rate"] / run.rate, 3),
+        "ideal_wall_s": round(run.ideal, 2),
+        "ratio_to_ideal": round(run.ideal / r["wall"], 3),
+        "flood_429": r["flood429"],
+        "during_wait_429": r["ban429"],
+        "rows_hit": r["rows_hit"],
+        "most_accepted_in_1s": r["max_1s"],
+        "claim_rounds": r["claims"],
+        "claim_mean_ms": round(r["claim_ms"], 1),
+        "stored": r["stored"],
+        "lost": r["lost"],
+        "doubled": r["doubled"],
+        "strays": r["strays"],
+        "reordered": r["reordered"],
+        "statuses": dict(r["statuses"]),
+    }
+
+
 async def main_async(args: argparse.Namespace) -> list[Run]:
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     runs: list[Run] = []
@@ -307,11 +340,18 @@ def main() -> None:
     )
     parser.add_argument("--hot-messages", type=int, default=300, help="rows of the hot run")
     parser.add_argument("--hot-chats", type=int, default=10, help="chats of the hot run")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)
+    info = run_info("notifications")  # the commit that runs (the tree may change meanwhile)
     load = os.getloadavg()
     runs = asyncio.run(main_async(args))
     load_after = os.getloadavg()
+    if args.json:
+        rows = [json_row(run) for run in runs]
+        info["load_average_end"] = [round(x, 2) for x in load_after]
+        print(json.dumps({**info, "flood_limit": FLOOD_LIMIT, "rows": rows}, indent=2))
+        return
     print(
         f"{datetime.now(UTC).date().isoformat()}, Python {platform.python_version()}, "
         f"{platform.platform()}, {os.cpu_count()} cores; load average "

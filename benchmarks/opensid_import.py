@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -29,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from runinfo import run_info  # noqa: E402
 
 from benchmarks.import_export import run as run_command  # noqa: E402
 from registry import opensid  # noqa: E402
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=20_000, help="residents of the village")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
+    info = run_info("opensid_import")  # the commit that runs (the tree may change meanwhile)
     results: dict[str, dict[str, float | int]] = {}
     with tempfile.TemporaryDirectory(prefix="lw-opensid-") as tmp:
         folder = Path(tmp)
@@ -91,9 +93,9 @@ def main() -> None:
             [*command, str(again), "--region", VILLAGE], database
         )
         size = first.stat().st_size
-    machine = {"python": platform.python_version(), "cpus": os.cpu_count()}
     if args.json:
-        print(json.dumps({"machine": machine, "people": args.people,
+        info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        print(json.dumps({**info, "people": args.people,
                           "workbook_kb": size // 1024, "results": results}, indent=2))  # fmt: skip
         return
     print(f"{args.people} people, workbook {size // 1024} KiB\n")

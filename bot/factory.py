@@ -72,7 +72,10 @@ def create_dispatcher(engine: AsyncEngine, settings: Settings) -> Dispatcher:
     chat at a time, across processes on PostgreSQL), then the update's session (a
     redelivered update is dropped there)."""
     sessionmaker = db.make_sessionmaker(engine)
-    dp = Dispatcher()
+    # No aiogram FSM: a form's state is its draft in the database (flows/drafts.py). Its
+    # default MemoryStorage would keep a record for every chat ever seen, for good (it is
+    # a defaultdict that reading the state fills), and a lock per update for nothing.
+    dp = Dispatcher(disable_fsm=True)
     dp["sessionmaker"] = sessionmaker
     dp["metrics"] = metrics = Metrics()
     dp["tracker"] = tracker = UpdateTracker(metrics)
