@@ -127,12 +127,16 @@ async def running_bot(fake_api, database_url: str) -> AsyncIterator[object]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Markers by place: ``production`` for tests/production, ``e2e`` for tests/e2e,
-    tests/security and any other test that runs the bot (``running_bot``)."""
+    tests/security and any other test that runs the bot (``running_bot``). Under
+    pytest-xdist (``--dist loadgroup``) tests/production is one group, run by one worker."""
     tests = REPO / "tests"
+    xdist = config.pluginmanager.hasplugin("xdist")
     for item in items:
         parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
         if parts[:1] == ("production",):
             item.add_marker(pytest.mark.production)
+            if xdist:  # one worker runs them all: one PostgreSQL cluster, not one per worker
+                item.add_marker(pytest.mark.xdist_group("production"))
         elif parts[:1] in (("e2e",), ("security",)) or "running_bot" in getattr(
             item, "fixturenames", ()
         ):
@@ -148,6 +152,19 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     ):
         return True
     return None
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist (scripts/test.sh runs ``-n 2``) a worker hands its user-action
+    counts to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["action_counts"] = dict(ACTION_COUNTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    ACTION_COUNTS.update(getattr(node, "workeroutput", {}).get("action_counts", {}))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
