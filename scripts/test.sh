@@ -11,9 +11,10 @@
 #                             docs/testing.md)
 #
 # Both passes run in LW_TEST_WORKERS pytest-xdist workers (default 2, one per core of the
-# CI machine; 0 runs in this process only). Each worker has its own migrated template
-# database, its own fake Bot API servers on ports the system picks, and its own
-# PostgreSQL cluster for tests/production (one worker runs them all: --dist loadgroup).
+# CI machine; 0 runs in this process only), a test module per worker at a time
+# (--dist loadfile: module-scoped fixtures such as the wheel are made once). Each worker
+# has its own migrated template database, its own fake Bot API servers on ports the
+# system picks, and its own PostgreSQL cluster for tests/production.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,7 +52,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
-workers=(-n "${LW_TEST_WORKERS:-2}" --dist loadgroup)
+workers=(-n "${LW_TEST_WORKERS:-2}" --dist loadfile)
 
 echo "== ruff"
 .venv/bin/ruff check .

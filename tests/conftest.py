@@ -127,16 +127,12 @@ async def running_bot(fake_api, database_url: str) -> AsyncIterator[object]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Markers by place: ``production`` for tests/production, ``e2e`` for tests/e2e,
-    tests/security and any other test that runs the bot (``running_bot``). Under
-    pytest-xdist (``--dist loadgroup``) tests/production is one group, run by one worker."""
+    tests/security and any other test that runs the bot (``running_bot``)."""
     tests = REPO / "tests"
-    xdist = config.pluginmanager.hasplugin("xdist")
     for item in items:
         parts = item.path.relative_to(tests).parts if item.path.is_relative_to(tests) else ()
         if parts[:1] == ("production",):
             item.add_marker(pytest.mark.production)
-            if xdist:  # one worker runs them all: one PostgreSQL cluster, not one per worker
-                item.add_marker(pytest.mark.xdist_group("production"))
         elif parts[:1] in (("e2e",), ("security",)) or "running_bot" in getattr(
             item, "fixturenames", ()
         ):
