@@ -9,6 +9,12 @@
 #                             end-to-end test (the birth path), on SQLite only; no
 #                             e2e, production, slow or release tests (see
 #                             docs/testing.md)
+#
+# Both passes run in LW_TEST_WORKERS pytest-xdist workers (default 2, one per core of the
+# CI machine; 0 runs in this process only), a test module per worker at a time
+# (--dist loadfile: module-scoped fixtures such as the wheel are made once). Each worker
+# has its own migrated template database, its own fake Bot API servers on ports the
+# system picks, and its own PostgreSQL cluster for tests/production.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +52,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
+workers=(-n "${LW_TEST_WORKERS:-2}" --dist loadfile)
+
 echo "== ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
@@ -57,7 +65,7 @@ if [ "$quick" = 1 ]; then
 fi
 
 echo "== tests on SQLite"
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "${workers[@]}" "$@"
 
 echo "== tests on PostgreSQL"
 
@@ -80,8 +88,8 @@ trap cleanup EXIT
 
 "${as_pg[@]}" "$PG_BIN/initdb" -D "$pgdir/data" -U postgres -A trust --no-locale -E UTF8 --no-sync >/dev/null
 "${as_pg[@]}" "$PG_BIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -o \
-  "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+  "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   start >/dev/null
 
 LW_TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:$port/postgres" \
-  .venv/bin/python -m pytest "$@"
+  .venv/bin/python -m pytest "${workers[@]}" "$@"

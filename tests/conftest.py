@@ -150,6 +150,19 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist (scripts/test.sh runs ``-n 2``) a worker hands its user-action
+    counts to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["action_counts"] = dict(ACTION_COUNTS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    ACTION_COUNTS.update(getattr(node, "workeroutput", {}).get("action_counts", {}))
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not ACTION_COUNTS:
         return

@@ -283,7 +283,9 @@ async def test_flood_control_pauses_all_sending_and_retries_the_row(
     # Another chat's message waits out the pause too (the clock's sleeps show it).
     await queue(sessionmaker, (B, "second"))
     assert await sender.run_once(bot) == 1
-    assert sum(clock.slept) >= 6.9
+    # 7 s less the real time since the pause began (its monotonic clock runs on): tenths
+    # of a second on a loaded machine; without the pause it would not sleep at all.
+    assert sum(clock.slept) >= 6
     assert texts(people[B]) == ["second"]
     assert await sender.run_once(bot) == 1  # the paused row is due again
     assert texts(people[A]) == ["first"]
