@@ -10,8 +10,9 @@
 #                             e2e, production, slow or release tests (see
 #                             docs/testing.md)
 #
-# Both passes run in LW_TEST_WORKERS pytest-xdist workers (default 2, one per core of the
-# CI machine; 0 runs in this process only), a test module per worker at a time
+# Both passes run in one process, or in LW_TEST_WORKERS pytest-xdist workers when set
+# (e.g. LW_TEST_WORKERS=2; see docs/testing.md for why one is the default), a test module
+# per worker at a time
 # (--dist loadfile: module-scoped fixtures such as the wheel are made once). Each worker
 # has its own migrated template database, its own fake Bot API servers on ports the
 # system picks, and its own PostgreSQL cluster for tests/production.
@@ -52,7 +53,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
-workers=(-n "${LW_TEST_WORKERS:-2}" --dist loadfile)
+workers=(-n "${LW_TEST_WORKERS:-0}" --dist loadfile)
 
 echo "== ruff"
 .venv/bin/ruff check .
