@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -89,5 +89,7 @@ def test_words_for_recent_days_and_month_names(text: str, expected: date) -> Non
     assert parse_date(text, today=TODAY) == expected
 
 
-def test_without_a_clock_it_reads_todays_date() -> None:
-    assert parse_date("kemarin") == date.today() - timedelta(days=1)
+def test_without_a_clock_it_reads_todays_date_in_western_indonesia() -> None:
+    # WIB (UTC+7) by default, not the server's day: from 17.00 UTC it is already tomorrow.
+    wib_today = (datetime.now(UTC) + timedelta(hours=7)).date()
+    assert parse_date("kemarin") == wib_today - timedelta(days=1)
