@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
+from locales import local_today
 from registry.households import household_by_kk
 from storage.models import Account, Member, Report
 from testkit.factories import SARI
@@ -27,7 +28,7 @@ from tests.helpers.walk import (
     text,
 )
 
-YESTERDAY = date.today() - timedelta(days=1)
+YESTERDAY = local_today() - timedelta(days=1)
 
 
 async def _add_member(running, name: str, sex: str, born: date, relationship: str) -> None:
@@ -45,7 +46,9 @@ async def test_a_birth_in_indonesian_with_the_date_buttons_and_the_dukcapil_note
 ) -> None:
     people = await seed(running, fake_api)
     # A girl of nine in the family: never offered as a mother (MOTHER_MIN_AGE, 10 years).
-    await _add_member(running, "Rina Lestari", "F", date.today() - timedelta(days=9 * 366), "child")
+    await _add_member(
+        running, "Rina Lestari", "F", local_today() - timedelta(days=9 * 366), "child"
+    )
     async with running.session() as session:
         await session.execute(
             update(Account).where(Account.telegram_id == SARI_ID).values(locale="id")
@@ -134,7 +137,7 @@ async def test_the_same_newborn_reported_twice_is_linked_as_one(running, fake_ap
     assert f"Possibly the same change as {numbers[0]}" in card.plain_text
     second = await report_numbered(running, numbers[1])
     assert second.payload["name"] == "PUTRI AYU" and second.payload["birth_date"] == (
-        date.today().isoformat()
+        local_today().isoformat()
     )
 
 

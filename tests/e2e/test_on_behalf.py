@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
+from locales import local_today
 from registry.households import household_by_kk
 from storage.models import Account, AuditEntry, Household, Member, Report, RoleGrant, utcnow
 from testkit.factories import HARTONO, SARI, VILLAGE
@@ -17,7 +18,7 @@ UNKNOWN_KK = "1671010101990123"  # well formed, in nobody's registry
 
 
 def day(days_ago: int) -> str:
-    return (date.today() - timedelta(days=days_ago)).strftime("%d/%m/%Y")
+    return (local_today() - timedelta(days=days_ago)).strftime("%d/%m/%Y")
 
 
 async def open_for(rt, kk: str):

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from locales import local_today
 from registry.households import household_by_kk
 from registry.kinds import CATALOG, KINDS
 from registry.nik import make_nik
@@ -50,7 +51,7 @@ LINA_NIK = make_nik("167101", date(1990, 6, 14), "F", 78)
 
 
 def ago(days: int) -> str:
-    return (date.today() - timedelta(days=days)).strftime("%d/%m/%Y")
+    return (local_today() - timedelta(days=days)).strftime("%d/%m/%Y")
 
 
 # ---- the scripts --------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ async def _revisions(session: AsyncSession, report: Report) -> list[RegistryRevi
 async def check_birth(session: AsyncSession, report: Report) -> None:
     baby = await _member(session, "PUTRI AYU")  # typed "Putri Ayu": stored as on a KK
     assert (baby.sex, baby.relationship, baby.status) == ("F", "child", "alive")
-    assert baby.birth_date == date.today() - timedelta(days=1)  # the "Yesterday" button
+    assert baby.birth_date == local_today() - timedelta(days=1)  # the "Yesterday" button
     assert await _kk_of(session, baby) == SARI.kk
     assert len(report.attachments) == 1
 
@@ -226,7 +227,11 @@ SCRIPTS = {
             Act("Where did they die", text("RSUD Palembang")),
             Act("death letter", SKIP),
         ],
-        invalid=(2, text((date.today() + timedelta(days=1)).strftime("%d/%m/%Y")), "in the future"),
+        invalid=(
+            2,
+            text((local_today() + timedelta(days=1)).strftime("%d/%m/%Y")),
+            "in the future",
+        ),
         back_at=3,
         edit=("Place", [Act("Where did they die", text("di rumah"))], "di rumah"),
         check=check_death,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from locales import local_today
 from registry.accounts import grant_role
 from registry.households import import_households
 from testkit.factories import FAMILIES, SARI, VILLAGE, registry_rows, write_csv
@@ -59,7 +60,7 @@ async def link(person, *, language_button: str | None = None, nik: str, kk: str)
 
 
 def ago(days: int) -> date:
-    return date.today() - timedelta(days=days)
+    return local_today() - timedelta(days=days)
 
 
 async def reviewer(fake_api, telegram_id: int, name: str):
