@@ -1,28 +1,35 @@
-"""Where a form step's CPU goes below aiogram: the same step through three layers.
+"""Where a form step's CPU goes below HTTP: the same step through five layers.
 
     .venv/bin/python benchmarks/db_layers.py                    # both backends
     .venv/bin/python benchmarks/db_layers.py --backend sqlite --updates 3000 --json
 
-``form_steps.py`` compares the whole bot with a bare aiogram echo bot. This script takes
-aiogram, HTTP and the fake Bot API away and runs the form step of ``form_steps.py`` (a birth
+``form_steps.py`` compares the whole bot with a bare aiogram echo bot over HTTP. This script
+takes HTTP and the fake Bot API away and runs the form step of ``form_steps.py`` (a birth
 date typed, then « Back pressed; repeated) for one resident, one update after the other,
-on a durable database, three ways:
+on a durable database, in five ways:
 
+``echo, aiogram dispatch``
+    ``form_steps.py``'s echo bot (a bare ``Dispatcher``, the same Bot API calls) fed the
+    same updates with ``Dispatcher.feed_update``; the Bot API is answered in the process
+    (:class:`LocalSession`: no HTTP, no JSON). aiogram's own cost per update.
+``product, aiogram dispatch``
+    The bot's real dispatcher (``bot.factory.create_dispatcher``: every middleware, the
+    router, the handlers) fed the same way. Minus the echo row: what the bot adds above
+    the Bot API's transport.
 ``product``
     What the bot runs for the update below aiogram, with the bot's own functions: the chat
     lock (PostgreSQL, ``storage.updates.chat_connection``), the update's session,
     ``registry.accounts.account_for_update``, ``flows.app.run`` with ``flows.app.message``
     or ``flows.app.button`` (the form engine, the registry reads, the rendering of the next
-    question), ``storage.updates.mark_processed`` and the commit. Only the Bot API calls
-    that follow the commit are left out.
+    question), ``storage.updates.mark_processed`` and the commit.
 ``driver via SQLAlchemy``
     The very SQL statements and parameters the product step sent (recorded from the
-    engine's ``before_cursor_execute`` event during the product runs), replayed with
+    engine's ``before_cursor_execute`` event), replayed with
     ``AsyncConnection.exec_driver_sql`` on the same engine: SQLAlchemy's pool, greenlet
     bridge and dialect adapter, but no statement building, compilation or ORM.
 ``bare driver``
-    The same statements through ``aiosqlite`` / ``asyncpg`` directly, each in its own
-    transaction like the product's (the PostgreSQL chat lock and unlock outside it).
+    The same statements through ``aiosqlite`` / ``asyncpg`` directly, each update in its
+    own transaction like the product's (the PostgreSQL chat lock and unlock outside it).
 
 The replay's update ids are fresh ones (every parameter equal to the recorded update id is
 replaced), so the idempotency check and the ``processed_updates`` insert do the same work
@@ -31,13 +38,14 @@ on replay (the step's save writes an absolute revision the next press then claim
 
 Reported per layer: wall-clock ms per update (one update at a time: its latency), CPU ms
 per update of this process (all threads: the event loop's and aiosqlite's) and, on
-PostgreSQL, of the server's processes. The figures subtract: product - driver via
-SQLAlchemy = building statements, the ORM, the form logic and rendering; driver via
-SQLAlchemy - bare driver = SQLAlchemy's plumbing. Add a bare aiogram echo bot's CPU per
-update (``form_steps.py``'s echo column, same machine) to any layer to get the form/echo
-ratio a CPU-bound bot built on that layer could at best reach:
-``echo / (echo + layer)``. ``--json`` prints one document: ``run_info`` and a row per
-backend and layer.
+PostgreSQL, of the server's processes. The rows subtract: product - driver via SQLAlchemy
+= building statements, the ORM, the form logic and rendering; driver via SQLAlchemy -
+bare driver = SQLAlchemy's plumbing. With ``--echo-ms``, a bare aiogram echo bot's CPU per
+update over HTTP (``form_steps.py``'s echo column, same machine), each row also shows the
+form/echo ratio a CPU-bound bot could at best reach if its update cost that row's CPU on
+top of the echo bot's: ``echo / (echo + row)`` (for the two dispatch rows the echo bot's
+aiogram cost is then counted twice: read them by difference). ``--json`` prints one
+document: ``run_info`` and the median row per backend and layer, and every run.
 """
 
 from __future__ import annotations
@@ -45,13 +53,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +69,15 @@ sys.path.insert(0, str(REPO))
 
 import aiosqlite  # noqa: E402
 import asyncpg  # noqa: E402
+from aiogram import Bot, Dispatcher, F  # noqa: E402
+from aiogram.client.session.base import BaseSession  # noqa: E402
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, GetMe, SendMessage  # noqa: E402
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User  # noqa: E402
 from form_steps import (  # noqa: E402
     BACK,
     CHAT_BASE,
+    DATE_PROMPT,
+    _keyboard,
     _pg_server_cpu,
     database,
     percentile,
@@ -72,6 +87,8 @@ from form_steps import (  # noqa: E402
 from runinfo import run_info  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
+from bot.factory import create_dispatcher  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
 from flows import app  # noqa: E402
 from flows.io import Ctx, Incoming  # noqa: E402
 from locales import local_today, use_locale  # noqa: E402
@@ -80,7 +97,15 @@ from storage import db  # noqa: E402
 from storage.updates import chat_connection, mark_processed, processing  # noqa: E402
 
 LOCK = ("pg_advisory_lock", "pg_advisory_unlock")
-LAYERS = ("product", "driver via SQLAlchemy", "bare driver")
+LAYERS = (
+    "echo, aiogram dispatch",
+    "product, aiogram dispatch",
+    "product",
+    "driver via SQLAlchemy",
+    "bare driver",
+)
+BOT_ID = 123456
+TOKEN = f"{BOT_ID}:db-layers"
 
 
 @dataclass
@@ -142,6 +167,99 @@ class Product:
                         assert "When was the baby born" in outcome.replies[-1].text
                 mark_processed(session)
                 await session.commit()
+
+
+class LocalSession(BaseSession):
+    """aiogram's session answering every Bot API call in the process, without HTTP or
+    JSON: a sent or edited message comes back as the ``Message`` Telegram would return,
+    anything else as ``True``. Keeps the last message sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids = itertools.count(1)
+        self.last: Message | None = None
+
+    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:  # noqa: ASYNC109 (aiogram's signature)
+        if isinstance(method, SendMessage | EditMessageText):
+            markup = method.reply_markup
+            self.last = Message(
+                message_id=next(self.ids),
+                date=datetime.now(UTC),
+                chat=Chat(id=int(method.chat_id or CHAT_BASE), type="private"),
+                from_user=User(id=BOT_ID, is_bot=True, first_name="Bot"),
+                text=method.text,
+                reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+            )
+            return self.last
+        if isinstance(method, GetMe):
+            return User(id=BOT_ID, is_bot=True, first_name="Bot", username="lapor_bench_bot")
+        assert not isinstance(method, AnswerCallbackQuery) or method.callback_query_id
+        return True
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+        yield b""
+
+    async def close(self) -> None:
+        pass
+
+
+class Dispatch:
+    """A Telegram update fed to a dispatcher (``Dispatcher.feed_update``), the Bot API
+    answered by :class:`LocalSession`: aiogram's routing and middlewares, no HTTP."""
+
+    def __init__(self, dp: Dispatcher) -> None:
+        self.dp = dp
+        self.bot = Bot(TOKEN, session=LocalSession())
+        self.user = User(id=CHAT_BASE, is_bot=False, first_name="Warga 0", language_code="en")
+        self.chat = Chat(id=CHAT_BASE, type="private")
+        self.day = 0
+        self.typed = False
+
+    async def step(self, update_id: int) -> None:
+        session = self.bot.session
+        assert isinstance(session, LocalSession)
+        now = datetime.now(UTC)
+        if not self.typed:
+            self.day = self.day % 3 + 3
+            text = (local_today() - timedelta(days=self.day)).strftime("%d/%m/%Y")
+            message = Message(
+                message_id=update_id, date=now, chat=self.chat, from_user=self.user, text=text
+            )
+            update = Update(update_id=update_id, message=message)
+        else:
+            shown = session.last
+            assert shown is not None and shown.reply_markup is not None
+            data = next(
+                b.callback_data for row in shown.reply_markup.inline_keyboard for b in row
+                if b.text == BACK
+            )  # fmt: skip
+            query = CallbackQuery(
+                id=str(update_id), from_user=self.user, chat_instance="1", data=data,
+                message=shown,
+            )  # fmt: skip
+            update = Update(update_id=update_id, callback_query=query)
+        self.typed = not self.typed
+        await self.dp.feed_update(self.bot, update)
+        assert session.last is not None
+        expected = "Who is the mother" if self.typed else "When was the baby born"
+        assert expected in (session.last.text or ""), session.last.text
+
+
+def echo_dispatcher(bot: Bot) -> Dispatcher:
+    """``form_steps.py``'s echo bot: the same Bot API calls as a form step, nothing else."""
+    dp = Dispatcher()
+
+    async def on_message(message: Message) -> None:
+        await bot.send_message(message.chat.id, "Who is the mother?", reply_markup=_keyboard())
+
+    async def on_button(query: CallbackQuery) -> None:
+        await query.answer()
+        await bot.send_message(query.from_user.id, DATE_PROMPT, reply_markup=_keyboard())
+
+    dp.message.register(on_message)
+    dp.callback_query.register(on_button, F.data)
+    return dp
 
 
 def record(engine: Any, into: list[tuple[str, Any]]) -> Any:
@@ -297,14 +415,39 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
             async def replay_step(i: int) -> None:
                 await replay_sqlalchemy(product.engine, recorded[i % 2], next(ids))
 
+            settings = load_settings(
+                bot_token=TOKEN, database_url=url, rate_limit_updates=100_000,
+                outbox_chat_rate=1000.0,
+            )  # fmt: skip
+            real = Dispatch(create_dispatcher(product.engine, settings))
+            echo = Dispatch(Dispatcher())
+            echo.dp = echo_dispatcher(echo.bot)
+            for _ in range(args.warmup):
+                await real.step(next(ids))
+                await echo.step(next(ids))
+            await reset_drafts(url)
+            real.typed = False
+
+            async def real_step(_i: int) -> None:
+                await real.step(next(ids))
+
+            async def echo_step(_i: int) -> None:
+                await echo.step(next(ids))
+
             for repeat in range(args.repeats):
+                rows.append(await timed(backend, LAYERS[0], echo_step, args.updates, pg_data, 0))
                 rows.append(
-                    await timed(backend, LAYERS[0], product_step, args.updates, pg_data, per_update)
+                    await timed(backend, LAYERS[1], real_step, args.updates, pg_data, per_update)
+                )
+                await reset_drafts(url)
+                real.typed = False
+                rows.append(
+                    await timed(backend, LAYERS[2], product_step, args.updates, pg_data, per_update)
                 )
                 await reset_drafts(url)
                 product.back = None
                 rows.append(
-                    await timed(backend, LAYERS[1], replay_step, args.updates, pg_data, per_update)
+                    await timed(backend, LAYERS[3], replay_step, args.updates, pg_data, per_update)
                 )
                 await reset_drafts(url)
                 bare = (
@@ -318,7 +461,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, workdir: Path) -
 
                     rows.append(
                         await timed(
-                            backend, LAYERS[2], bare_step, args.updates, pg_data, per_update
+                            backend, LAYERS[4], bare_step, args.updates, pg_data, per_update
                         )
                     )
                 finally:
@@ -405,7 +548,7 @@ def main() -> None:
         }
         print(json.dumps(document, indent=2))
         return
-    print(f"## A form step below aiogram, three layers ({run_info('db_layers')['date']})\n")
+    print(f"## A form step below HTTP, five layers ({run_info('db_layers')['date']})\n")
     info = run_info("db_layers")
     print(f"Machine: {info['machine']}; commit {info['commit']}.\n")
     print(
