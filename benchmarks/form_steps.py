@@ -414,6 +414,54 @@ def watch_writes(
         conn.info.pop("w1", None)
 
 
+async def closed_loop(
+    api: BenchAPI,
+    people: list[Person],
+    until: float,
+    samples: list[tuple[float, float]],
+    problems: list[str],
+    *,
+    echo: bool = False,
+) -> None:
+    """The load: every person, all at once, repeats the cycle (a birth date typed, then
+    "« Back" pressed), sending each update only after the reply to the previous one, until
+    ``until`` (``time.perf_counter()``) or 20 problems. Appends (queued, answered) of every
+    update to ``samples`` and what went wrong to ``problems``. ``echo``: the bot is the bare
+    echo bot, whose reply to a typed date is the date itself."""
+    loop = asyncio.get_running_loop()
+    # Two birth dates taken in turn, so every typed answer changes the saved answers.
+    birth_days = [(date.today() - timedelta(days=d)).strftime("%d/%m/%Y") for d in (3, 4)]
+
+    async def exchange(person: Person, send: Any, expected: str) -> Message:
+        waiter: asyncio.Future[tuple[Message, float]] = loop.create_future()
+        api.waiters[person.chat_id] = waiter
+        queued = time.perf_counter()
+        await send()
+        msg, answered = await asyncio.wait_for(waiter, REPLY_TIMEOUT)
+        samples.append((queued, answered))
+        if not msg.shows(expected):
+            problems.append(f"chat {person.chat_id}: expected {expected!r}, got {msg.text!r}")
+        return msg
+
+    async def person_loop(person: Person) -> None:
+        # Whole cycles only: every chat ends at the date question, where the next run starts.
+        turn = 0
+        while time.perf_counter() < until and len(problems) < 20:
+            day = birth_days[turn % 2]
+            turn += 1
+            expected = escape(day) if echo else MOTHER_PROMPT
+            question = await exchange(person, lambda d=day: person.send_text(d), expected)
+            if not question.find_button(BACK):
+                problems.append(f"chat {person.chat_id}: no Back button on {question.text!r}")
+                return
+            await exchange(person, lambda q=question: person.press(BACK, q), DATE_PROMPT)
+
+    results = await asyncio.gather(*(person_loop(p) for p in people), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            problems.append(f"{type(result).__name__}: {result}")
+
+
 async def run_load(
     kind: str,
     chats: int,
@@ -443,38 +491,11 @@ async def run_load(
     if isinstance(bot, RunningBot):
         watch_writes(bot.engine, measuring, writes, statements, texts)
     people = [api.user(CHAT_BASE + i, f"Warga {i}", language_code="en") for i in range(chats)]
-    loop = asyncio.get_running_loop()
     begin = time.perf_counter()
     window_start = begin + warmup
     window_end = window_start + seconds
     samples: list[tuple[float, float]] = []  # (queued, answered) of every update
     problems: list[str] = []
-    # Two birth dates taken in turn, so every typed answer changes the saved answers.
-    birth_days = [(date.today() - timedelta(days=d)).strftime("%d/%m/%Y") for d in (3, 4)]
-
-    async def exchange(person: Person, send: Any, expected: str) -> Message:
-        waiter: asyncio.Future[tuple[Message, float]] = loop.create_future()
-        api.waiters[person.chat_id] = waiter
-        queued = time.perf_counter()
-        await send()
-        msg, answered = await asyncio.wait_for(waiter, REPLY_TIMEOUT)
-        samples.append((queued, answered))
-        if not msg.shows(expected):
-            problems.append(f"chat {person.chat_id}: expected {expected!r}, got {msg.text!r}")
-        return msg
-
-    async def person_loop(person: Person) -> None:
-        # Whole cycles only: every chat ends at the date question, where the next run starts.
-        turn = 0
-        while time.perf_counter() < window_end and len(problems) < 20:
-            day = birth_days[turn % 2]
-            turn += 1
-            expected = MOTHER_PROMPT if kind == "form" else escape(day)
-            question = await exchange(person, lambda d=day: person.send_text(d), expected)
-            if not question.find_button(BACK):
-                problems.append(f"chat {person.chat_id}: no Back button on {question.text!r}")
-                return
-            await exchange(person, lambda q=question: person.press(BACK, q), DATE_PROMPT)
 
     async def housekeeping() -> None:
         while time.perf_counter() < window_end:
@@ -500,12 +521,9 @@ async def run_load(
     try:
         keeper = asyncio.create_task(housekeeping())
         measured = asyncio.create_task(window())
-        results = await asyncio.gather(*(person_loop(p) for p in people), return_exceptions=True)
+        await closed_loop(api, people, window_end, samples, problems, echo=kind == "echo")
         cpu, main_cpu, server_cpu = await measured
         keeper.cancel()
-        for result in results:
-            if isinstance(result, BaseException):
-                problems.append(f"{type(result).__name__}: {result}")
     finally:
         await bot.stop()
         await api.stop()

@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/webhook_steps.py --seconds 5 --repeats 1 --json
     .venv/bin/python benchmarks/webhook_steps.py --chats 100 --profile /tmp/wh   # + a profiled run
 
-The load is the one of ``benchmarks/form_steps.py`` (its set-up functions are imported from
-it): every chat is a linked resident whose birth report is open at "When was the baby
+The load is the one of ``benchmarks/form_steps.py`` (its set-up and ``closed_loop`` are
+imported from it): every chat is a linked resident whose birth report is open at "When was the baby
 born?"; each chat types a date (claim, check, save, the mother's buttons from the registry,
 commit, reply), then presses "« Back" (claim, move back, commit, answer the press, reply),
 in a closed loop (the next update only after the reply to the previous one).
@@ -76,7 +76,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +87,10 @@ sys.path.insert(0, str(HERE))
 
 import aiohttp  # noqa: E402
 from form_steps import (  # noqa: E402
-    BACK,
     CHAT_BASE,
-    DATE_PROMPT,
-    MOTHER_PROMPT,
-    REPLY_TIMEOUT,
     BenchAPI,
     _pg_server_cpu,
+    closed_loop,
     percentile,
     pg_settings,
     pg_version,
@@ -104,7 +101,6 @@ from form_steps import (  # noqa: E402
 from runinfo import run_info  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
-from fake_bot_api import Message, Person  # noqa: E402
 from testkit.pgcluster import PG_BIN, PgCluster, free_port  # noqa: E402
 
 SECRET = "bench-webhook-secret-0123456789"
@@ -320,37 +316,12 @@ async def run_load(
     api.forget()
     api.webhook_deliveries.clear()
     people = [api.user(CHAT_BASE + i, f"Warga {i}", language_code="en") for i in range(chats)]
-    loop = asyncio.get_running_loop()
     begin = time.perf_counter()
     window_start = begin + warmup
     window_end = window_start + seconds
     samples: list[tuple[float, float]] = []  # (queued, answered) of every update
     problems: list[str] = []
     inflight: list[int] = []
-    birth_days = [(date.today() - timedelta(days=d)).strftime("%d/%m/%Y") for d in (3, 4)]
-
-    async def exchange(person: Person, send: Any, expected: str) -> Message:
-        waiter: asyncio.Future[tuple[Message, float]] = loop.create_future()
-        api.waiters[person.chat_id] = waiter
-        queued = time.perf_counter()
-        await send()
-        msg, answered = await asyncio.wait_for(waiter, REPLY_TIMEOUT)
-        samples.append((queued, answered))
-        if not msg.shows(expected):
-            problems.append(f"chat {person.chat_id}: expected {expected!r}, got {msg.text!r}")
-        return msg
-
-    async def person_loop(person: Person) -> None:
-        # Whole cycles only: every chat ends at the date question, where the next run starts.
-        turn = 0
-        while time.perf_counter() < window_end and len(problems) < 20:
-            day = birth_days[turn % 2]
-            turn += 1
-            question = await exchange(person, lambda d=day: person.send_text(d), MOTHER_PROMPT)
-            if not question.find_button(BACK):
-                problems.append(f"chat {person.chat_id}: no Back button on {question.text!r}")
-                return
-            await exchange(person, lambda q=question: person.press(BACK, q), DATE_PROMPT)
 
     async def housekeeping() -> None:
         # The fake's logs would grow for ever; deliveries are kept until the window starts.
@@ -392,15 +363,12 @@ async def run_load(
     keeper = asyncio.create_task(housekeeping())
     measured = asyncio.create_task(window())
     try:
-        results = await asyncio.gather(*(person_loop(p) for p in people), return_exceptions=True)
+        await closed_loop(api, people, window_end, samples, problems)
         bots_cpu, pg_cpu, driver_cpu, machine, deliveries = await measured
     finally:
         keeper.cancel()
         measured.cancel()
         await asyncio.gather(keeper, measured, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            problems.append(f"{type(result).__name__}: {result}")
     # Every chat ended its last cycle; let stray deliveries (none expected) finish.
     with contextlib.suppress(TimeoutError):
         await api.wait_webhook_idle(10)
