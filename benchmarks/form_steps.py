@@ -254,9 +254,12 @@ class EchoBot:
 # ---- setup -------------------------------------------------------------------------------------
 
 
-async def prepare(url: str, chats: int) -> None:
+async def prepare(url: str, chats: int, *, chat_base: int = CHAT_BASE, drafts: bool = True) -> None:
     """Schema, the province's regions, synthetic households and one linked, consented
-    resident per chat with a birth report open at the date question."""
+    resident (Telegram id ``chat_base + i``, in English) per chat, with a birth report open
+    at the date question unless ``drafts`` is false (``chat_memory.py`` opens the forms
+    through the bot). It commits every 500 residents and empties the session, so that
+    10,000 (``chat_memory.py``) take little memory."""
     engine = db.create_engine(url)
     try:
         await db.upgrade(engine)
@@ -266,22 +269,27 @@ async def prepare(url: str, chats: int) -> None:
             await import_household_rows(session, enumerate(rows, start=2))
             heads = [(row[0], row[1]) for row in rows if row[5] == "head"][:chats]
             assert len(heads) == chats, "not enough synthetic households"
+            await session.commit()
             for i, (kk, nik) in enumerate(heads):
                 account = await record_consent(
-                    session, CHAT_BASE + i, locale="en", first_name=f"Warga {i}"
+                    session, chat_base + i, locale="en", first_name=f"Warga {i}"
                 )
                 assert account is not None
                 await link_account(session, account, nik, kk)
-                session.add(
-                    Draft(
-                        account_id=account.id,
-                        flow="birth",
-                        step="birth_date",
-                        answers=dict(DRAFT_ANSWERS),
-                        context={"matches": None, "query": None},
-                        rev=1,
+                if drafts:
+                    session.add(
+                        Draft(
+                            account_id=account.id,
+                            flow="birth",
+                            step="birth_date",
+                            answers=dict(DRAFT_ANSWERS),
+                            context={"matches": None, "query": None},
+                            rev=1,
+                        )
                     )
-                )
+                if i % 500 == 499:
+                    await session.commit()
+                    session.expunge_all()
             await session.commit()
     finally:
         await engine.dispose()
