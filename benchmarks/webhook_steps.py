@@ -101,6 +101,7 @@ from form_steps import (  # noqa: E402
 from runinfo import run_info  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
+from testkit.botenv import bot_env, webhook_url  # noqa: E402
 from testkit.pgcluster import PG_BIN, PgCluster, free_port  # noqa: E402
 
 SECRET = "bench-webhook-secret-0123456789"
@@ -176,28 +177,14 @@ class BotProcess:
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
         self.profile_path = profile_path
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(REPO),
-            "BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE": api.base_url,
-            "DATABASE_URL": database_url,
-            "WEBHOOK_URL": self.url,
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_HOST": "127.0.0.1",
-            "WEBHOOK_PORT": str(self.port),
-            "METRICS_PORT": str(self.metrics_port),
-            # Scripted people answer faster than anyone: no per-chat spacing, no flood limit
-            # (as tests/helpers/processes.py sets them).
-            "OUTBOX_CHAT_RATE": "1000",
-            "RATE_LIMIT_UPDATES": "100000",
-            **extra_env,
-        }
+        self.env = bot_env(
+            api, database_url, self.port, self.metrics_port, secret=SECRET, **extra_env
+        )
         self.process: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/telegram"
+        return webhook_url(self.port)
 
     @property
     def pid(self) -> int:
