@@ -354,8 +354,33 @@ class _ErrorLog(logging.Handler):
         self.records.append(f"{record.name}: {record.getMessage()}")
 
 
+def _stat_times(pid: int | str) -> tuple[int, int, int] | None:
+    """(ppid, own CPU ticks, reaped children's CPU ticks) of process ``pid`` from
+    ``/proc/PID/stat`` (utime + stime, cutime + cstime); None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields_ = stat[stat.rindex(")") + 2 :].split()
+    return int(fields_[1]), int(fields_[11]) + int(fields_[12]), int(fields_[13]) + int(fields_[14])
+
+
 def _pg_server_cpu(data_dir: Path | None) -> float | None:
-    """CPU seconds (user + system) of the postmaster and its children so far."""
+    """CPU seconds (user + system) of the PostgreSQL server so far: the postmaster, its
+    live children, and every child that has ended.
+
+    Backends come and go within a measured window (the bots' pools close the connections
+    they opened beyond their size), so summing the live processes' times at the start and
+    at the end of a window loses what the backends that ended meanwhile used, and can even
+    come out negative. The kernel keeps that time: when the postmaster reaps a child, the
+    child's times (with its own reaped children's) are added to the postmaster's cutime
+    and cstime. So the server's total is the postmaster's own and reaped children's times
+    plus the live children's own and reaped children's times (a child that exited but is
+    not reaped yet is still listed, as a zombie, with its times), and it only grows.
+
+    The listing is not atomic: a child reaped between reading the postmaster and reaching
+    the child's entry would be counted in neither. The postmaster is read again after the
+    listing; if its reaped children's time changed, the listing is done again."""
     if data_dir is None:
         return None
     try:
@@ -363,18 +388,21 @@ def _pg_server_cpu(data_dir: Path | None) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields_ = stat[stat.rindex(")") + 2 :].split()
-        pid, ppid = int(entry.name), int(fields_[1])
-        if pid == postmaster or ppid == postmaster:
-            total += int(fields_[11]) + int(fields_[12])  # utime, stime
+    for _attempt in range(10):
+        first = _stat_times(postmaster)
+        if first is None:
+            return None
+        _ppid, own, reaped = first
+        total = own + reaped
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == postmaster:
+                continue
+            times = _stat_times(entry.name)
+            if times is not None and times[0] == postmaster:
+                total += times[1] + times[2]
+        again = _stat_times(postmaster)
+        if again is None or again[2] == reaped:
+            break
     return total / ticks
 
 

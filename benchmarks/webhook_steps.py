@@ -33,18 +33,18 @@ with API calls and an empty 200: it commits, then sends, before the webhook is a
 
 CPU per counted update is measured for every party over the measured window: each bot
 process (``/proc/PID/stat``), the PostgreSQL server's processes (the postmaster and its
-children), and this process (the fake server, its webhook delivery and the simulated
-people); "cores" is CPU seconds per wall second, and "others" is what the rest of the
-machine used meanwhile (``/proc/stat``): the machine has few cores, and the driver,
-PostgreSQL and the bots compete for them, so when two processes fail to double the
-throughput these shares show where the CPU went. The "ceiling" is the updates/s those CPU
-costs per update allow with nothing else on the machine (a bot process, one event loop, uses
-at most one core; everything together at most all cores): the ratio of two ceilings is what
-the 1.6x goal can be checked against on a shared machine, where the measured ratio also
-depends on the CPU share the scheduler gives two processes against other jobs. Each bot
-process's CPU with no updates at all (outbox sender, SLA pass, sweeps) is measured once.
-The bots' database pool is what the commit gives them (printed); ``--bot-env NAME=VALUE``
-passes any setting to every bot process.
+children, those that end within the window too: ``form_steps._pg_server_cpu``), and this
+process (the fake server, its webhook delivery and the simulated people); "cores" is CPU
+seconds per wall second, and "others" is what the rest of the machine used meanwhile
+(``/proc/stat``): the machine has few cores, and the driver, PostgreSQL and the bots compete
+for them, so when two processes fail to double the throughput these shares show where the
+CPU went. The "ceiling" is the updates/s those CPU costs per update allow with nothing else
+on the machine (a bot process, one event loop, uses at most one core; everything together at
+most all cores): the ratio of two ceilings is what the 1.6x goal can be checked against on a
+shared machine, where the measured ratio also depends on the CPU share the scheduler gives
+two processes against other jobs. Each bot process's CPU with no updates at all (outbox
+sender, SLA pass, sweeps) is measured once. The bots' database pool is what the commit gives
+them (printed); ``--bot-env NAME=VALUE`` passes any setting to every bot process.
 
 Runs: for each repeat, the process counts in turn (the order alternates between repeats),
 each with fresh bot processes that serve every ``--chats`` level in turn; every run warms
@@ -90,6 +90,7 @@ from form_steps import (  # noqa: E402
     CHAT_BASE,
     BenchAPI,
     _pg_server_cpu,
+    _stat_times,
     closed_loop,
     percentile,
     pg_settings,
@@ -139,12 +140,8 @@ def _die_with_parent() -> None:
 
 def proc_cpu(pid: int) -> float | None:
     """CPU seconds (user + system, all threads) of process ``pid`` so far."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields_ = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields_[11]) + int(fields_[12])) / CLK_TCK
+    times = _stat_times(pid)
+    return None if times is None else times[1] / CLK_TCK
 
 
 def machine_cpu() -> float:
