@@ -52,20 +52,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
+from form_steps import prepare  # noqa: E402
 from runinfo import run_info  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from fake_bot_api import FakeBotAPI, Message, Person  # noqa: E402
-from registry.accounts import link_account, record_consent  # noqa: E402
-from registry.households import import_household_rows  # noqa: E402
-from registry.regions import BUNDLED_REGIONS_CSV, import_regions  # noqa: E402
 from storage import db  # noqa: E402
 from storage.models import Draft  # noqa: E402
 from testkit.pgcluster import PgCluster, free_port  # noqa: E402
-from testkit.synthetic import synthetic_rows  # noqa: E402
 
 CHAT_BASE = 620_000_001  # Telegram ids of the simulated residents: CHAT_BASE + i
-PROVINCE = "16"  # the regions the synthetic households live in
 MENU = "What do you want to report?"
 KIND = "Birth"
 FIRST_QUESTION = "baby's full name"
@@ -141,33 +137,6 @@ class MemoryAPI(FakeBotAPI):
 
 
 # ---- set-up ------------------------------------------------------------------------------------
-
-
-async def prepare(url: str, chats: int) -> None:
-    """Schema, the province's regions, synthetic households and one linked, consented
-    resident account per chat."""
-    engine = db.create_engine(url)
-    try:
-        await db.upgrade(engine)
-        async with db.make_sessionmaker(engine)() as session:
-            await import_regions(session, BUNDLED_REGIONS_CSV, within=PROVINCE)
-            rows = list(synthetic_rows(chats * 6))
-            await import_household_rows(session, enumerate(rows, start=2))
-            heads = [(row[0], row[1]) for row in rows if row[5] == "head"][:chats]
-            assert len(heads) == chats, "not enough synthetic households"
-            await session.commit()
-            for i, (kk, nik) in enumerate(heads):
-                account = await record_consent(
-                    session, CHAT_BASE + i, locale="en", first_name=f"Warga {i}"
-                )
-                assert account is not None
-                await link_account(session, account, nik, kk)
-                if i % 500 == 499:
-                    await session.commit()
-                    session.expunge_all()
-            await session.commit()
-    finally:
-        await engine.dispose()
 
 
 async def count_drafts(url: str) -> int:
@@ -331,7 +300,7 @@ async def bench(backend: str, args: argparse.Namespace, workdir: Path) -> list[d
     rows: list[dict[str, Any]] = []
     with database(backend, workdir) as url:
         started = time.perf_counter()
-        await prepare(url, args.chats)
+        await prepare(url, args.chats, chat_base=CHAT_BASE, drafts=False)
         print(f"{backend}: set up {args.chats} linked residents in "
               f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # fmt: skip
         async with running(url, workdir, args.mode) as (api, bot):

@@ -254,9 +254,12 @@ class EchoBot:
 # ---- setup -------------------------------------------------------------------------------------
 
 
-async def prepare(url: str, chats: int) -> None:
+async def prepare(url: str, chats: int, *, chat_base: int = CHAT_BASE, drafts: bool = True) -> None:
     """Schema, the province's regions, synthetic households and one linked, consented
-    resident per chat with a birth report open at the date question."""
+    resident (Telegram id ``chat_base + i``, in English) per chat, with a birth report open
+    at the date question unless ``drafts`` is false (``chat_memory.py`` opens the forms
+    through the bot). It commits every 500 residents and empties the session, so that
+    10,000 (``chat_memory.py``) take little memory."""
     engine = db.create_engine(url)
     try:
         await db.upgrade(engine)
@@ -266,22 +269,27 @@ async def prepare(url: str, chats: int) -> None:
             await import_household_rows(session, enumerate(rows, start=2))
             heads = [(row[0], row[1]) for row in rows if row[5] == "head"][:chats]
             assert len(heads) == chats, "not enough synthetic households"
+            await session.commit()
             for i, (kk, nik) in enumerate(heads):
                 account = await record_consent(
-                    session, CHAT_BASE + i, locale="en", first_name=f"Warga {i}"
+                    session, chat_base + i, locale="en", first_name=f"Warga {i}"
                 )
                 assert account is not None
                 await link_account(session, account, nik, kk)
-                session.add(
-                    Draft(
-                        account_id=account.id,
-                        flow="birth",
-                        step="birth_date",
-                        answers=dict(DRAFT_ANSWERS),
-                        context={"matches": None, "query": None},
-                        rev=1,
+                if drafts:
+                    session.add(
+                        Draft(
+                            account_id=account.id,
+                            flow="birth",
+                            step="birth_date",
+                            answers=dict(DRAFT_ANSWERS),
+                            context={"matches": None, "query": None},
+                            rev=1,
+                        )
                     )
-                )
+                if i % 500 == 499:
+                    await session.commit()
+                    session.expunge_all()
             await session.commit()
     finally:
         await engine.dispose()
@@ -346,8 +354,33 @@ class _ErrorLog(logging.Handler):
         self.records.append(f"{record.name}: {record.getMessage()}")
 
 
+def _stat_times(pid: int | str) -> tuple[int, int, int] | None:
+    """(ppid, own CPU ticks, reaped children's CPU ticks) of process ``pid`` from
+    ``/proc/PID/stat`` (utime + stime, cutime + cstime); None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields_ = stat[stat.rindex(")") + 2 :].split()
+    return int(fields_[1]), int(fields_[11]) + int(fields_[12]), int(fields_[13]) + int(fields_[14])
+
+
 def _pg_server_cpu(data_dir: Path | None) -> float | None:
-    """CPU seconds (user + system) of the postmaster and its children so far."""
+    """CPU seconds (user + system) of the PostgreSQL server so far: the postmaster, its
+    live children, and every child that has ended.
+
+    Backends come and go within a measured window (the bots' pools close the connections
+    they opened beyond their size), so summing the live processes' times at the start and
+    at the end of a window loses what the backends that ended meanwhile used, and can even
+    come out negative. The kernel keeps that time: when the postmaster reaps a child, the
+    child's times (with its own reaped children's) are added to the postmaster's cutime
+    and cstime. So the server's total is the postmaster's own and reaped children's times
+    plus the live children's own and reaped children's times (a child that exited but is
+    not reaped yet is still listed, as a zombie, with its times), and it only grows.
+
+    The listing is not atomic: a child reaped between reading the postmaster and reaching
+    the child's entry would be counted in neither. The postmaster is read again after the
+    listing; if its reaped children's time changed, the listing is done again."""
     if data_dir is None:
         return None
     try:
@@ -355,18 +388,21 @@ def _pg_server_cpu(data_dir: Path | None) -> float | None:
     except (OSError, ValueError, IndexError):
         return None
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields_ = stat[stat.rindex(")") + 2 :].split()
-        pid, ppid = int(entry.name), int(fields_[1])
-        if pid == postmaster or ppid == postmaster:
-            total += int(fields_[11]) + int(fields_[12])  # utime, stime
+    for _attempt in range(10):
+        first = _stat_times(postmaster)
+        if first is None:
+            return None
+        _ppid, own, reaped = first
+        total = own + reaped
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or int(entry.name) == postmaster:
+                continue
+            times = _stat_times(entry.name)
+            if times is not None and times[0] == postmaster:
+                total += times[1] + times[2]
+        again = _stat_times(postmaster)
+        if again is None or again[2] == reaped:
+            break
     return total / ticks
 
 
@@ -414,6 +450,54 @@ def watch_writes(
         conn.info.pop("w1", None)
 
 
+async def closed_loop(
+    api: BenchAPI,
+    people: list[Person],
+    until: float,
+    samples: list[tuple[float, float]],
+    problems: list[str],
+    *,
+    echo: bool = False,
+) -> None:
+    """The load: every person, all at once, repeats the cycle (a birth date typed, then
+    "« Back" pressed), sending each update only after the reply to the previous one, until
+    ``until`` (``time.perf_counter()``) or 20 problems. Appends (queued, answered) of every
+    update to ``samples`` and what went wrong to ``problems``. ``echo``: the bot is the bare
+    echo bot, whose reply to a typed date is the date itself."""
+    loop = asyncio.get_running_loop()
+    # Two birth dates taken in turn, so every typed answer changes the saved answers.
+    birth_days = [(date.today() - timedelta(days=d)).strftime("%d/%m/%Y") for d in (3, 4)]
+
+    async def exchange(person: Person, send: Any, expected: str) -> Message:
+        waiter: asyncio.Future[tuple[Message, float]] = loop.create_future()
+        api.waiters[person.chat_id] = waiter
+        queued = time.perf_counter()
+        await send()
+        msg, answered = await asyncio.wait_for(waiter, REPLY_TIMEOUT)
+        samples.append((queued, answered))
+        if not msg.shows(expected):
+            problems.append(f"chat {person.chat_id}: expected {expected!r}, got {msg.text!r}")
+        return msg
+
+    async def person_loop(person: Person) -> None:
+        # Whole cycles only: every chat ends at the date question, where the next run starts.
+        turn = 0
+        while time.perf_counter() < until and len(problems) < 20:
+            day = birth_days[turn % 2]
+            turn += 1
+            expected = escape(day) if echo else MOTHER_PROMPT
+            question = await exchange(person, lambda d=day: person.send_text(d), expected)
+            if not question.find_button(BACK):
+                problems.append(f"chat {person.chat_id}: no Back button on {question.text!r}")
+                return
+            await exchange(person, lambda q=question: person.press(BACK, q), DATE_PROMPT)
+
+    results = await asyncio.gather(*(person_loop(p) for p in people), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            problems.append(f"{type(result).__name__}: {result}")
+
+
 async def run_load(
     kind: str,
     chats: int,
@@ -443,38 +527,11 @@ async def run_load(
     if isinstance(bot, RunningBot):
         watch_writes(bot.engine, measuring, writes, statements, texts)
     people = [api.user(CHAT_BASE + i, f"Warga {i}", language_code="en") for i in range(chats)]
-    loop = asyncio.get_running_loop()
     begin = time.perf_counter()
     window_start = begin + warmup
     window_end = window_start + seconds
     samples: list[tuple[float, float]] = []  # (queued, answered) of every update
     problems: list[str] = []
-    # Two birth dates taken in turn, so every typed answer changes the saved answers.
-    birth_days = [(date.today() - timedelta(days=d)).strftime("%d/%m/%Y") for d in (3, 4)]
-
-    async def exchange(person: Person, send: Any, expected: str) -> Message:
-        waiter: asyncio.Future[tuple[Message, float]] = loop.create_future()
-        api.waiters[person.chat_id] = waiter
-        queued = time.perf_counter()
-        await send()
-        msg, answered = await asyncio.wait_for(waiter, REPLY_TIMEOUT)
-        samples.append((queued, answered))
-        if not msg.shows(expected):
-            problems.append(f"chat {person.chat_id}: expected {expected!r}, got {msg.text!r}")
-        return msg
-
-    async def person_loop(person: Person) -> None:
-        # Whole cycles only: every chat ends at the date question, where the next run starts.
-        turn = 0
-        while time.perf_counter() < window_end and len(problems) < 20:
-            day = birth_days[turn % 2]
-            turn += 1
-            expected = MOTHER_PROMPT if kind == "form" else escape(day)
-            question = await exchange(person, lambda d=day: person.send_text(d), expected)
-            if not question.find_button(BACK):
-                problems.append(f"chat {person.chat_id}: no Back button on {question.text!r}")
-                return
-            await exchange(person, lambda q=question: person.press(BACK, q), DATE_PROMPT)
 
     async def housekeeping() -> None:
         while time.perf_counter() < window_end:
@@ -500,12 +557,9 @@ async def run_load(
     try:
         keeper = asyncio.create_task(housekeeping())
         measured = asyncio.create_task(window())
-        results = await asyncio.gather(*(person_loop(p) for p in people), return_exceptions=True)
+        await closed_loop(api, people, window_end, samples, problems, echo=kind == "echo")
         cpu, main_cpu, server_cpu = await measured
         keeper.cancel()
-        for result in results:
-            if isinstance(result, BaseException):
-                problems.append(f"{type(result).__name__}: {result}")
     finally:
         await bot.stop()
         await api.stop()

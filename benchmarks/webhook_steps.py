@@ -4,8 +4,8 @@
     .venv/bin/python benchmarks/webhook_steps.py --seconds 5 --repeats 1 --json
     .venv/bin/python benchmarks/webhook_steps.py --chats 100 --profile /tmp/wh   # + a profiled run
 
-The load is the one of ``benchmarks/form_steps.py`` (its set-up functions are imported from
-it): every chat is a linked resident whose birth report is open at "When was the baby
+The load is the one of ``benchmarks/form_steps.py`` (its set-up and ``closed_loop`` are
+imported from it): every chat is a linked resident whose birth report is open at "When was the baby
 born?"; each chat types a date (claim, check, save, the mother's buttons from the registry,
 commit, reply), then presses "« Back" (claim, move back, commit, answer the press, reply),
 in a closed loop (the next update only after the reply to the previous one).
@@ -33,18 +33,18 @@ with API calls and an empty 200: it commits, then sends, before the webhook is a
 
 CPU per counted update is measured for every party over the measured window: each bot
 process (``/proc/PID/stat``), the PostgreSQL server's processes (the postmaster and its
-children), and this process (the fake server, its webhook delivery and the simulated
-people); "cores" is CPU seconds per wall second, and "others" is what the rest of the
-machine used meanwhile (``/proc/stat``): the machine has few cores, and the driver,
-PostgreSQL and the bots compete for them, so when two processes fail to double the
-throughput these shares show where the CPU went. The "ceiling" is the updates/s those CPU
-costs per update allow with nothing else on the machine (a bot process, one event loop, uses
-at most one core; everything together at most all cores): the ratio of two ceilings is what
-the 1.6x goal can be checked against on a shared machine, where the measured ratio also
-depends on the CPU share the scheduler gives two processes against other jobs. Each bot
-process's CPU with no updates at all (outbox sender, SLA pass, sweeps) is measured once.
-The bots' database pool is what the commit gives them (printed); ``--bot-env NAME=VALUE``
-passes any setting to every bot process.
+children, those that end within the window too: ``form_steps._pg_server_cpu``), and this
+process (the fake server, its webhook delivery and the simulated people); "cores" is CPU
+seconds per wall second, and "others" is what the rest of the machine used meanwhile
+(``/proc/stat``): the machine has few cores, and the driver, PostgreSQL and the bots compete
+for them, so when two processes fail to double the throughput these shares show where the
+CPU went. The "ceiling" is the updates/s those CPU costs per update allow with nothing else
+on the machine (a bot process, one event loop, uses at most one core; everything together at
+most all cores): the ratio of two ceilings is what the 1.6x goal can be checked against on a
+shared machine, where the measured ratio also depends on the CPU share the scheduler gives
+two processes against other jobs. Each bot process's CPU with no updates at all (outbox
+sender, SLA pass, sweeps) is measured once. The bots' database pool is what the commit gives
+them (printed); ``--bot-env NAME=VALUE`` passes any setting to every bot process.
 
 Runs: for each repeat, the process counts in turn (the order alternates between repeats),
 each with fresh bot processes that serve every ``--chats`` level in turn; every run warms
@@ -76,7 +76,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,13 +87,11 @@ sys.path.insert(0, str(HERE))
 
 import aiohttp  # noqa: E402
 from form_steps import (  # noqa: E402
-    BACK,
     CHAT_BASE,
-    DATE_PROMPT,
-    MOTHER_PROMPT,
-    REPLY_TIMEOUT,
     BenchAPI,
     _pg_server_cpu,
+    _stat_times,
+    closed_loop,
     percentile,
     pg_settings,
     pg_version,
@@ -104,7 +102,7 @@ from form_steps import (  # noqa: E402
 from runinfo import run_info  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
-from fake_bot_api import Message, Person  # noqa: E402
+from testkit.botenv import bot_env, webhook_url  # noqa: E402
 from testkit.pgcluster import PG_BIN, PgCluster, free_port  # noqa: E402
 
 SECRET = "bench-webhook-secret-0123456789"
@@ -142,12 +140,8 @@ def _die_with_parent() -> None:
 
 def proc_cpu(pid: int) -> float | None:
     """CPU seconds (user + system, all threads) of process ``pid`` so far."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields_ = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields_[11]) + int(fields_[12])) / CLK_TCK
+    times = _stat_times(pid)
+    return None if times is None else times[1] / CLK_TCK
 
 
 def machine_cpu() -> float:
@@ -180,28 +174,14 @@ class BotProcess:
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
         self.profile_path = profile_path
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(REPO),
-            "BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE": api.base_url,
-            "DATABASE_URL": database_url,
-            "WEBHOOK_URL": self.url,
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_HOST": "127.0.0.1",
-            "WEBHOOK_PORT": str(self.port),
-            "METRICS_PORT": str(self.metrics_port),
-            # Scripted people answer faster than anyone: no per-chat spacing, no flood limit
-            # (as tests/helpers/processes.py sets them).
-            "OUTBOX_CHAT_RATE": "1000",
-            "RATE_LIMIT_UPDATES": "100000",
-            **extra_env,
-        }
+        self.env = bot_env(
+            api, database_url, self.port, self.metrics_port, secret=SECRET, **extra_env
+        )
         self.process: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/telegram"
+        return webhook_url(self.port)
 
     @property
     def pid(self) -> int:
@@ -320,37 +300,12 @@ async def run_load(
     api.forget()
     api.webhook_deliveries.clear()
     people = [api.user(CHAT_BASE + i, f"Warga {i}", language_code="en") for i in range(chats)]
-    loop = asyncio.get_running_loop()
     begin = time.perf_counter()
     window_start = begin + warmup
     window_end = window_start + seconds
     samples: list[tuple[float, float]] = []  # (queued, answered) of every update
     problems: list[str] = []
     inflight: list[int] = []
-    birth_days = [(date.today() - timedelta(days=d)).strftime("%d/%m/%Y") for d in (3, 4)]
-
-    async def exchange(person: Person, send: Any, expected: str) -> Message:
-        waiter: asyncio.Future[tuple[Message, float]] = loop.create_future()
-        api.waiters[person.chat_id] = waiter
-        queued = time.perf_counter()
-        await send()
-        msg, answered = await asyncio.wait_for(waiter, REPLY_TIMEOUT)
-        samples.append((queued, answered))
-        if not msg.shows(expected):
-            problems.append(f"chat {person.chat_id}: expected {expected!r}, got {msg.text!r}")
-        return msg
-
-    async def person_loop(person: Person) -> None:
-        # Whole cycles only: every chat ends at the date question, where the next run starts.
-        turn = 0
-        while time.perf_counter() < window_end and len(problems) < 20:
-            day = birth_days[turn % 2]
-            turn += 1
-            question = await exchange(person, lambda d=day: person.send_text(d), MOTHER_PROMPT)
-            if not question.find_button(BACK):
-                problems.append(f"chat {person.chat_id}: no Back button on {question.text!r}")
-                return
-            await exchange(person, lambda q=question: person.press(BACK, q), DATE_PROMPT)
 
     async def housekeeping() -> None:
         # The fake's logs would grow for ever; deliveries are kept until the window starts.
@@ -392,15 +347,12 @@ async def run_load(
     keeper = asyncio.create_task(housekeeping())
     measured = asyncio.create_task(window())
     try:
-        results = await asyncio.gather(*(person_loop(p) for p in people), return_exceptions=True)
+        await closed_loop(api, people, window_end, samples, problems)
         bots_cpu, pg_cpu, driver_cpu, machine, deliveries = await measured
     finally:
         keeper.cancel()
         measured.cancel()
         await asyncio.gather(keeper, measured, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            problems.append(f"{type(result).__name__}: {result}")
     # Every chat ended its last cycle; let stray deliveries (none expected) finish.
     with contextlib.suppress(TimeoutError):
         await api.wait_webhook_idle(10)

@@ -5,7 +5,6 @@ world those tests share (one PostgreSQL database, ``shared_db``)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -15,11 +14,11 @@ import aiohttp
 from fake_bot_api import FakeBotAPI
 from registry.accounts import grant_role
 from registry.households import import_households
+from testkit.botenv import bot_env, webhook_url
 from testkit.factories import FAMILIES, VILLAGE, registry_rows, write_csv
 from testkit.pgcluster import free_port
 from tests.helpers.chat import LURAH_ID, OFFICER_ID, RT_ID, link
 
-REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-webhook-secret-0123456789"
 
 
@@ -41,29 +40,19 @@ class BotProcess:
         self.metrics_port = free_port()
         self.workdir = workdir
         self.log_path = workdir / f"{name}.log"
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(REPO),
-            "BOT_TOKEN": api.token,
-            "TELEGRAM_API_BASE": api.base_url,
-            "DATABASE_URL": database_url,
-            "WEBHOOK_URL": self.url,
-            "WEBHOOK_SECRET": SECRET,
-            "WEBHOOK_HOST": "127.0.0.1",
-            "WEBHOOK_PORT": str(self.port),
-            "METRICS_PORT": str(self.metrics_port),
-            "LOG_LEVEL": "INFO",
-            # Scripted people answer faster than anyone: no per-chat spacing, no flood limit.
-            "OUTBOX_CHAT_RATE": "1000",
-            "RATE_LIMIT_UPDATES": "100000",
-            "OUTBOX_POLL_INTERVAL": "0.5",
-            **{key.upper(): str(value) for key, value in settings.items()},
-        }
+        self.env = bot_env(
+            api,
+            database_url,
+            self.port,
+            self.metrics_port,
+            secret=SECRET,
+            **({"log_level": "INFO", "outbox_poll_interval": 0.5} | settings),
+        )
         self.process: asyncio.subprocess.Process | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/telegram"
+        return webhook_url(self.port)
 
     @property
     def health_url(self) -> str:
