@@ -51,7 +51,6 @@ document: ``run_info`` and the median row per backend and layer, and every run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import itertools
 import json
@@ -83,6 +82,7 @@ from form_steps import (  # noqa: E402
     percentile,
     prepare,
     reset_drafts,
+    run_backends,
 )
 from runinfo import run_info  # noqa: E402
 from sqlalchemy import event  # noqa: E402
@@ -528,14 +528,8 @@ def main() -> None:
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     workdir = Path(tempfile.mkdtemp(prefix="lw-db-layers-"))
 
-    async def run_all() -> list[LayerRow]:
-        rows: list[LayerRow] = []
-        for backend in backends:
-            rows += await bench_backend(backend, args, workdir)
-        return rows
-
     try:
-        rows = asyncio.run(run_all())
+        rows = run_backends(bench_backend, backends, args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     best = summarise(rows)

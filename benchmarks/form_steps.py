@@ -956,6 +956,19 @@ def run_at_commit(rev: str) -> int:
         shutil.rmtree(snapshot, ignore_errors=True)
 
 
+def run_backends(bench: Any, backends: list[str], *args: Any) -> list[Any]:
+    """The rows of ``await bench(backend, *args)`` for each backend in turn, in one event
+    loop (``asyncio.run``)."""
+
+    async def run_all() -> list[Any]:
+        rows: list[Any] = []
+        for backend in backends:
+            rows += await bench(backend, *args)
+        return rows
+
+    return asyncio.run(run_all())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
@@ -998,14 +1011,8 @@ def main() -> None:
     logging.getLogger("aiogram").setLevel(logging.WARNING)
     started = datetime.now(UTC)
 
-    async def run_all() -> list[Row]:
-        rows: list[Row] = []
-        for backend in backends:
-            rows += await bench_backend(backend, args, workdir)
-        return rows
-
     try:
-        rows = asyncio.run(run_all())
+        rows = run_backends(bench_backend, backends, args, workdir)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
