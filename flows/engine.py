@@ -17,12 +17,13 @@ Nothing here knows about Telegram: :class:`~flows.io.Incoming` comes in,
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.buttons import FormOp, FormPress
@@ -121,6 +122,28 @@ async def current_draft(ctx: Ctx, *, fresh: bool = False) -> Draft | None:
     return (await ctx.session.execute(stmt)).scalar_one_or_none()
 
 
+@functools.cache
+def _take_statement(pressed: bool) -> Any:
+    """:func:`take_current`'s statement, built once per variant (:data:`flows.forms.FORMS`
+    is fixed at import): the values come as parameters, so SQLAlchemy neither builds it
+    nor computes its cache key again on every update. No ``synchronize_session``: the one
+    draft it touches comes back by ``RETURNING`` and overwrites what the session held."""
+    from flows.forms import FORMS
+
+    stmt = update(Draft).where(Draft.account_id == bindparam("take_account"))
+    if pressed:
+        stmt = stmt.where(
+            Draft.id == bindparam("take_draft"),
+            Draft.rev == bindparam("take_rev"),
+            Draft.flow.in_(tuple(FORMS)),
+        )
+    return (
+        stmt.values(rev=Draft.rev + 1, reminded_at=None)
+        .returning(Draft)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+
+
 async def take_current(ctx: Ctx, press: FormPress | None = None) -> Draft | None:
     """The account's open draft, read and claimed (as :func:`claim`) in one statement,
     ``UPDATE ... RETURNING``: nothing can change it in between. With ``press``, only the
@@ -128,19 +151,12 @@ async def take_current(ctx: Ctx, press: FormPress | None = None) -> Draft | None
     (otherwise None: the button has expired; nothing was changed)."""
     if ctx.account is None:
         return None
-    from flows.forms import FORMS
-
-    stmt = update(Draft).where(Draft.account_id == ctx.account.id)
-    if press is not None:
-        stmt = stmt.where(
-            Draft.id == press.draft, Draft.rev == press.rev, Draft.flow.in_(tuple(FORMS))
-        )
-    stmt = (
-        stmt.values(rev=Draft.rev + 1, reminded_at=None)
-        .returning(Draft)
-        .execution_options(populate_existing=True)
-    )
-    return (await ctx.session.execute(stmt)).scalar_one_or_none()
+    if press is None:
+        stmt, params = _take_statement(False), {"take_account": ctx.account.id}
+    else:
+        stmt = _take_statement(True)
+        params = {"take_account": ctx.account.id, "take_draft": press.draft, "take_rev": press.rev}
+    return (await ctx.session.execute(stmt, params)).scalar_one_or_none()
 
 
 async def discard_draft(ctx: Ctx) -> bool:

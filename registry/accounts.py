@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import Select, bindparam, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
@@ -37,6 +38,22 @@ async def account_by_telegram_id(session: AsyncSession, telegram_id: int) -> Acc
     ).scalar_one_or_none()
 
 
+@functools.cache
+def _account_statement(with_update: bool) -> Select[Any]:
+    """:func:`account_for_update`'s statement, built once per variant: the values come as
+    parameters (``telegram_id``, ``update_id``), so SQLAlchemy neither builds it nor
+    computes its cache key again on every update."""
+    one = select(literal(1).label("one")).subquery()
+    done = was_processed(bindparam("update_id")) if with_update else literal(False)
+    return (
+        select(done.label("processed"), Account, Household.region_code)
+        .select_from(one)
+        .outerjoin(Account, Account.telegram_id == bindparam("telegram_id"))
+        .outerjoin(Household, Household.id == Account.household_id)
+        .options(joinedload(Account.roles))
+    )
+
+
 async def account_for_update(
     session: AsyncSession, telegram_id: int, update_id: int | None = None
 ) -> tuple[bool, Account | None]:
@@ -47,22 +64,13 @@ async def account_for_update(
     depends on them, ``flows/menus.py``) and its household's region code (the zone its
     times are shown in, ``registry.regions.zone_for``), both joined instead of read by
     statements of their own. No account: ``(processed, None)``."""
-    one = select(literal(1).label("one")).subquery()
-    done = was_processed(update_id) if update_id is not None else literal(False)
-    row = (
-        (
-            await session.execute(
-                select(done.label("processed"), Account, Household.region_code)
-                .select_from(one)
-                .outerjoin(Account, Account.telegram_id == telegram_id)
-                .outerjoin(Household, Household.id == Account.household_id)
-                .options(joinedload(Account.roles))
-            )
+    if update_id is None:
+        result = await session.execute(_account_statement(False), {"telegram_id": telegram_id})
+    else:
+        result = await session.execute(
+            _account_statement(True), {"telegram_id": telegram_id, "update_id": update_id}
         )
-        .unique()
-        .one()
-    )
-    processed, account, region_code = row
+    processed, account, region_code = result.unique().one()
     if account is not None and account.household_id is not None and region_code is not None:
         remember_household_region(session, account.household_id, region_code)
     return bool(processed), account

@@ -17,12 +17,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, exists, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from storage.models import ProcessedUpdate, utcnow
 
@@ -146,9 +147,10 @@ async def _release(conn: AsyncConnection, key: int, locked: bool) -> None:
             await conn.close()
 
 
-def was_processed(update_id: int) -> ColumnElement[bool]:
+def was_processed(update_id: int | BindParameter[Any]) -> ColumnElement[bool]:
     """The check of :func:`processed` as an expression, to be read along with other things
-    in one statement (``registry.accounts.account_for_update``)."""
+    in one statement (``registry.accounts.account_for_update``); ``update_id`` may be a
+    ``bindparam()``, for a statement built once."""
     return exists().where(ProcessedUpdate.update_id == update_id)
 
 
