@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 # The second key is the chat id folded into 32 bits: two chats sharing a key only wait
 # for each other, they are never processed at once out of order.
 LOCK_NAMESPACE = 0x4C57  # "LW"
+# Built once: every update of a chat takes and releases the lock.
+_LOCK = text("SELECT pg_advisory_lock(:ns, :key)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:ns, :key)")
 
 
 class DatabaseUnavailable(Exception):
@@ -110,9 +113,7 @@ async def chat_connection(
             # outlives transactions anyway); then back to the default level for the
             # update's session, which starts its own transaction.
             await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(
-                text("SELECT pg_advisory_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
-            )
+            await conn.execute(_LOCK, {"ns": LOCK_NAMESPACE, "key": key})
             await conn.commit()  # SQLAlchemy's side only: nothing is sent in autocommit
             locked = True
             await conn.execution_options(isolation_level=conn.default_isolation_level)
@@ -131,9 +132,7 @@ async def _release(conn: AsyncConnection, key: int, locked: bool) -> None:
             await conn.rollback()
         if locked:
             await conn.execution_options(isolation_level="AUTOCOMMIT")  # as when locking
-            await conn.execute(
-                text("SELECT pg_advisory_unlock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key}
-            )
+            await conn.execute(_UNLOCK, {"ns": LOCK_NAMESPACE, "key": key})
             await conn.commit()
     except Exception as exc:
         # A connection that may still hold the lock must not go back to the pool: closing
