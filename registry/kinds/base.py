@@ -9,6 +9,7 @@ catalog in :mod:`registry.kinds` lists them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import date
 from typing import Any, cast
 
 from babel.support import LazyProxy
-from sqlalchemy import update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -83,12 +84,30 @@ def today() -> date:
     return local_today()
 
 
+@functools.cache
+def _household_statement() -> Select[tuple[Household]]:
+    """:func:`own_household`'s read, built once (the id is a parameter): SQLAlchemy neither
+    builds it nor computes its cache key again on every form step. Members joined in the
+    same statement (not the relationship's second SELECT)."""
+    return (
+        select(Household)
+        .where(Household.id == bindparam("household_id"))
+        .options(joinedload(Household.members))
+    )
+
+
 async def own_household(state: FormState) -> Household:
     """The household the form is about: the reporter's own, or the one an RT head files for."""
     household_id = state.draft.context.get(ON_BEHALF) or state.account.household_id  # type: ignore[union-attr]
-    # Members joined in the same statement (not the relationship's second SELECT).
-    household = await state.session.get(
-        Household, household_id, options=[joinedload(Household.members)]
+    session = state.session
+    # As ``session.get``: one the session holds already (with its members) is not read again.
+    held = session.identity_map.get(session.identity_key(Household, household_id))
+    if held is not None and "members" in held.__dict__:
+        return cast(Household, held)
+    household = (
+        (await session.execute(_household_statement(), {"household_id": household_id}))
+        .unique()
+        .scalar_one_or_none()
     )
     assert household is not None, "report forms for a household need a linked account"
     return household
