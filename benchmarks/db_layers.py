@@ -21,7 +21,7 @@ on a durable database, in five ways:
     lock (PostgreSQL, ``storage.updates.chat_connection``), the update's session,
     ``registry.accounts.account_for_update``, ``flows.app.run`` with ``flows.app.message``
     or ``flows.app.button`` (the form engine, the registry reads, the rendering of the next
-    question), ``storage.updates.mark_processed`` and the commit.
+    question), ``storage.updates.record_processed`` and the commit.
 ``driver via SQLAlchemy``
     The very SQL statements and parameters the product step sent (recorded from the
     engine's ``before_cursor_execute`` event), replayed with
@@ -94,7 +94,7 @@ from flows.io import Ctx, Incoming  # noqa: E402
 from locales import local_today, use_locale  # noqa: E402
 from registry.accounts import account_for_update  # noqa: E402
 from storage import db  # noqa: E402
-from storage.updates import chat_connection, mark_processed, processing  # noqa: E402
+from storage.updates import chat_connection, processing, record_processed  # noqa: E402
 
 LOCK = ("pg_advisory_lock", "pg_advisory_unlock")
 LAYERS = (
@@ -165,7 +165,7 @@ class Product:
                         ctx = Ctx(session=session, incoming=incoming, account=account)
                         outcome = await app.run(ctx, lambda ctx: app.button(ctx, data))
                         assert "When was the baby born" in outcome.replies[-1].text
-                mark_processed(session)
+                await record_processed(session)
                 await session.commit()
 
 

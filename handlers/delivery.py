@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.io import Contact, Incoming, Outcome, Reply, Upload
 from flows.notify import post
 from handlers.longtext import split_html
-from storage.updates import mark_processed
+from storage.updates import record_processed
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ async def commit_and_send(
     When Telegram cannot be reached (5xx, flood control, network, timeout) the reply and
     those after it go to the outbox, whose sender retries them in order: the person
     still gets the next question once Telegram is back."""
-    mark_processed(session)
+    await record_processed(session)
     await session.commit()
     if query is not None:
         try:

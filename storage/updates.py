@@ -1,7 +1,7 @@
 """Telegram updates in the database: which were processed, one chat at a time, and
 telling a database outage from other failures.
 
-* ``processed`` / ``mark_processed``: an update's id is written in the transaction
+* ``processed`` / ``record_processed``: an update's id is written in the transaction
   that commits its work, so a redelivered update is recognised and not applied twice.
 * ``chat_connection``: on PostgreSQL a connection holding a session-level advisory
   lock on the chat, so updates of one chat are processed one after the other even
@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, text
+from sqlalchemy import delete, exists, insert, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -165,11 +165,18 @@ def processing(session: AsyncSession, update_ids: Iterable[int]) -> None:
     session.info[_UPDATE_IDS] = list(update_ids)
 
 
-def mark_processed(session: AsyncSession) -> None:
+# Built once; a Core INSERT, not an ORM object: no unit-of-work flush for it at the commit.
+_RECORD = insert(ProcessedUpdate.__table__)
+
+
+async def record_processed(session: AsyncSession) -> None:
     """Just before the session's commit: record its updates in the same transaction."""
+    update_ids = session.info.pop(_UPDATE_IDS, ())
+    if not update_ids:
+        return
     now = utcnow()
-    for update_id in session.info.pop(_UPDATE_IDS, ()):
-        session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+    rows = [{"update_id": update_id, "processed_at": now} for update_id in update_ids]
+    await session.execute(_RECORD, rows[0] if len(rows) == 1 else rows)
 
 
 async def prune(session: AsyncSession, before: datetime) -> int:
