@@ -126,22 +126,22 @@ async def current_draft(ctx: Ctx, *, fresh: bool = False) -> Draft | None:
 def _take_statement(pressed: bool) -> Any:
     """:func:`take_current`'s statement, built once per variant (:data:`flows.forms.FORMS`
     is fixed at import): the values come as parameters, so SQLAlchemy neither builds it
-    nor computes its cache key again on every update. No ``synchronize_session``: the one
-    draft it touches comes back by ``RETURNING`` and overwrites what the session held."""
+    nor computes its cache key again on every update. A Core ``UPDATE ... RETURNING`` whose
+    row the ORM loads as the Draft (``from_statement``, overwriting what the session held):
+    the ORM's own UPDATE would re-annotate the statement, and compute its cache key again,
+    on every execution, and has nothing to synchronise besides this one row."""
     from flows.forms import FORMS
 
-    stmt = update(Draft).where(Draft.account_id == bindparam("take_account"))
+    drafts = Draft.__table__.c
+    stmt = update(Draft.__table__).where(drafts.account_id == bindparam("take_account"))
     if pressed:
         stmt = stmt.where(
-            Draft.id == bindparam("take_draft"),
-            Draft.rev == bindparam("take_rev"),
-            Draft.flow.in_(tuple(FORMS)),
+            drafts.id == bindparam("take_draft"),
+            drafts.rev == bindparam("take_rev"),
+            drafts.flow.in_(tuple(FORMS)),
         )
-    return (
-        stmt.values(rev=Draft.rev + 1, reminded_at=None)
-        .returning(Draft)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    )
+    claim = stmt.values(rev=drafts.rev + 1, reminded_at=None).returning(*Draft.__table__.c)
+    return select(Draft).from_statement(claim).execution_options(populate_existing=True)
 
 
 async def take_current(ctx: Ctx, press: FormPress | None = None) -> Draft | None:
