@@ -19,11 +19,12 @@ from __future__ import annotations
 import copy
 import functools
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, literal_column, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.buttons import FormOp, FormPress
@@ -122,6 +123,9 @@ async def current_draft(ctx: Ctx, *, fresh: bool = False) -> Draft | None:
     return (await ctx.session.execute(stmt)).scalar_one_or_none()
 
 
+_FORM_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
 @functools.cache
 def _take_statement(pressed: bool) -> Any:
     """:func:`take_current`'s statement, built once per variant (:data:`flows.forms.FORMS`
@@ -132,13 +136,16 @@ def _take_statement(pressed: bool) -> Any:
     on every execution, and has nothing to synchronise besides this one row."""
     from flows.forms import FORMS
 
+    assert all(_FORM_NAME.fullmatch(name) for name in FORMS), "form names are identifiers"
     drafts = Draft.__table__.c
     stmt = update(Draft.__table__).where(drafts.account_id == bindparam("take_account"))
     if pressed:
         stmt = stmt.where(
             drafts.id == bindparam("take_draft"),
             drafts.rev == bindparam("take_rev"),
-            drafts.flow.in_(tuple(FORMS)),
+            # The names written into the SQL: an IN of bound values is "expanding", rendered
+            # again into the statement's text on every execution.
+            drafts.flow.in_([literal_column(f"'{name}'") for name in FORMS]),
         )
     claim = stmt.values(rev=drafts.rev + 1, reminded_at=None).returning(*Draft.__table__.c)
     return select(Draft).from_statement(claim).execution_options(populate_existing=True)
