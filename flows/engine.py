@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, literal_column, select, update
+from sqlalchemy import bindparam, delete, inspect, literal_column, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from flows.buttons import FormOp, FormPress
 from flows.io import Ctx, Outcome
@@ -49,7 +50,7 @@ from registry.forms import (
     Group,
     Step,
 )
-from storage.models import Draft
+from storage.models import Draft, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,59 @@ async def _move(state: FormState, step: str) -> None:
         state.set_context(matches=None, query=None)
     state.draft.step = step
     state.draft.rev += 1
-    await state.session.flush()
+    await _save(state)
+
+
+# What a step changes in its draft (nothing else sets a Draft's attributes).
+_STEP_COLUMNS = frozenset({"step", "answers", "context", "rev"})
+
+
+@functools.cache
+def _save_statement(columns: frozenset[str]) -> Any:
+    """:func:`_save`'s UPDATE of these columns of one draft, built once per set of columns."""
+    drafts = Draft.__table__.c
+    values = {name: bindparam(f"save_{name}") for name in sorted(columns)}
+    return (
+        update(Draft.__table__)
+        .where(drafts.id == bindparam("save_id"))
+        .values(**values, updated_at=bindparam("save_updated_at"))
+    )
+
+
+async def _save(state: FormState) -> None:
+    """Write the draft's changes now, as ``session.flush()`` would, with less work when the
+    draft is all the session has to write (every form step): one UPDATE built once of the
+    attributes the step set, instead of the unit of work's flush; the draft is then what a
+    flush leaves it, its changes committed to the session, ``updated_at`` the time written.
+    Anything else to write (a new or deleted object, another changed one): the flush."""
+    session, draft = state.session, state.draft
+    draft_state = inspect(draft)
+    changed = draft_state.committed_state.keys()
+    dirty = session.dirty
+    if (
+        session.new
+        or session.deleted
+        or len(dirty) != 1
+        or draft not in dirty
+        or not draft_state.persistent
+        or not changed <= _STEP_COLUMNS
+    ):
+        await session.flush()
+        return
+    columns = frozenset(changed)
+    params: dict[str, Any] = {f"save_{name}": getattr(draft, name) for name in columns}
+    params["save_id"] = draft.id
+    params["save_updated_at"] = now = utcnow()
+    with session.no_autoflush:
+        result = await session.execute(_save_statement(columns), params)
+    if result.rowcount != 1:  # as the unit of work checks
+        raise StaleDataError(
+            f"UPDATE statement on table 'drafts' expected to update 1 row(s); "
+            f"{result.rowcount} were matched."
+        )
+    set_committed_value(draft, "updated_at", now)
+    # The state a flush leaves: every attribute committed, the draft no longer dirty.
+    draft_state._commit_all(draft_state.dict, session.sync_session.identity_map)
 
 
 def _next_visible(state: FormState, after: int, *, unanswered: bool = False) -> Step | None:
