@@ -265,7 +265,8 @@ async def _save(state: FormState) -> None:
     draft is all the session has to write (every form step): one UPDATE built once of the
     attributes the step set, instead of the unit of work's flush; the draft is then what a
     flush leaves it, its changes committed to the session, ``updated_at`` the time written.
-    Anything else to write (a new or deleted object, another changed one): the flush."""
+    Anything else to write (a new or deleted object, another changed one), or a savepoint
+    open (whose rollback expires only what a flush registered with it): the flush."""
     session, draft = state.session, state.draft
     draft_state = inspect(draft)
     changed = draft_state.committed_state.keys()
@@ -276,7 +277,9 @@ async def _save(state: FormState) -> None:
         or len(dirty) != 1
         or draft not in dirty
         or not draft_state.persistent
+        or not changed
         or not changed <= _STEP_COLUMNS
+        or session.in_nested_transaction()
     ):
         await session.flush()
         return
