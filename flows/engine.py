@@ -17,18 +17,16 @@ Nothing here knows about Telegram: :class:`~flows.io.Incoming` comes in,
 from __future__ import annotations
 
 import copy
-import functools
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, inspect, literal_column, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.exc import StaleDataError
 
 from flows.buttons import FormOp, FormPress
+from flows.draft_writes import claim_statement, save_draft
 from flows.io import Ctx, Outcome
 from flows.limits import oversized_upload
 from flows.reading import SHOWN, file_answer, read_answer, remember_label, takes_more_files
@@ -50,7 +48,7 @@ from registry.forms import (
     Group,
     Step,
 )
-from storage.models import Draft, utcnow
+from storage.models import Draft
 
 log = logging.getLogger(__name__)
 
@@ -124,34 +122,6 @@ async def current_draft(ctx: Ctx, *, fresh: bool = False) -> Draft | None:
     return (await ctx.session.execute(stmt)).scalar_one_or_none()
 
 
-_FORM_NAME = re.compile(r"[a-z][a-z0-9_]*")
-
-
-@functools.cache
-def _take_statement(pressed: bool) -> Any:
-    """:func:`take_current`'s statement, built once per variant (:data:`flows.forms.FORMS`
-    is fixed at import): the values come as parameters, so SQLAlchemy neither builds it
-    nor computes its cache key again on every update. A Core ``UPDATE ... RETURNING`` whose
-    row the ORM loads as the Draft (``from_statement``, overwriting what the session held):
-    the ORM's own UPDATE would re-annotate the statement, and compute its cache key again,
-    on every execution, and has nothing to synchronise besides this one row."""
-    from flows.forms import FORMS
-
-    assert all(_FORM_NAME.fullmatch(name) for name in FORMS), "form names are identifiers"
-    drafts = Draft.__table__.c
-    stmt = update(Draft.__table__).where(drafts.account_id == bindparam("take_account"))
-    if pressed:
-        stmt = stmt.where(
-            drafts.id == bindparam("take_draft"),
-            drafts.rev == bindparam("take_rev"),
-            # The names written into the SQL: an IN of bound values is "expanding", rendered
-            # again into the statement's text on every execution.
-            drafts.flow.in_([literal_column(f"'{name}'") for name in FORMS]),
-        )
-    claim = stmt.values(rev=drafts.rev + 1, reminded_at=None).returning(*Draft.__table__.c)
-    return select(Draft).from_statement(claim).execution_options(populate_existing=True)
-
-
 async def take_current(ctx: Ctx, press: FormPress | None = None) -> Draft | None:
     """The account's open draft, read and claimed (as :func:`claim`) in one statement,
     ``UPDATE ... RETURNING``: nothing can change it in between. With ``press``, only the
@@ -160,9 +130,9 @@ async def take_current(ctx: Ctx, press: FormPress | None = None) -> Draft | None
     if ctx.account is None:
         return None
     if press is None:
-        stmt, params = _take_statement(False), {"take_account": ctx.account.id}
+        stmt, params = claim_statement(False), {"take_account": ctx.account.id}
     else:
-        stmt = _take_statement(True)
+        stmt = claim_statement(True)
         params = {"take_account": ctx.account.id, "take_draft": press.draft, "take_rev": press.rev}
     return (await ctx.session.execute(stmt, params)).scalar_one_or_none()
 
@@ -241,62 +211,7 @@ async def _move(state: FormState, step: str) -> None:
         state.set_context(matches=None, query=None)
     state.draft.step = step
     state.draft.rev += 1
-    await _save(state)
-
-
-# What a step changes in its draft (nothing else sets a Draft's attributes).
-_STEP_COLUMNS = frozenset({"step", "answers", "context", "rev"})
-
-
-@functools.cache
-def _save_statement(columns: frozenset[str]) -> Any:
-    """:func:`_save`'s UPDATE of these columns of one draft, built once per set of columns."""
-    drafts = Draft.__table__.c
-    values = {name: bindparam(f"save_{name}") for name in sorted(columns)}
-    return (
-        update(Draft.__table__)
-        .where(drafts.id == bindparam("save_id"))
-        .values(**values, updated_at=bindparam("save_updated_at"))
-    )
-
-
-async def _save(state: FormState) -> None:
-    """Write the draft's changes now, as ``session.flush()`` would, with less work when the
-    draft is all the session has to write (every form step): one UPDATE built once of the
-    attributes the step set, instead of the unit of work's flush; the draft is then what a
-    flush leaves it, its changes committed to the session, ``updated_at`` the time written.
-    Anything else to write (a new or deleted object, another changed one), or a savepoint
-    open (whose rollback expires only what a flush registered with it): the flush."""
-    session, draft = state.session, state.draft
-    draft_state = inspect(draft)
-    changed = draft_state.committed_state.keys()
-    dirty = session.dirty
-    if (
-        session.new
-        or session.deleted
-        or len(dirty) != 1
-        or draft not in dirty
-        or not draft_state.persistent
-        or not changed
-        or not changed <= _STEP_COLUMNS
-        or session.in_nested_transaction()
-    ):
-        await session.flush()
-        return
-    columns = frozenset(changed)
-    params: dict[str, Any] = {f"save_{name}": getattr(draft, name) for name in columns}
-    params["save_id"] = draft.id
-    params["save_updated_at"] = now = utcnow()
-    with session.no_autoflush:
-        result = await session.execute(_save_statement(columns), params)
-    if result.rowcount != 1:  # as the unit of work checks
-        raise StaleDataError(
-            f"UPDATE statement on table 'drafts' expected to update 1 row(s); "
-            f"{result.rowcount} were matched."
-        )
-    set_committed_value(draft, "updated_at", now)
-    # The state a flush leaves: every attribute committed, the draft no longer dirty.
-    draft_state._commit_all(draft_state.dict, session.sync_session.identity_map)
+    await save_draft(state.session, state.draft)
 
 
 def _next_visible(state: FormState, after: int, *, unanswered: bool = False) -> Step | None:

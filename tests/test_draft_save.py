@@ -1,10 +1,9 @@
-"""The form engine's draft save (``flows.engine._save``): one UPDATE built once when the
+"""The form engine's draft save (``flows.draft_writes.save_draft``): one UPDATE built once when the
 draft is all the session has to write, leaving the draft as ``session.flush()`` would;
 the flush itself otherwise."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from flows.engine import _save
+from flows.draft_writes import save_draft
 from storage import db
 from storage.models import Account, Draft
 
@@ -62,7 +61,7 @@ async def test_a_step_writes_the_draft_in_one_update_and_leaves_it_clean(
     draft.answers = {"name": "PUTRI"}
     draft.rev += 1
     seen = _statements(engine)
-    await _save(SimpleNamespace(session=session, draft=draft))  # type: ignore[arg-type]
+    await save_draft(session, draft)
     assert seen == ["UPDATE"]
     assert draft not in session.dirty and not session.sync_session.identity_map._modified
     assert draft.updated_at >= before
@@ -83,7 +82,7 @@ async def test_anything_else_to_write_goes_through_the_flush(
     account.first_name = "Sari Dewi"
     draft.step = "sex"
     draft.rev += 1
-    await _save(SimpleNamespace(session=session, draft=draft))  # type: ignore[arg-type]
+    await save_draft(session, draft)
     assert not session.dirty
     await session.commit()
     row = await _row(engine, draft.id)
@@ -101,4 +100,4 @@ async def test_a_draft_gone_meanwhile_fails_as_the_flush_would(
     draft.step = "sex"
     draft.rev += 1
     with pytest.raises(StaleDataError):
-        await _save(SimpleNamespace(session=session, draft=draft))  # type: ignore[arg-type]
+        await save_draft(session, draft)
