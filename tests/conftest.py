@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage import db
@@ -28,6 +29,14 @@ from tests.helpers.db import (
     throwaway_pg_database,
 )
 from tests.helpers.walk import ACTION_COUNTS
+
+# Every property test runs without Hypothesis's per-example deadline (200 ms by default):
+# the machine may be busy (other suites, two cores), and an example that waits that long
+# for a CPU would fail its test, though nothing these tests check is about time. Without
+# a deadline the too_slow health check allows 30 s instead of 1 s for drawing the first
+# ten examples. A test's own ``@settings`` still overrides this.
+settings.register_profile("lapor-warga", deadline=None)
+settings.load_profile("lapor-warga")
 
 
 @pytest.fixture(scope="session")
